@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make dev` and `make test`.
+# Both install the Debian packages they need first (see scripts/).
+
+SHELL := /bin/bash
+SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev pkg-config
+# Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
+ARGS ?=
+
+.PHONY: all deps build dev test bench-storage clean
+
+all: build
+
+deps:
+	@scripts/install-system-packages.sh $(SYSTEM_PACKAGES)
+
+build: deps
+	swift build --product hma
+
+dev: build
+	.build/debug/hma dev $(ARGS)
+
+# Every test suite. Exits non-zero on any failure.
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+# Storage benchmark (release build, separate package). Writes docs/benchmarks.md.
+bench-storage: deps
+	scripts/bench.sh storage
+
+clean:
+	rm -rf .build Benchmarks/.build

@@ -1,0 +1,139 @@
+// swift-tools-version:6.2
+// Hummingbird, async-http-client and swift-prometheus need tools version 6.2.
+
+import PackageDescription
+
+// Modules and their dependencies follow docs/architecture.md (DESIGN.md §2):
+// arrows point from user to used; nothing points back up.
+//
+//   hma (CLI) ──> Gateway ──> Agents ──> Mesh
+//                   │            └──> Workspace ──> CGit2 (libgit2)
+//                   └──> Storage (GRDB over the system SQLite)
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "hma",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hma", targets: ["hma"]),
+        .library(name: "Storage", targets: ["Storage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // One trait only: SwiftPM 6.3.1 orders several trait flags at random and
+        // would rebuild hummingbird on every other build (see PLATFORM.md).
+        .package(
+            url: "https://github.com/hummingbird-project/hummingbird",
+            from: "2.28.1",
+            traits: ["ConfigurationSupport"]
+        ),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .target(
+            name: "Mesh",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Workspace",
+            dependencies: ["CGit2"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Storage",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Agents",
+            dependencies: ["Mesh", "Workspace"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Storage",
+                "Agents",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hma",
+            dependencies: [
+                "Gateway",
+                "Storage",
+                "Workspace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Test helpers: a child process that appends acknowledged messages until
+        // it is killed (the durability test kills it with SIGKILL).
+        .executableTarget(
+            name: "hma-storage-appender",
+            dependencies: ["Storage"],
+            path: "Tests/Support/StorageAppender",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway",
+                "Storage",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeshTests",
+            dependencies: ["Mesh"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WorkspaceTests",
+            dependencies: ["Workspace"],
+            swiftSettings: swiftSettings
+        ),
+        // Tests that start real `hma` processes (and the appender) and talk to
+        // them over sockets. They find the executables next to the test bundle.
+        .testTarget(
+            name: "ProcessTests",
+            dependencies: ["hma", "hma-storage-appender", "Storage"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

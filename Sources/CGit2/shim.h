@@ -1,0 +1,4 @@
+#ifndef HMA_CGIT2_SHIM_H
+#define HMA_CGIT2_SHIM_H
+#include <git2.h>
+#endif

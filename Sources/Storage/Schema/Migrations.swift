@@ -1,0 +1,72 @@
+import GRDB
+
+/// Every schema change, in order. A migration is never edited once released:
+/// add a new one. The store refuses to open a database that has migrations
+/// this list does not know (it was written by a newer HMA).
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: users, chat sessions and messages, imported files, projects") { db in
+            try db.execute(sql: """
+                CREATE TABLE user (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL
+                );
+
+                CREATE TABLE project_meta (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    owner_id TEXT NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+                    session_id TEXT REFERENCES chat_session(id) ON DELETE SET NULL,
+                    name TEXT NOT NULL,
+                    project_path TEXT NOT NULL,
+                    language TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'completed', 'archived')),
+                    created_at INTEGER NOT NULL,
+                    last_activity_at INTEGER NOT NULL,
+                    compressed_at INTEGER
+                );
+                CREATE INDEX project_meta_by_owner ON project_meta(owner_id);
+                CREATE INDEX project_meta_by_activity ON project_meta(last_activity_at);
+
+                CREATE TABLE chat_session (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+                    title TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_modified INTEGER NOT NULL,
+                    project_id TEXT REFERENCES project_meta(id) ON DELETE SET NULL
+                );
+                -- History lists: a user's sessions, most recently modified first.
+                CREATE INDEX chat_session_by_user_recent
+                    ON chat_session(user_id, last_modified, id);
+                CREATE INDEX chat_session_by_project ON chat_session(project_id);
+
+                -- position: append order, never reused (AUTOINCREMENT), the paging cursor.
+                CREATE TABLE chat_message (
+                    position INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    session_id TEXT NOT NULL REFERENCES chat_session(id) ON DELETE CASCADE,
+                    type TEXT NOT NULL CHECK (type IN ('user', 'assistant', 'system')),
+                    content TEXT NOT NULL,
+                    timestamp INTEGER NOT NULL,
+                    agent_id TEXT,
+                    metadata TEXT
+                );
+                CREATE INDEX chat_message_by_session ON chat_message(session_id, position);
+
+                CREATE TABLE imported_file (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    session_id TEXT NOT NULL REFERENCES chat_session(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    size INTEGER NOT NULL CHECK (size >= 0),
+                    content_hash TEXT NOT NULL,
+                    imported_at INTEGER NOT NULL,
+                    UNIQUE (session_id, path)
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import Gateway
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import Storage
+
+/// `hma dev`: the whole system in one process on this machine, bound to
+/// 127.0.0.1, with no configuration needed.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run HMA on this machine: one process, gateway and worker roles, bound to 127.0.0.1."
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Address to listen on (key http.host, default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one (key http.port, default 8080).")
+    var port: Int?
+
+    @Option(name: .customLong("backup-interval"), help: "Back the database up every N seconds; 0 turns it off (key backup.interval, default 0).")
+    var backupInterval: Int?
+
+    @Option(name: .customLong("backup-keep"), help: "How many periodic backups to keep (key backup.keep, default 7).")
+    var backupKeep: Int?
+
+    func run() async throws {
+        var flags = common.configValues
+        if let host { flags["http.host"] = .init(.string(host), isSecret: false) }
+        if let port { flags["http.port"] = .init(.int(port), isSecret: false) }
+        if let backupInterval { flags["backup.interval"] = .init(.int(backupInterval), isSecret: false) }
+        if let backupKeep { flags["backup.keep"] = .init(.int(backupKeep), isSecret: false) }
+        let settings = try await NodeSettings.load(flags: flags, configFile: common.config)
+        let logger = Logs.bootstrap(level: try settings.logLevel())
+
+        let gateway = GatewayConfiguration(
+            host: settings.string("http.host", default: "127.0.0.1"),
+            port: try settings.int("http.port", default: 8080))
+        guard (0...65535).contains(gateway.port) else {
+            throw ValidationError("The port must be between 0 and 65535 (got \(gateway.port)).")
+        }
+        let backupSeconds = try settings.int("backup.interval", default: 0)
+        let backupKeep = try settings.int("backup.keep", default: 7)
+        guard backupSeconds >= 0, backupKeep >= 1 else {
+            throw ValidationError("backup.interval must be ≥ 0 and backup.keep ≥ 1.")
+        }
+
+        let store: Store
+        do {
+            store = try Store(path: settings.databasePath, configuration: try settings.storeConfiguration())
+        } catch {
+            throw StorageFailure(error: error)
+        }
+        let schema = try await store.schemaVersion()
+        logger.info("database open", metadata: ["path": "\(store.path)", "schema": "\(schema)"])
+
+        let app = GatewayServer.makeApplication(configuration: gateway, store: store, logger: logger) { host, port in
+            // Standard output, flushed: scripts and tests wait for this line.
+            StandardOutput.line("HMA \(HMAVersion.current) is running. Open http://\(host):\(port)/")
+        }
+        var services: [any Service] = [app]
+        if backupSeconds > 0 {
+            let directory = (settings.dataDirectory as NSString).appendingPathComponent("backups")
+            services.append(BackupService(
+                store: store, directory: directory, interval: .seconds(backupSeconds), keep: backupKeep, logger: logger))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        try store.close()
+        logger.info("stopped")
+    }
+}

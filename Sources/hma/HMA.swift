@@ -1,0 +1,13 @@
+import ArgumentParser
+import Gateway
+
+/// `hma`: one binary for every role of an HMA node.
+@main
+struct HMA: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hma",
+        abstract: "HMA: a hierarchy of LLM agents that builds software projects live, on your own machines.",
+        version: HMAVersion.current,
+        subcommands: [DevCommand.self, BackupCommand.self, RestoreCommand.self]
+    )
+}

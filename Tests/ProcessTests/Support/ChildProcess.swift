@@ -1,0 +1,163 @@
+import Foundation
+import Synchronization
+
+/// A real OS process started by a test: its standard output as lines, its
+/// standard error collected, signals, and its exit awaited without polling.
+final class ChildProcess: Sendable {
+    let process: Process
+    /// Lines of standard output, in order, until the process closes it.
+    let lines: LineReader
+    private let errorOutput = OutputBuffer()
+    private let exit: AsyncStream<Int32>
+
+    /// Folder holding the executables built with the tests (`hma`, helpers).
+    static let buildFolder: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+
+    static func executable(_ name: String) -> URL { buildFolder.appendingPathComponent(name) }
+
+    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+
+        let lineSink = LineReader()
+        self.lines = lineSink
+        let (exit, exitSink) = AsyncStream<Int32>.makeStream()
+        self.exit = exit
+        process.terminationHandler = { process in
+            exitSink.yield(process.terminationStatus)
+            exitSink.finish()
+        }
+        try process.run()
+
+        // Dedicated threads: blocking reads must not hold cooperative threads.
+        let outHandle = stdout.fileHandleForReading
+        Thread.detachNewThread {
+            var buffer = Data()
+            while true {
+                let chunk = outHandle.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+                while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    lineSink.push(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                    buffer.removeSubrange(buffer.startIndex...newline)
+                }
+            }
+            if !buffer.isEmpty { lineSink.push(String(decoding: buffer, as: UTF8.self)) }
+            lineSink.finish()
+        }
+        let errHandle = stderr.fileHandleForReading
+        let errorOutput = self.errorOutput
+        Thread.detachNewThread {
+            while true {
+                let chunk = errHandle.availableData
+                if chunk.isEmpty { break }
+                errorOutput.append(chunk)
+            }
+        }
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    var standardError: String { errorOutput.text }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// The exit status (or the number of the signal that ended it).
+    func exitStatus() async -> Int32 {
+        for await status in exit { return status }
+        return process.terminationStatus
+    }
+
+    var terminatedBySignal: Bool { process.terminationReason == .uncaughtSignal }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Runs `operation`, failing with `TimedOut` if it has not finished after
+/// `seconds`: a bound on a hung child, not a stand-in for synchronisation.
+func within<T: Sendable>(_ seconds: Double, _ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw TimedOut(what: what)
+        }
+        let result = try await group.next()!
+        group.cancelAll()
+        return result
+    }
+}
+
+/// A child's output lines, read in order by one task at a time.
+final class LineReader: Sendable {
+    private struct State {
+        var buffered: [String] = []
+        var finished = false
+        var waiter: CheckedContinuation<String?, Never>?
+    }
+    private let state = Mutex(State())
+
+    func push(_ line: String) {
+        state.withLock { state in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                waiter.resume(returning: line)
+            } else {
+                state.buffered.append(line)
+            }
+        }
+    }
+
+    func finish() {
+        state.withLock { state in
+            state.finished = true
+            state.waiter?.resume(returning: nil)
+            state.waiter = nil
+        }
+    }
+
+    /// The next line, or nil once the child closed its output.
+    func next() async -> String? {
+        await withCheckedContinuation { continuation in
+            state.withLock { state in
+                if !state.buffered.isEmpty {
+                    continuation.resume(returning: state.buffered.removeFirst())
+                } else if state.finished {
+                    continuation.resume(returning: nil)
+                } else {
+                    state.waiter = continuation
+                }
+            }
+        }
+    }
+
+    /// Reads lines until one satisfies `match`, and returns it.
+    func first(where match: @Sendable (String) -> Bool) async -> String? {
+        while let line = await next() {
+            if match(line) { return line }
+        }
+        return nil
+    }
+}
+
+/// Bytes a child wrote to a stream, collected by a reader thread.
+final class OutputBuffer: Sendable {
+    private let data = Mutex(Data())
+    func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}
