@@ -1,0 +1,72 @@
+import NIOCore
+
+/// One frame: its kind and its payload (the bytes after the kind byte).
+public struct Frame: Sendable, Equatable {
+    public var kind: FrameKind
+    public var payload: ByteBuffer
+
+    public init(kind: FrameKind, payload: ByteBuffer) {
+        self.kind = kind
+        self.payload = payload
+    }
+}
+
+/// Cuts a byte stream into frames: `u32 length (big-endian) | u8 kind | payload`,
+/// where `length` counts the kind byte and the payload.
+///
+/// A state machine with no I/O: feed it bytes, take frames out. The length is
+/// checked against `maxFrameLength` as soon as its four bytes have arrived, so
+/// an oversize frame is refused before any of it is buffered or allocated.
+public struct FrameParser: Sendable {
+    public let maxFrameLength: UInt32
+    private var buffer: ByteBuffer?
+
+    public init(maxFrameLength: UInt32) {
+        self.maxFrameLength = maxFrameLength
+    }
+
+    /// Appends received bytes.
+    public mutating func append(_ bytes: ByteBuffer) {
+        if buffer == nil || buffer!.readableBytes == 0 {
+            buffer = bytes
+        } else {
+            var incoming = bytes
+            buffer!.writeBuffer(&incoming)
+        }
+    }
+
+    /// The next complete frame, nil when more bytes are needed.
+    /// - Throws: `WireError` — the stream cannot be trusted after that.
+    public mutating func next() throws(WireError) -> Frame? {
+        guard var buffer, buffer.readableBytes >= 4 else { return nil }
+        let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self)!
+        if length == 0 { throw .emptyFrame }
+        if length > maxFrameLength { throw .frameTooLarge(length: length, limit: maxFrameLength) }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let kindByte = buffer.readInteger(as: UInt8.self)!
+        guard let kind = FrameKind(rawValue: kindByte) else { throw .unknownFrameKind(kindByte) }
+        let payload = buffer.readSlice(length: Int(length) - 1)!
+        if buffer.readableBytes == 0 {
+            self.buffer = nil
+        } else {
+            self.buffer = buffer
+        }
+        return Frame(kind: kind, payload: payload)
+    }
+
+    /// Bytes received but not yet returned as frames.
+    public var bufferedBytes: Int { buffer?.readableBytes ?? 0 }
+}
+
+extension ByteBuffer {
+    /// Writes a whole frame (header and payload) produced by `body`.
+    @inlinable
+    public mutating func writeFrame(_ kind: FrameKind, _ body: (inout ByteBuffer) -> Void) {
+        let start = writerIndex
+        writeInteger(UInt32(0))
+        writeInteger(kind.rawValue)
+        body(&self)
+        setInteger(UInt32(writerIndex - start - 4), at: start)
+    }
+}
