@@ -6,7 +6,7 @@ SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev pkg-config
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test bench-storage clean
+.PHONY: all deps build dev test bench-storage bench-mesh fuzz-wire clean
 
 all: build
 
@@ -29,4 +29,8 @@ bench-storage: deps
 	scripts/bench.sh storage
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build Benchmarks/.build Fuzz/.build
+
+# Fuzz the mesh frame/envelope/value decoders (FUZZ_SECONDS, default 300).
+fuzz-wire: deps
+	scripts/fuzz-wire.sh

@@ -52,12 +52,19 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Helpers for mesh tests and benchmarks (a probe actor).
+        .target(
+            name: "MeshTesting",
+            dependencies: ["Mesh"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -95,6 +102,7 @@ let package = Package(
             name: "hma",
             dependencies: [
                 "Gateway",
+                "Mesh",
                 "Storage",
                 "Workspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -115,6 +123,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A mesh node process for multi-process tests.
+        .executableTarget(
+            name: "hma-mesh-node",
+            dependencies: ["Mesh", "MeshTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support/MeshNode",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
@@ -132,7 +148,14 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshTests",
-            dependencies: ["Mesh", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "Mesh", "MeshTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -144,7 +167,7 @@ let package = Package(
         // them over sockets. They find the executables next to the test bundle.
         .testTarget(
             name: "ProcessTests",
-            dependencies: ["hma", "hma-storage-appender", "Storage"],
+            dependencies: ["hma", "hma-storage-appender", "hma-mesh-node", "Storage", "Mesh", "MeshTesting"],
             swiftSettings: swiftSettings
         ),
     ]

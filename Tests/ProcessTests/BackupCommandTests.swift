@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import MeshTesting
 import Testing
 
 /// `hma backup` and `hma restore` as a person runs them.

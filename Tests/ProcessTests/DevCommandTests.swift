@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import MeshTesting
 import Testing
 
 /// `hma dev` as a real process on a free port.

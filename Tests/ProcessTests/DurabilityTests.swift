@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import MeshTesting
 import Testing
 
 @Suite struct DurabilityTests {

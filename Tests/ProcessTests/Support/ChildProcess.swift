@@ -1,4 +1,5 @@
 import Foundation
+import MeshTesting
 import Synchronization
 
 /// A real OS process started by a test: its standard output as lines, its
@@ -9,13 +10,17 @@ final class ChildProcess: Sendable {
     let lines: LineReader
     private let errorOutput = OutputBuffer()
     private let exit: AsyncStream<Int32>
+    private let stdinPipe: Pipe?
 
     /// Folder holding the executables built with the tests (`hma`, helpers).
     static let buildFolder: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 
     static func executable(_ name: String) -> URL { buildFolder.appendingPathComponent(name) }
 
-    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// - Parameter keepStdinOpen: give the child a pipe on standard input that
+    ///   closes when this object dies (children that exit on EOF then never
+    ///   outlive the test).
+    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], keepStdinOpen: Bool = false) throws {
         process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -25,7 +30,14 @@ final class ChildProcess: Sendable {
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
+        if keepStdinOpen {
+            let stdin = Pipe()
+            process.standardInput = stdin
+            stdinPipe = stdin
+        } else {
+            process.standardInput = FileHandle.nullDevice
+            stdinPipe = nil
+        }
 
         let lineSink = LineReader()
         self.lines = lineSink
@@ -80,26 +92,6 @@ final class ChildProcess: Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Runs `operation`, failing with `TimedOut` if it has not finished after
-/// `seconds`: a bound on a hung child, not a stand-in for synchronisation.
-func within<T: Sendable>(_ seconds: Double, _ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimedOut(what: what)
-        }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
     }
 }
 

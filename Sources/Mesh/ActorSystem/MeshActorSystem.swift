@@ -1,0 +1,343 @@
+import Distributed
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// A `DistributedActorSystem` whose remote calls travel over TCP + TLS 1.3
+/// (mutual, cluster CA) in the binary protocol of docs/wire-protocol.md.
+///
+/// - Local calls go straight to the actor: no encoding, no network.
+/// - Remote calls are encoded with the binary codec, sent over the one
+///   association to the target node (opened on first use, reopened on the
+///   next call after it drops), and await their reply until their deadline
+///   (`MeshSettings.defaultCallTimeout`, or `withCallTimeout`).
+/// - Calls from one sender to one recipient are executed in the order sent.
+/// - Calls in flight when a connection drops fail at once with
+///   `MeshError.nodeUnreachable`.
+/// - Only types registered in `registry` are decoded from the wire.
+public final class MeshActorSystem: DistributedActorSystem, Sendable {
+    public typealias ActorID = MeshActorID
+    public typealias InvocationEncoder = MeshInvocationEncoder
+    public typealias InvocationDecoder = MeshInvocationDecoder
+    public typealias ResultHandler = MeshResultHandler
+    public typealias SerializationRequirement = any Codable
+
+    public let node: NodeID
+    /// Where other nodes reach this one (the listener's advertised address).
+    public let endpoint: Endpoint
+    public let settings: MeshSettings
+    public let registry = TypeRegistry()
+    let logger: Logger
+    let group: any EventLoopGroup
+    let clientTLS: NIOSSLContext
+    private let listener: any Channel
+    private let localActors = Mutex<[String: WeakActor]>([:])
+    private let associations = Mutex<[String: Association]>([:])
+    private let pathCounter = Atomic<UInt64>(0)
+    let binaryDecoder = BinaryDecoder()
+
+    final class WeakActor: Sendable {
+        nonisolated(unsafe) weak var actor: (any DistributedActor)?
+        init(_ actor: any DistributedActor) { self.actor = actor }
+    }
+
+    /// Path the next actor initialised in this task gets (well-known actors).
+    @TaskLocal public static var nextActorPath: String?
+    /// Deadline for calls made in this task.
+    @TaskLocal public static var callTimeout: Duration?
+    /// When true, void remote calls in this task are sent one-way: they
+    /// return once queued and never report the outcome.
+    @TaskLocal public static var oneWay = false
+
+    /// Starts a node: binds the mesh listener and returns once it accepts
+    /// connections.
+    /// - Throws: when the certificate is not for `settings.name`, or the
+    ///   address cannot be bound.
+    public static func start(_ settings: MeshSettings, logger: Logger = Logger(label: "hma.mesh")) async throws -> MeshActorSystem {
+        guard let certified = settings.credentials.nodeName else {
+            throw MeshError.handshakeRejected("the node certificate names no node (is it from `hma certs issue`?)")
+        }
+        guard certified == settings.name.rawValue else {
+            throw MeshError.handshakeRejected("the certificate is for node \(certified), not \(settings.name)")
+        }
+        let group = settings.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        let serverTLS = try NIOSSLContext(configuration: settings.credentials.tlsConfiguration(server: true))
+        let clientTLS = try NIOSSLContext(configuration: settings.credentials.tlsConfiguration(server: false))
+        let node = NodeID(name: settings.name)
+        let box = SystemBox()
+        let listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let system = box.system else { throw MeshError.nodeUnreachable(node: "self", reason: "starting") }
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: serverTLS))
+                    try channel.pipeline.syncOperations.addHandler(
+                        MeshConnectionHandler(system: system, role: .acceptor, association: nil))
+                }
+            }
+            .bind(host: settings.bindHost, port: settings.bindPort).get()
+        let port = listener.localAddress?.port ?? settings.bindPort
+        let system = MeshActorSystem(
+            node: node, endpoint: Endpoint(host: settings.advertisedHost ?? settings.bindHost, port: port),
+            settings: settings, logger: logger, group: group, clientTLS: clientTLS, listener: listener)
+        box.system = system
+        logger.info("mesh listening", metadata: ["node": "\(node)", "endpoint": "\(system.endpoint)"])
+        return system
+    }
+
+    private init(node: NodeID, endpoint: Endpoint, settings: MeshSettings, logger: Logger, group: any EventLoopGroup,
+                 clientTLS: NIOSSLContext, listener: any Channel) {
+        self.node = node
+        self.endpoint = endpoint
+        self.settings = settings
+        self.logger = logger
+        self.group = group
+        self.clientTLS = clientTLS
+        self.listener = listener
+    }
+
+    /// Stops listening and closes every connection; calls in flight fail
+    /// with `nodeUnreachable`.
+    public func shutdown() async throws {
+        try? await listener.close()
+        let all = associations.withLock { associations in
+            defer { associations.removeAll() }
+            return Array(associations.values)
+        }
+        for association in all {
+            association.sendControl(.goodbye) { CloseMessage(code: 0, reason: "node shutting down").write(to: &$0) }
+            association.close(.nodeUnreachable(node: association.peerName, reason: "local node shut down"))
+        }
+    }
+
+    var handshakeMessage: HandshakeMessage {
+        HandshakeMessage(node: node, roles: settings.roles, maxFrameLength: settings.maxFrameLength)
+    }
+
+    // MARK: - Identity
+
+    public func assignID<Act>(_ actorType: Act.Type) -> MeshActorID where Act: DistributedActor, MeshActorID == Act.ID {
+        let path = Self.nextActorPath ?? "/user/\(Act.self)-\(pathCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
+        return MeshActorID(node: node, endpoint: endpoint, path: path)
+    }
+
+    public func actorReady<Act>(_ actor: Act) where Act: DistributedActor, MeshActorID == Act.ID {
+        localActors.withLock { $0[actor.id.path] = WeakActor(actor) }
+    }
+
+    public func resignID(_ id: MeshActorID) {
+        localActors.withLock { actors in
+            if actors[id.path]?.actor == nil || actors[id.path]?.actor.map({ ($0.id as? MeshActorID) == id }) == true {
+                actors.removeValue(forKey: id.path)
+            }
+        }
+    }
+
+    public func resolve<Act>(id: MeshActorID, as actorType: Act.Type) throws -> Act? where Act: DistributedActor, MeshActorID == Act.ID {
+        guard id.node == node else { return nil }  // a remote reference
+        guard let actor = localActors.withLock({ $0[id.path]?.actor }) else {
+            throw MeshError.actorNotFound(id.description)
+        }
+        guard let typed = actor as? Act else {
+            throw MeshError.actorNotFound("\(id) is a \(type(of: actor)), not a \(Act.self)")
+        }
+        return typed
+    }
+
+    // MARK: - Outbound calls
+
+    public func makeInvocationEncoder() -> MeshInvocationEncoder { MeshInvocationEncoder() }
+
+    public func remoteCall<Act, Err, Res>(
+        on actor: Act, target: RemoteCallTarget, invocation: inout MeshInvocationEncoder,
+        throwing: Err.Type, returning: Res.Type
+    ) async throws -> Res where Act: DistributedActor, Act.ID == MeshActorID, Err: Error, Res: Codable {
+        guard registry.isAllowed(Res.self) else { throw MeshError.typeNotAllowed(String(reflecting: Res.self)) }
+        let outcome = try await send(to: actor.id, target: target.identifier, arguments: invocation.arguments, oneWay: false)
+        guard case .reply(let reply)? = outcome, let value = reply.value else {
+            throw MeshError.decodeFailed("the remote function returned no value; expected \(Res.self)")
+        }
+        do {
+            return try binaryDecoder.decode(Res.self, from: value.readableBytesView)
+        } catch {
+            throw MeshError.decodeFailed("reply as \(Res.self): \(error)")
+        }
+    }
+
+    public func remoteCallVoid<Act, Err>(
+        on actor: Act, target: RemoteCallTarget, invocation: inout MeshInvocationEncoder, throwing: Err.Type
+    ) async throws where Act: DistributedActor, Act.ID == MeshActorID, Err: Error {
+        _ = try await send(to: actor.id, target: target.identifier, arguments: invocation.arguments, oneWay: Self.oneWay)
+    }
+
+    private func send(
+        to id: MeshActorID, target: String, arguments: [[UInt8]], oneWay: Bool
+    ) async throws -> Association.ReplyOrFailure? {
+        let association = try self.association(to: id)
+        let timeout = Self.callTimeout ?? settings.defaultCallTimeout
+        let outcome = try await association.call(
+            recipient: WireRecipient(incarnation: id.node.incarnation, path: id.path), target: target,
+            arguments: arguments, timeout: timeout, oneWay: oneWay)
+        if case .failure(let failure)? = outcome { throw self.error(from: failure, id: id) }
+        return outcome
+    }
+
+    private func error(from failure: FailureMessage, id: MeshActorID) -> any Error {
+        switch WireErrorCode(rawValue: failure.code) {
+        case .actorNotFound?: return MeshError.actorNotFound(id.description)
+        case .timeout?: return MeshError.timeout(seconds: 0)
+        case .overloaded?: return MeshError.overloaded(node: id.node.name.rawValue)
+        case .decodeFailed?: return MeshError.decodeFailed(failure.message)
+        case .typeNotAllowed?: return MeshError.typeNotAllowed(failure.typeName)
+        case .unknownTarget?: return MeshError.unknownTarget(failure.typeName)
+        case .remote?:
+            if let payload = failure.payload,
+               let error = registry.decodeError(named: failure.typeName, from: Array(payload.readableBytesView), using: binaryDecoder) {
+                return error
+            }
+            return MeshError.remote(type: failure.typeName, message: failure.message)
+        case nil:
+            return MeshError.remote(type: "unknown failure code \(failure.code)", message: failure.message)
+        }
+    }
+
+    /// The association to `id`'s node, dialling it when there is none.
+    private func association(to id: MeshActorID) throws -> Association {
+        let name = id.node.name.rawValue
+        let (association, dial) = associations.withLock { associations -> (Association, Bool) in
+            if let existing = associations[name], !existing.isClosed { return (existing, false) }
+            let fresh = Association(eventLoop: group.next(), peerName: name, maxQueuedBytes: settings.maxOutboundQueueBytes)
+            associations[name] = fresh
+            return (fresh, true)
+        }
+        if dial { connect(association, to: id.endpoint, expecting: id.node.name) }
+        return association
+    }
+
+    private func connect(_ association: Association, to endpoint: Endpoint, expecting name: NodeName) {
+        let tls = clientTLS
+        let connectTimeout = settings.connectTimeout
+        ClientBootstrap(group: association.eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
+            .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds / 1_000_000_000))
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(
+                        MeshConnectionHandler(system: self, role: .initiator(expectedPeer: name), association: association))
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .whenFailure { [self] error in
+                association.close(.nodeUnreachable(node: name.rawValue, reason: "cannot connect to \(endpoint): \(error)"))
+                forget(association)
+            }
+    }
+
+    /// An inbound connection completed its handshake: it becomes the
+    /// association to that node unless one is already open.
+    func adoptInbound(channel: any Channel, peer: HandshakeStateMachine.Peer) -> Association {
+        let association = Association(eventLoop: channel.eventLoop, peerName: peer.node.name.rawValue, maxQueuedBytes: settings.maxOutboundQueueBytes)
+        association.established(channel: channel, peer: peer)
+        let replaced = associations.withLock { associations -> Association? in
+            let key = peer.node.name.rawValue
+            if let existing = associations[key], !existing.isClosed {
+                // An older start of that node is gone for good.
+                if let known = existing.peer, known.node.incarnation != peer.node.incarnation {
+                    associations[key] = association
+                    return existing
+                }
+                return nil
+            }
+            associations[key] = association
+            return nil
+        }
+        replaced?.close(.nodeUnreachable(node: peer.node.name.rawValue, reason: "the node restarted"))
+        return association
+    }
+
+    /// Drops a closed association so the next call dials again.
+    func forget(_ association: Association?) {
+        guard let association else { return }
+        associations.withLock { associations in
+            if associations[association.peerName] === association { associations.removeValue(forKey: association.peerName) }
+        }
+    }
+
+    // MARK: - Inbound calls
+
+    /// Executes a received call on its local actor, in arrival order per
+    /// actor: the call is enqueued on the actor before this returns.
+    func deliver(_ call: CallMessage, oneWay: Bool, replyingOn association: Association) {
+        let callID = call.head.callID
+        guard call.recipient.incarnation == node.incarnation,
+              let actor = localActors.withLock({ $0[call.recipient.path]?.actor })
+        else {
+            if !oneWay {
+                let id = MeshActorID(node: NodeID(name: node.name, incarnation: call.recipient.incarnation), endpoint: endpoint, path: call.recipient.path)
+                association.reply(callID: callID, .failure(code: .actorNotFound, type: "", message: id.description, payload: nil))
+            }
+            return
+        }
+        let replied = ReplyOnce()
+        let handler = MeshResultHandler(reply: { outcome in
+            if !oneWay && replied.claim() { association.reply(callID: callID, outcome) }
+        }, registry: registry)
+        let decoder = MeshInvocationDecoder(arguments: call.arguments, registry: registry, decoder: binaryDecoder)
+        let target = RemoteCallTarget(call.target)
+        // Immediate: runs on this thread up to the hop onto the actor, so
+        // calls reach the actor's queue in the order they arrived.
+        Task.immediate {
+            var decoder = decoder
+            do {
+                try await self.executeDistributedTarget(on: actor, target: target, invocationDecoder: &decoder, handler: handler)
+            } catch let error as MeshError {
+                try? await handler.onThrow(error: error)
+            } catch is ExecuteDistributedTargetError {
+                try? await handler.onThrow(error: MeshError.unknownTarget(call.target))
+            } catch {
+                try? await handler.onThrow(error: error)
+            }
+        }
+    }
+
+    /// Runs `body` with calls in it bounded by `timeout`.
+    public static func withCallTimeout<T>(_ timeout: Duration, _ body: () async throws -> T) async rethrows -> T {
+        try await $callTimeout.withValue(timeout, operation: body)
+    }
+
+    /// Runs `body` with its void remote calls sent one-way.
+    public static func withOneWayDelivery<T>(_ body: () async throws -> T) async rethrows -> T {
+        try await $oneWay.withValue(true, operation: body)
+    }
+
+    /// Open associations (for tests and metrics).
+    public var associationCount: Int { associations.withLock { $0.count } }
+
+    /// Queued outbound bytes towards `node` (for tests and metrics).
+    public func queuedBytes(to node: NodeName) -> Int {
+        associations.withLock { $0[node.rawValue]?.queuedBytes ?? 0 }
+    }
+}
+
+/// Set once the system exists, for connections accepted while it starts.
+private final class SystemBox: Sendable {
+    private let value = Mutex<MeshActorSystem?>(nil)
+    var system: MeshActorSystem? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+/// Guards against answering one call twice.
+final class ReplyOnce: Sendable {
+    private let done = Atomic(false)
+    func claim() -> Bool { done.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged }
+}

@@ -1,0 +1,35 @@
+import NIOCore
+
+/// How a `MeshActorSystem` runs. Every limit has a default fit for a LAN
+/// cluster; see docs/wire-protocol.md §8 for what each bounds.
+public struct MeshSettings: Sendable {
+    public var name: NodeName
+    public var roles: NodeRoles
+    /// Address and port to bind; port 0 picks a free one.
+    public var bindHost: String
+    public var bindPort: Int
+    /// The host other nodes dial (put in actor ids); defaults to `bindHost`.
+    /// Keep it apart from the bind address behind NAT or when binding 0.0.0.0.
+    public var advertisedHost: String?
+    public var credentials: NodeCredentials
+    /// Deadline of a call without its own (`withCallTimeout`).
+    public var defaultCallTimeout: Duration = .seconds(30)
+    /// Largest frame accepted from a peer; a larger declared length closes the connection.
+    public var maxFrameLength: UInt32 = 16 << 20
+    /// Bytes queued towards one peer before callers get `overloaded`.
+    public var maxOutboundQueueBytes: Int = 8 << 20
+    /// A connection that has not completed both handshakes by then is closed.
+    public var handshakeTimeout: Duration = .seconds(10)
+    public var connectTimeout: Duration = .seconds(5)
+    /// The event loops to run on; the process-wide singleton when nil.
+    public var eventLoopGroup: (any EventLoopGroup)?
+
+    public init(name: NodeName, roles: NodeRoles = [.gateway, .worker], bindHost: String = "127.0.0.1", bindPort: Int = 0,
+                credentials: NodeCredentials) {
+        self.name = name
+        self.roles = roles
+        self.bindHost = bindHost
+        self.bindPort = bindPort
+        self.credentials = credentials
+    }
+}

@@ -1,0 +1,231 @@
+import NIOCore
+import Synchronization
+
+/// One connection to one peer node, shared by calls in both directions.
+///
+/// Outbound frames are encoded into a queue under a lock, in call order, and
+/// handed to the channel in one write per event-loop turn (flushes are
+/// coalesced). While the channel is not writable (the peer reads slower than
+/// we write) the queue grows up to `maxQueuedBytes`; past that, calls fail
+/// with `overloaded` and memory stays bounded. Control frames (heartbeats,
+/// goodbye) have their own queue that is always written first.
+///
+/// When the connection closes, every call in flight on it fails at once with
+/// `nodeUnreachable`.
+final class Association: Sendable {
+    enum Phase {
+        case connecting
+        case established(any Channel, HandshakeStateMachine.Peer)
+        case closed(MeshError)
+    }
+
+    struct PendingCall {
+        var continuation: CheckedContinuation<ReplyOrFailure, any Error>
+        var timeout: Scheduled<Void>?
+    }
+
+    enum ReplyOrFailure: Sendable {
+        case reply(ReplyMessage)
+        case failure(FailureMessage)
+    }
+
+    private struct State {
+        var phase: Phase = .connecting
+        var bulk = ByteBuffer()
+        var control = ByteBuffer()
+        var flushScheduled = false
+        var writable = true
+        var pending: [UInt64: PendingCall] = [:]
+        var nextCallID: UInt64 = 1
+        var encoder = CallFrameEncoder()
+    }
+
+    let eventLoop: any EventLoop
+    let peerName: String
+    let maxQueuedBytes: Int
+    private let state = Mutex(State())
+
+    init(eventLoop: any EventLoop, peerName: String, maxQueuedBytes: Int) {
+        self.eventLoop = eventLoop
+        self.peerName = peerName
+        self.maxQueuedBytes = maxQueuedBytes
+    }
+
+    var isClosed: Bool {
+        state.withLock { if case .closed = $0.phase { return true } else { return false } }
+    }
+
+    var peer: HandshakeStateMachine.Peer? {
+        state.withLock { if case .established(_, let peer) = $0.phase { return peer } else { return nil } }
+    }
+
+    /// Bytes waiting in our queues (not yet handed to the channel).
+    var queuedBytes: Int { state.withLock { $0.bulk.readableBytes + $0.control.readableBytes } }
+
+    /// Sends a call and waits for its reply (nil for one-way calls, which
+    /// return once queued).
+    func call(
+        recipient: WireRecipient, target: String, arguments: [[UInt8]], timeout: Duration, oneWay: Bool
+    ) async throws -> ReplyOrFailure? {
+        if oneWay {
+            try enqueueCall(recipient: recipient, target: target, arguments: arguments, oneWay: true, timeout: timeout, continuation: nil)
+            return nil
+        }
+        let callID = Mutex<UInt64?>(nil)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                do {
+                    let id = try enqueueCall(
+                        recipient: recipient, target: target, arguments: arguments, oneWay: false, timeout: timeout,
+                        continuation: continuation)
+                    callID.withLock { $0 = id }
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        } onCancel: {
+            if let id = callID.withLock({ $0 }) { fail(callID: id, with: CancellationError()) }
+        }
+    }
+
+    @discardableResult
+    private func enqueueCall(
+        recipient: WireRecipient, target: String, arguments: [[UInt8]], oneWay: Bool, timeout: Duration,
+        continuation: CheckedContinuation<ReplyOrFailure, any Error>?
+    ) throws -> UInt64 {
+        let millis = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let (id, scheduleFlush) = try state.withLock { state throws -> (UInt64, Bool) in
+            if case .closed(let error) = state.phase { throw error }
+            if state.bulk.readableBytes >= maxQueuedBytes { throw MeshError.overloaded(node: peerName) }
+            let id = state.nextCallID
+            state.nextCallID += 1
+            state.encoder.writeCall(
+                oneWay: oneWay, callID: oneWay ? 0 : id, timeoutMillis: millis, recipient: recipient, target: target,
+                arguments: arguments, into: &state.bulk)
+            if let continuation { state.pending[id] = PendingCall(continuation: continuation, timeout: nil) }
+            return (id, takeFlushTicket(&state))
+        }
+        if continuation != nil {
+            let scheduled = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
+                self.fail(callID: id, with: MeshError.timeout(seconds: Double(millis) / 1000))
+            }
+            let stillPending = state.withLock { state -> Bool in
+                guard state.pending[id] != nil else { return false }
+                state.pending[id]!.timeout = scheduled
+                return true
+            }
+            if !stillPending { scheduled.cancel() }
+        }
+        if scheduleFlush { eventLoop.execute { self.flush() } }
+        return id
+    }
+
+    /// Queues the outcome of a call we served.
+    func reply(callID: UInt64, _ outcome: CallOutcome) {
+        let scheduleFlush = state.withLock { state -> Bool in
+            if case .closed = state.phase { return false }
+            switch outcome {
+            case .value(let bytes): ReplyMessage.write(callID: callID, value: bytes, into: &state.bulk)
+            case .void: ReplyMessage.write(callID: callID, value: nil, into: &state.bulk)
+            case .failure(let code, let type, let message, let payload):
+                state.bulk.writeFrame(.failure) { buffer in
+                    FailureMessage(callID: callID, code: code.rawValue, typeName: type, message: message,
+                                   payload: payload.map { ByteBuffer(bytes: $0) }).write(to: &buffer)
+                }
+            }
+            return takeFlushTicket(&state)
+        }
+        if scheduleFlush { eventLoop.execute { self.flush() } }
+    }
+
+    /// Queues a control frame, written ahead of any queued calls.
+    func sendControl(_ kind: FrameKind, _ body: (inout ByteBuffer) -> Void) {
+        let scheduleFlush = state.withLock { state -> Bool in
+            if case .closed = state.phase { return false }
+            state.control.writeFrame(kind, body)
+            return takeFlushTicket(&state)
+        }
+        if scheduleFlush { eventLoop.execute { self.flush() } }
+    }
+
+    /// True when the caller must schedule a flush (one per burst).
+    private func takeFlushTicket(_ state: inout State) -> Bool {
+        guard case .established = state.phase, !state.flushScheduled else { return false }
+        state.flushScheduled = true
+        return true
+    }
+
+    /// On the event loop: hands queued bytes to the channel in one write.
+    func flush() {
+        eventLoop.preconditionInEventLoop()
+        let (channel, control, bulk) = state.withLock { state -> ((any Channel)?, ByteBuffer?, ByteBuffer?) in
+            state.flushScheduled = false
+            guard case .established(let channel, _) = state.phase else { return (nil, nil, nil) }
+            let control = state.control.readableBytes > 0 ? state.control : nil
+            state.control.clear()
+            // Bulk waits while the peer is not reading; control always goes.
+            var bulk: ByteBuffer?
+            if state.writable && state.bulk.readableBytes > 0 {
+                bulk = state.bulk
+                state.bulk = ByteBuffer()
+            }
+            return (channel, control, bulk)
+        }
+        guard let channel else { return }
+        if let control { channel.write(control, promise: nil) }
+        if let bulk { channel.write(bulk, promise: nil) }
+        if control != nil || bulk != nil { channel.flush() }
+    }
+
+    /// The connection is up: queued frames may go.
+    func established(channel: any Channel, peer: HandshakeStateMachine.Peer) {
+        let scheduleFlush = state.withLock { state -> Bool in
+            guard case .connecting = state.phase else { return false }
+            state.phase = .established(channel, peer)
+            state.writable = channel.isWritable
+            return takeFlushTicket(&state)
+        }
+        if scheduleFlush { eventLoop.execute { self.flush() } }
+    }
+
+    func writabilityChanged(_ writable: Bool) {
+        let scheduleFlush = state.withLock { state -> Bool in
+            state.writable = writable
+            return writable && state.bulk.readableBytes > 0 && takeFlushTicket(&state)
+        }
+        if scheduleFlush { flush() }
+    }
+
+    /// A reply or failure arrived.
+    func complete(callID: UInt64, with result: ReplyOrFailure) {
+        let pending = state.withLock { $0.pending.removeValue(forKey: callID) }
+        pending?.timeout?.cancel()
+        pending?.continuation.resume(returning: result)
+    }
+
+    func fail(callID: UInt64, with error: any Error) {
+        let pending = state.withLock { $0.pending.removeValue(forKey: callID) }
+        pending?.timeout?.cancel()
+        pending?.continuation.resume(throwing: error)
+    }
+
+    /// Ends the association: every pending call fails with `error` now.
+    func close(_ error: MeshError) {
+        let (pending, channel) = state.withLock { state -> ([PendingCall], (any Channel)?) in
+            if case .closed = state.phase { return ([], nil) }
+            var channel: (any Channel)?
+            if case .established(let established, _) = state.phase { channel = established }
+            state.phase = .closed(error)
+            let pending = Array(state.pending.values)
+            state.pending.removeAll()
+            state.bulk = ByteBuffer()
+            state.control = ByteBuffer()
+            return (pending, channel)
+        }
+        for call in pending {
+            call.timeout?.cancel()
+            call.continuation.resume(throwing: error)
+        }
+        channel?.close(promise: nil)
+    }
+}

@@ -1,0 +1,168 @@
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// The one channel handler of a mesh connection, after TLS: cuts bytes into
+/// frames (`FrameParser`), runs the handshake (`HandshakeStateMachine`), then
+/// routes frames to the association (replies) and the actor system (calls).
+///
+/// Confined to its channel's event loop. Any protocol violation closes this
+/// connection only — after a `goodbye` or `reject` frame naming it — and
+/// never affects other connections.
+final class MeshConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let system: MeshActorSystem
+    private var handshake: HandshakeStateMachine
+    private var parser: FrameParser
+    private var calls = CallFrameDecoder()
+    private var association: Association?
+    private var certificateNodeName: String?
+    private var handshakeTimer: Scheduled<Void>?
+    private let logger: Logger
+
+    init(system: MeshActorSystem, role: HandshakeStateMachine.Role, association: Association?) {
+        self.system = system
+        self.handshake = HandshakeStateMachine(local: system.handshakeMessage, role: role)
+        self.parser = FrameParser(maxFrameLength: system.settings.maxFrameLength)
+        self.association = association
+        self.logger = system.logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        let limit = system.settings.handshakeTimeout
+        handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
+            channel.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            // The TLS handshake verified the chain against the cluster CA; the
+            // node name in the certificate is what the mesh handshake checks.
+            if let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self),
+               let certificate = tls.peerCertificate, let der = try? certificate.toDERBytes() {
+                certificateNodeName = CertificateAuthority.nodeName(inCertificateDER: der)
+            }
+            if let action = handshake.start() { perform(action, context: context) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        parser.append(unwrapInboundIn(data))
+        do {
+            while let frame = try parser.next() {
+                if handshake.isEstablished {
+                    try route(frame, context: context)
+                } else {
+                    perform(handshake.receive(frame, certificateNodeName: certificateNodeName), context: context)
+                }
+                if !context.channel.isActive { return }
+            }
+        } catch let error as WireError {
+            goodbye(context: context, code: 1, reason: error.description)
+        } catch {
+            goodbye(context: context, code: 1, reason: "\(error)")
+        }
+    }
+
+    private func route(_ frame: Frame, context: ChannelHandlerContext) throws {
+        guard let association else { return }
+        switch frame.kind {
+        case .call, .oneWay:
+            let call = try calls.read(frame)
+            system.deliver(call, oneWay: frame.kind == .oneWay, replyingOn: association)
+        case .reply:
+            let reply = try ReplyMessage.read(from: frame)
+            association.complete(callID: reply.callID, with: .reply(reply))
+        case .failure:
+            var payload = frame.payload
+            let failure = try FailureMessage.read(from: &payload)
+            association.complete(callID: failure.callID, with: .failure(failure))
+        case .heartbeat:
+            var payload = frame.payload
+            guard let nonce = payload.readInteger(as: UInt64.self), payload.readableBytes == 0 else {
+                throw WireError.malformed(kind: .heartbeat, reason: "expected a u64 nonce")
+            }
+            association.sendControl(.heartbeatAck) { $0.writeInteger(nonce) }
+        case .heartbeatAck, .gossip:
+            break  // consumed by membership (Mesh II)
+        case .goodbye:
+            var payload = frame.payload
+            let message = try? CloseMessage.read(from: &payload, kind: .goodbye)
+            association.close(.nodeUnreachable(node: association.peerName, reason: "peer said goodbye: \(message?.reason ?? "")"))
+            context.close(promise: nil)
+        case .hello, .welcome, .reject:
+            throw WireError.unexpected(kind: frame.kind, state: "connected")
+        }
+    }
+
+    private func perform(_ action: HandshakeStateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .send(let kind, let message):
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            buffer.writeFrame(kind) { message.write(to: &$0) }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            if kind == .welcome, let peer = handshake.establishedPeer { becomeEstablished(peer, context: context) }
+        case .established(let peer):
+            becomeEstablished(peer, context: context)
+        case .reject(let code, let reason):
+            logger.warning("mesh handshake rejected", metadata: ["peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(reason)"])
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            buffer.writeFrame(.reject) { CloseMessage(code: code.rawValue, reason: reason).write(to: &$0) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+            association?.close(.handshakeRejected(reason))
+        case .fail(let reason):
+            association?.close(.handshakeRejected(reason))
+            context.close(promise: nil)
+        }
+    }
+
+    private func becomeEstablished(_ peer: HandshakeStateMachine.Peer, context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        parser = FrameParser(maxFrameLength: system.settings.maxFrameLength)  // keeps no state across phases
+        if let association {
+            association.established(channel: context.channel, peer: peer)
+        } else {
+            let adopted = system.adoptInbound(channel: context.channel, peer: peer)
+            association = adopted
+        }
+        logger.debug("mesh connection established", metadata: ["peer": "\(peer.node)"])
+    }
+
+    private func goodbye(context: ChannelHandlerContext, code: UInt16, reason: String) {
+        logger.warning("closing mesh connection", metadata: ["reason": "\(reason)"])
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        buffer.writeFrame(.goodbye) { CloseMessage(code: code, reason: reason).write(to: &$0) }
+        let channel = context.channel
+        let association = self.association
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            association?.close(.nodeUnreachable(node: association?.peerName ?? "?", reason: "protocol violation: \(reason)"))
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        association?.writabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        association?.close(.nodeUnreachable(node: association?.peerName ?? "?", reason: "connection closed"))
+        system.forget(association)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("mesh connection error", metadata: ["error": "\(error)"])
+        association?.close(.nodeUnreachable(node: association?.peerName ?? "?", reason: "\(error)"))
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,195 @@
+import Distributed
+import Foundation
+import NIOCore
+import MeshTesting
+import Testing
+@testable import Mesh
+
+/// Hostile or broken peers: each gets its connection closed (with a reason
+/// where the protocol allows one) and the node keeps serving its other peers.
+@Suite struct MeshBadInputTests {
+    /// A node with a greeter, and a healthy client that checks it still answers.
+    struct Fixture {
+        let server: MeshActorSystem
+        let client: MeshActorSystem
+        let greeter: Greeter
+        let remote: Greeter
+
+        init() async throws {
+            server = try await startNode("target-\(UInt16.random(in: 0...UInt16.max))")
+            client = try await startNode("healthy-\(UInt16.random(in: 0...UInt16.max))")
+            greeter = Greeter(actorSystem: server)
+            remote = try Greeter.resolve(id: greeter.id, using: client)
+        }
+
+        func stillServes() async throws {
+            #expect(try await remote.add(2, 3) == 5)
+        }
+
+        func stop() async throws {
+            try await client.shutdown()
+            try await server.shutdown()
+        }
+    }
+
+    func hello(_ name: String, major: UInt16 = WireVersion.major) -> HandshakeMessage {
+        HandshakeMessage(node: NodeID(name: try! NodeName(name)), roles: .worker, maxFrameLength: 1 << 20, versionMajor: major)
+    }
+
+    /// Connects as `name` with a valid certificate and completes the handshake.
+    func handshaken(_ fixture: Fixture, as name: String) async throws -> RawPeer {
+        let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: TestCertificates.credentials(name))
+        await peer.waitForTLS()
+        try await peer.sendHello(hello(name))
+        try await within(10, "welcome") { await peer.waitForFrames(1) }
+        #expect(peer.frames.first?.kind == .welcome)
+        return peer
+    }
+
+    @Test func randomBytesToTheMeshPort() async throws {
+        let fixture = try await Fixture()
+        let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: nil)
+        var generator = SystemRandomNumberGenerator()
+        try await peer.send((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        try await within(15, "the node to close the connection") { await peer.waitForClose() }
+        try await fixture.stillServes()
+        try await fixture.stop()
+    }
+
+    @Test func aTLSClientWithoutACertificate() async throws {
+        let fixture = try await Fixture()
+        let peer = try await RawPeer(withoutClientCertificateTo: fixture.server.endpoint, trusting: TestCertificates.ca.certificatePEM)
+        try? await peer.send([0, 0, 0, 1, 0x20])
+        try await within(15, "the node to close the connection") { await peer.waitForClose() }
+        #expect(peer.frames.isEmpty)
+        try await fixture.stillServes()
+        try await fixture.stop()
+    }
+
+    @Test func aCertificateFromAnotherCA() async throws {
+        let fixture = try await Fixture()
+        let foreign = TestCertificates.credentials("intruder", ca: TestCertificates.otherCA)
+        let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: foreign)
+        try? await peer.sendHello(hello("intruder"))
+        try await within(15, "the node to close the connection") { await peer.waitForClose() }
+        #expect(!peer.frames.contains { $0.kind == .welcome })
+        // And a node of another cluster cannot be reached from this one.
+        let stranger = try await MeshActorSystem.start(
+            MeshSettings(name: try NodeName("stranger"), credentials: TestCertificates.credentials("stranger", ca: TestCertificates.otherCA)))
+        let ghost = try Greeter.resolve(id: MeshActorID(node: stranger.node, endpoint: stranger.endpoint, path: "/x"), using: fixture.client)
+        await #expect(throws: MeshError.self) { try await ghost.greet("?") }
+        try await stranger.shutdown()
+        try await fixture.stillServes()
+        try await fixture.stop()
+    }
+
+    @Test func aValidCertificateClaimingAnotherNodesName() async throws {
+        let fixture = try await Fixture()
+        let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: TestCertificates.credentials("mallory"))
+        await peer.waitForTLS()
+        try await peer.sendHello(hello(fixture.client.node.name.rawValue))
+        try await within(10, "the reject") { await peer.waitForClose() }
+        let reject = try #require(peer.frames.first)
+        #expect(reject.kind == .reject)
+        var payload = reject.payload
+        let message = try CloseMessage.read(from: &payload, kind: .reject)
+        #expect(message.code == HandshakeRejection.identityMismatch.rawValue)
+        #expect(message.reason.contains("mallory"))
+        try await fixture.stillServes()
+        try await fixture.stop()
+    }
+
+    @Test func aWrongProtocolVersion() async throws {
+        let fixture = try await Fixture()
+        let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: TestCertificates.credentials("future"))
+        await peer.waitForTLS()
+        try await peer.sendHello(hello("future", major: WireVersion.major + 1))
+        try await within(10, "the reject") { await peer.waitForClose() }
+        var payload = try #require(peer.frames.first).payload
+        #expect(try CloseMessage.read(from: &payload, kind: .reject).code == HandshakeRejection.versionMismatch.rawValue)
+        try await fixture.stillServes()
+        try await fixture.stop()
+    }
+
+    @Test func aTruncatedFrameThenSilenceIsClosedByTheHandshakeTimer() async throws {
+        let server = try await startNode("patient") { $0.handshakeTimeout = .seconds(2) }
+        let peer = try await RawPeer(connectingTo: server.endpoint, credentials: TestCertificates.credentials("slowpoke"))
+        await peer.waitForTLS()
+        try await peer.send([0, 0, 0, 50, 0x01, 1, 2, 3])  // promises 50 bytes, sends 4
+        try await within(10, "the handshake timer to close it") { await peer.waitForClose() }
+        try await server.shutdown()
+    }
+
+    @Test func aFrameDeclaringFourGibibytes() async throws {
+        let fixture = try await Fixture()
+        let peer = try await handshaken(fixture, as: "greedy")
+        try await peer.send([0xFF, 0xFF, 0xFF, 0xFF, 0x10])
+        try await within(10, "the goodbye") { await peer.waitForClose() }
+        let goodbye = try #require(peer.frames.last)
+        #expect(goodbye.kind == .goodbye)
+        var payload = goodbye.payload
+        #expect(try CloseMessage.read(from: &payload, kind: .goodbye).reason.contains("exceeds the limit"))
+        try await fixture.stillServes()
+        try await fixture.stop()
+    }
+
+    @Test func aReplyForAnUnknownCallIdIsIgnored() async throws {
+        let fixture = try await Fixture()
+        let peer = try await handshaken(fixture, as: "confused")
+        var frames = ByteBuffer()
+        ReplyMessage.write(callID: 987_654, value: [1, 2, 3], into: &frames)
+        frames.writeFrame(.heartbeat) { $0.writeInteger(UInt64(77)) }
+        try await peer.send(frames)
+        // The heartbeat after it is still answered: the connection lives on.
+        try await within(10, "the heartbeat ack") { await peer.waitForFrames(2) }
+        let ack = try #require(peer.frames.last)
+        #expect(ack.kind == .heartbeatAck)
+        #expect(ack.payload.getInteger(at: ack.payload.readerIndex, as: UInt64.self) == 77)
+        #expect(!peer.isClosed)
+        try await fixture.stillServes()
+        peer.close()
+        try await fixture.stop()
+    }
+
+    @Test func aCallBeforeTheHandshake() async throws {
+        let fixture = try await Fixture()
+        let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: TestCertificates.credentials("eager"))
+        await peer.waitForTLS()
+        var encoder = CallFrameEncoder()
+        var buffer = ByteBuffer()
+        encoder.writeCall(oneWay: false, callID: 1, timeoutMillis: 0, recipient: WireRecipient(incarnation: fixture.server.node.incarnation, path: fixture.greeter.id.path), target: "x", arguments: [], into: &buffer)
+        try await peer.send(buffer)
+        try await within(10, "the reject") { await peer.waitForClose() }
+        #expect(peer.frames.first?.kind == .reject)
+        try await fixture.stillServes()
+        try await fixture.stop()
+    }
+
+    @Test func aSlowReaderDoesNotGrowTheSendersMemory() async throws {
+        // The "reader" is a node whose peer never reads: we play that peer and
+        // never read from the socket, while the node sends it one-way calls.
+        let sender = try await startNode("sender") { $0.maxOutboundQueueBytes = 1 << 20 }
+        let sink = try await RawPeer(connectingTo: sender.endpoint, credentials: TestCertificates.credentials("sink"))
+        await sink.waitForTLS()
+        try await sink.sendHello(hello("sink"))
+        try await within(10, "welcome") { await sink.waitForFrames(1) }
+        sink.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        // The node now has an association to "sink" (adopted from our connection).
+        let id = MeshActorID(node: NodeID(name: try NodeName("sink"), incarnation: 1), endpoint: Endpoint(host: "127.0.0.1", port: 1), path: "/x")
+        let target = try Greeter.resolve(id: id, using: sender)
+        let payload = Data(repeating: 7, count: 64 << 10)
+        var overloaded = 0
+        var maxQueued = 0
+        try await MeshActorSystem.withOneWayDelivery {
+            for _ in 0..<400 {  // 25 MiB offered
+                do { try await target.store(payload) } catch MeshError.overloaded { overloaded += 1 }
+                maxQueued = max(maxQueued, sender.queuedBytes(to: try NodeName("sink")))
+            }
+        }
+        print("slow reader: max queued \(maxQueued) bytes, \(overloaded) calls refused as overloaded")
+        #expect(overloaded > 0)
+        #expect(maxQueued <= (1 << 20) + (70 << 10))
+        sink.close()
+        try await sender.shutdown()
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import Mesh
+import MeshTesting
+import Testing
+
+/// Mesh nodes as separate OS processes (`hma-mesh-node`), killed for real.
+@Suite struct MeshProcessTests {
+    /// A CA and credentials written where `hma-mesh-node` reads them.
+    struct Certs {
+        let folder: String
+        let ca: CertificateAuthority.Issued
+
+        init() throws {
+            folder = NSTemporaryDirectory() + "hma-mesh-certs-\(UUID().uuidString)"
+            ca = try CertificateAuthority.makeCA()
+        }
+
+        func credentials(_ name: String) throws -> NodeCredentials {
+            let issued = try CertificateAuthority.issueNode(try NodeName(name), addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
+            return NodeCredentials(caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)
+        }
+
+        func directory(for name: String) throws -> String {
+            let credentials = try credentials(name)
+            let directory = folder + "/" + name
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try credentials.caCertificatePEM.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
+            try credentials.certificatePEM.write(toFile: directory + "/node.pem", atomically: true, encoding: .utf8)
+            try credentials.privateKeyPEM.write(toFile: directory + "/node.key", atomically: true, encoding: .utf8)
+            return directory
+        }
+    }
+
+    /// Starts `hma-mesh-node` and returns it with the id of its probe.
+    func startPeer(_ name: String, certs: Certs, port: Int = 0) async throws -> (ChildProcess, MeshActorID) {
+        let child = try ChildProcess(
+            ChildProcess.executable("hma-mesh-node"),
+            ["--name", name, "--certs", try certs.directory(for: name), "--port", "\(port)"], keepStdinOpen: true)
+        let line = try await within(60, "hma-mesh-node to be ready") { await child.lines.first { $0.hasPrefix("ready ") } }
+        let parts = try #require(line, "node exited: \(child.standardError)").split(separator: " ")
+        let incarnation = try #require(UInt64(parts[1], radix: 16))
+        let boundPort = try #require(Int(parts[2]))
+        let id = MeshActorID(node: NodeID(name: try NodeName(name), incarnation: incarnation),
+                             endpoint: Endpoint(host: "127.0.0.1", port: boundPort), path: ProbeActor.wellKnownPath)
+        return (child, id)
+    }
+
+    @Test func aPeerKilledWithSIGKILLFailsItsInFlightCallsAtOnceAndComesBack() async throws {
+        let certs = try Certs()
+        defer { try? FileManager.default.removeItem(atPath: certs.folder) }
+        var settings = MeshSettings(name: try NodeName("caller"), credentials: try certs.credentials("caller"))
+        let deadline = Duration.seconds(30)
+        settings.defaultCallTimeout = deadline
+        var logger = Logger(label: "test.caller")
+        logger.logLevel = .critical
+        let caller = try await MeshActorSystem.start(settings, logger: logger)
+
+        let (peer, id) = try await startPeer("victim", certs: certs)
+        let probe = try ProbeActor.resolve(id: id, using: caller)
+        #expect(try await probe.add(20, 22) == 42)
+
+        let start = ContinuousClock.now
+        let outcomes = try await withThrowingTaskGroup(of: (any Error)?.self) { group in
+            for _ in 0..<100 {
+                group.addTask {
+                    do { _ = try await probe.sleep(milliseconds: 25_000); return nil } catch { return error }
+                }
+            }
+            try await probe.waitForSleepers(100)
+            peer.signal(SIGKILL)
+            var errors: [(any Error)?] = []
+            for try await outcome in group { errors.append(outcome) }
+            return errors
+        }
+        let elapsed = ContinuousClock.now - start
+        print("mesh: 100 in-flight calls failed \(elapsed) after SIGKILL of the peer (deadline \(deadline))")
+        let unreachable = outcomes.filter { if case MeshError.nodeUnreachable? = $0 as? MeshError { true } else { false } }
+        #expect(unreachable.count == 100, "outcomes: \(outcomes.prefix(3))")
+        #expect(elapsed < .seconds(5))
+        _ = await peer.exitStatus()
+
+        // Restarted on the same port it is a new incarnation: the next call reconnects.
+        let (reborn, newID) = try await startPeer("victim", certs: certs, port: id.endpoint.port)
+        #expect(newID.node.incarnation != id.node.incarnation)
+        let again = try ProbeActor.resolve(id: newID, using: caller)
+        #expect(try await again.add(1, 2) == 3)
+        await #expect(throws: MeshError.self) { try await probe.add(1, 2) }  // the old incarnation is gone
+        reborn.signal(SIGTERM)
+        _ = await reborn.exitStatus()
+        try await caller.shutdown()
+    }
+}
