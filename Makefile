@@ -28,6 +28,10 @@ test: deps
 bench-storage: deps
 	scripts/bench.sh storage
 
+# Mesh benchmark against a bare NIO+TLS echo and grpc-swift 2. Writes docs/benchmarks.md.
+bench-mesh: deps
+	scripts/bench.sh mesh
+
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build
 

@@ -21,6 +21,8 @@ let package = Package(
     products: [
         .executable(name: "hma", targets: ["hma"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "Mesh", targets: ["Mesh"]),
+        .library(name: "MeshTesting", targets: ["MeshTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

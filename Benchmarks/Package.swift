@@ -10,6 +10,11 @@ let package = Package(
     dependencies: [
         .package(name: "hma", path: ".."),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // The peer the mesh is compared with (unary RPC over HTTP/2 + TLS).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     ],
     targets: [
         .executableTarget(
@@ -18,6 +23,18 @@ let package = Package(
                 .product(name: "Storage", package: "hma"),
                 // The same system SQLite the store uses, driven directly: the ceiling.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "MeshBenchmark",
+            dependencies: [
+                .product(name: "Mesh", package: "hma"),
+                .product(name: "MeshTesting", package: "hma"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
     ]

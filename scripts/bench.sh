@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 case "${1:-}" in
   storage) product=StorageBenchmark ;;
-  *) echo "usage: scripts/bench.sh storage" >&2; exit 2 ;;
+  mesh) product=MeshBenchmark ;;
+  *) echo "usage: scripts/bench.sh storage|mesh" >&2; exit 2 ;;
 esac
 cd Benchmarks
 # A new source file in the parent package is missed by a cached build plan.

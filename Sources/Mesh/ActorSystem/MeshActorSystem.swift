@@ -37,7 +37,13 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private let localActors = Mutex<[String: WeakActor]>([:])
     private let associations = Mutex<[String: Association]>([:])
     private let pathCounter = Atomic<UInt64>(0)
-    let binaryDecoder = BinaryDecoder()
+    /// Decodes values from the wire; distributed actor references in them
+    /// resolve through this system.
+    var binaryDecoder: BinaryDecoder {
+        var decoder = BinaryDecoder()
+        decoder.userInfo[.actorSystemKey] = self
+        return decoder
+    }
 
     final class WeakActor: Sendable {
         nonisolated(unsafe) weak var actor: (any DistributedActor)?

@@ -40,6 +40,20 @@ import Testing
         try await server.shutdown()
     }
 
+    @Test func threeNodesPassActorReferencesAlong() async throws {
+        let a = try await startNode("node-a"), b = try await startNode("node-b"), c = try await startNode("node-c")
+        for system in [a, b, c] { system.registry.register(Greeter.self) }
+        let greeterOnC = Greeter(actorSystem: c)
+        let relayOnB = Relay(actorSystem: b)
+        let relay = try Relay.resolve(id: relayOnB.id, using: a)
+        let greeter = try Greeter.resolve(id: greeterOnC.id, using: a)
+        #expect(try await relay.relay(to: greeter, name: "Grace") == "Hello, Grace! (via node-b)")
+        #expect(a.associationCount == 1)  // a talked to b only; b talked to c
+        #expect(b.associationCount == 2)
+        withExtendedLifetime((greeterOnC, relayOnB)) {}
+        for system in [a, b, c] { try await system.shutdown() }
+    }
+
     @Test func localCallsGoStraightToTheActor() async throws {
         let system = try await startNode("solo")
         let greeter = Greeter(actorSystem: system)

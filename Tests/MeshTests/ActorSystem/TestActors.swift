@@ -22,7 +22,7 @@ struct NotRegistered: Codable, Sendable { var value: Int }
 enum GreeterError: Error, Codable, Equatable { case refused(reason: String) }
 struct UnregisteredError: Error { let detail: String }
 
-distributed actor Greeter {
+distributed actor Greeter: Codable {
     typealias ActorSystem = MeshActorSystem
     private var received: [Int] = []
 
@@ -42,4 +42,13 @@ distributed actor Greeter {
     distributed func record(_ value: Int) { received.append(value) }
     distributed func store(_ data: Data) {}
     distributed func recorded() -> [Int] { received }
+}
+
+/// Calls another actor on behalf of its caller: references to actors cross the wire.
+distributed actor Relay {
+    typealias ActorSystem = MeshActorSystem
+
+    distributed func relay(to greeter: Greeter, name: String) async throws -> String {
+        try await greeter.greet(name) + " (via \(actorSystem.node.name))"
+    }
 }
