@@ -21,7 +21,8 @@ final class Association: Sendable {
 
     struct PendingCall {
         var continuation: CheckedContinuation<ReplyOrFailure, any Error>
-        var timeout: Scheduled<Void>?
+        var deadline: NIODeadline
+        var timeoutSeconds: Double
     }
 
     enum ReplyOrFailure: Sendable {
@@ -36,14 +37,19 @@ final class Association: Sendable {
         var flushScheduled = false
         var writable = true
         var pending: [UInt64: PendingCall] = [:]
-        var nextCallID: UInt64 = 1
         var encoder = CallFrameEncoder()
+        /// When the deadline sweep is due; nil while none is scheduled. One
+        /// timer per association instead of one per call: calls made with
+        /// the same timeout have increasing deadlines, so a new call almost
+        /// never needs a new timer.
+        var sweepAt: NIODeadline?
     }
 
     let eventLoop: any EventLoop
     let peerName: String
     let maxQueuedBytes: Int
     private let state = Mutex(State())
+    private let nextCallID = Atomic<UInt64>(1)
 
     init(eventLoop: any EventLoop, peerName: String, maxQueuedBytes: Int) {
         self.eventLoop = eventLoop
@@ -68,56 +74,71 @@ final class Association: Sendable {
         recipient: WireRecipient, target: String, arguments: [[UInt8]], timeout: Duration, oneWay: Bool
     ) async throws -> ReplyOrFailure? {
         if oneWay {
-            try enqueueCall(recipient: recipient, target: target, arguments: arguments, oneWay: true, timeout: timeout, continuation: nil)
+            try enqueueCall(id: 0, recipient: recipient, target: target, arguments: arguments, timeout: timeout, continuation: nil)
             return nil
         }
-        let callID = Mutex<UInt64?>(nil)
+        let id = nextCallID.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 do {
-                    let id = try enqueueCall(
-                        recipient: recipient, target: target, arguments: arguments, oneWay: false, timeout: timeout,
-                        continuation: continuation)
-                    callID.withLock { $0 = id }
+                    try enqueueCall(id: id, recipient: recipient, target: target, arguments: arguments, timeout: timeout, continuation: continuation)
                 } catch {
                     continuation.resume(throwing: error)
                 }
             }
         } onCancel: {
-            if let id = callID.withLock({ $0 }) { fail(callID: id, with: CancellationError()) }
+            fail(callID: id, with: CancellationError())
         }
     }
 
-    @discardableResult
     private func enqueueCall(
-        recipient: WireRecipient, target: String, arguments: [[UInt8]], oneWay: Bool, timeout: Duration,
+        id: UInt64, recipient: WireRecipient, target: String, arguments: [[UInt8]], timeout: Duration,
         continuation: CheckedContinuation<ReplyOrFailure, any Error>?
-    ) throws -> UInt64 {
-        let millis = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let (id, scheduleFlush) = try state.withLock { state throws -> (UInt64, Bool) in
+    ) throws {
+        let nanoseconds = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let millis = UInt32(clamping: nanoseconds / 1_000_000)
+        let deadline = NIODeadline.now() + .nanoseconds(nanoseconds)
+        let (scheduleFlush, scheduleSweep) = try state.withLock { state throws -> (Bool, Bool) in
             if case .closed(let error) = state.phase { throw error }
             if state.bulk.readableBytes >= maxQueuedBytes { throw MeshError.overloaded(node: peerName) }
-            let id = state.nextCallID
-            state.nextCallID += 1
             state.encoder.writeCall(
-                oneWay: oneWay, callID: oneWay ? 0 : id, timeoutMillis: millis, recipient: recipient, target: target,
+                oneWay: continuation == nil, callID: id, timeoutMillis: millis, recipient: recipient, target: target,
                 arguments: arguments, into: &state.bulk)
-            if let continuation { state.pending[id] = PendingCall(continuation: continuation, timeout: nil) }
-            return (id, takeFlushTicket(&state))
-        }
-        if continuation != nil {
-            let scheduled = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
-                self.fail(callID: id, with: MeshError.timeout(seconds: Double(millis) / 1000))
+            var scheduleSweep = false
+            if let continuation {
+                state.pending[id] = PendingCall(continuation: continuation, deadline: deadline, timeoutSeconds: Double(nanoseconds) / 1e9)
+                if state.sweepAt == nil || state.sweepAt! > deadline {
+                    state.sweepAt = deadline
+                    scheduleSweep = true
+                }
             }
-            let stillPending = state.withLock { state -> Bool in
-                guard state.pending[id] != nil else { return false }
-                state.pending[id]!.timeout = scheduled
-                return true
-            }
-            if !stillPending { scheduled.cancel() }
+            return (takeFlushTicket(&state), scheduleSweep)
         }
+        if scheduleSweep { eventLoop.scheduleTask(deadline: deadline) { self.sweep() } }
         if scheduleFlush { eventLoop.execute { self.flush() } }
-        return id
+    }
+
+    /// Fails the calls whose deadline passed and schedules the next sweep.
+    private func sweep() {
+        let now = NIODeadline.now()
+        let (expired, next) = state.withLock { state -> ([PendingCall], NIODeadline?) in
+            var expired: [PendingCall] = []
+            var next: NIODeadline?
+            for (id, call) in state.pending {
+                if call.deadline <= now {
+                    expired.append(call)
+                    state.pending.removeValue(forKey: id)
+                } else if next == nil || call.deadline < next! {
+                    next = call.deadline
+                }
+            }
+            // Keep an earlier sweep another call scheduled meanwhile.
+            if let scheduled = state.sweepAt, scheduled > now, next == nil || scheduled <= next! { return (expired, nil) }
+            state.sweepAt = next
+            return (expired, next)
+        }
+        for call in expired { call.continuation.resume(throwing: MeshError.timeout(seconds: call.timeoutSeconds)) }
+        if let next { eventLoop.scheduleTask(deadline: next) { self.sweep() } }
     }
 
     /// Queues the outcome of a call we served.
@@ -199,13 +220,11 @@ final class Association: Sendable {
     /// A reply or failure arrived.
     func complete(callID: UInt64, with result: ReplyOrFailure) {
         let pending = state.withLock { $0.pending.removeValue(forKey: callID) }
-        pending?.timeout?.cancel()
         pending?.continuation.resume(returning: result)
     }
 
     func fail(callID: UInt64, with error: any Error) {
         let pending = state.withLock { $0.pending.removeValue(forKey: callID) }
-        pending?.timeout?.cancel()
         pending?.continuation.resume(throwing: error)
     }
 
@@ -222,10 +241,7 @@ final class Association: Sendable {
             state.control = ByteBuffer()
             return (pending, channel)
         }
-        for call in pending {
-            call.timeout?.cancel()
-            call.continuation.resume(throwing: error)
-        }
+        for call in pending { call.continuation.resume(throwing: error) }
         channel?.close(promise: nil)
     }
 }
