@@ -248,24 +248,30 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     }
 
     /// An inbound connection completed its handshake: it becomes the
-    /// association to that node unless one is already open.
+    /// association to that node unless one is already open. When both nodes
+    /// dialled each other, the connection opened by the node with the lower
+    /// name is kept on both sides; the other finishes its calls and closes.
     func adoptInbound(channel: any Channel, peer: HandshakeStateMachine.Peer) -> Association {
         let association = Association(eventLoop: channel.eventLoop, peerName: peer.node.name.rawValue, maxQueuedBytes: settings.maxOutboundQueueBytes)
         association.established(channel: channel, peer: peer)
-        let replaced = associations.withLock { associations -> Association? in
+        let (restarted, duplicate) = associations.withLock { associations -> (Association?, Association?) in
             let key = peer.node.name.rawValue
-            if let existing = associations[key], !existing.isClosed {
-                // An older start of that node is gone for good.
-                if let known = existing.peer, known.node.incarnation != peer.node.incarnation {
-                    associations[key] = association
-                    return existing
-                }
-                return nil
+            guard let existing = associations[key], !existing.isClosed else {
+                associations[key] = association
+                return (nil, nil)
             }
-            associations[key] = association
-            return nil
+            if let known = existing.peer, known.node.incarnation != peer.node.incarnation {
+                associations[key] = association  // an older start of that node is gone for good
+                return (existing, nil)
+            }
+            if peer.node.name.rawValue < node.name.rawValue {
+                associations[key] = association  // the peer's connection is the canonical one
+                return (nil, existing)
+            }
+            return (nil, nil)  // ours is canonical; this one serves the peer's calls until it retires it
         }
-        replaced?.close(.nodeUnreachable(node: peer.node.name.rawValue, reason: "the node restarted"))
+        restarted?.close(.nodeUnreachable(node: peer.node.name.rawValue, reason: "the node restarted"))
+        duplicate?.retireWhenIdle()
         return association
     }
 

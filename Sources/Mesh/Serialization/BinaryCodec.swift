@@ -6,9 +6,11 @@ import Foundation
 ///
 /// Every value starts with a one-byte tag. Varints are unsigned LEB128 (7 bits
 /// per byte, least significant group first, high bit set on every byte but
-/// the last), at most 10 bytes and at most 64 bits; "zigzag" maps a signed
-/// `n` to `(n << 1) ^ (n >> 63)` so small negative numbers stay short.
-/// Multi-byte floats are little-endian IEEE 754.
+/// the last), at most 10 bytes and at most 64 bits (the encoder writes the
+/// shortest form; the decoder also accepts padded forms within 10 bytes);
+/// "zigzag" maps a signed `n` to `(n << 1) ^ (n >> 63)` so small negative
+/// numbers stay short. Floats are their IEEE 754 bit pattern, little-endian
+/// (NaN payloads survive).
 ///
 /// | Tag    | Value             | Followed by                                       |
 /// |--------|-------------------|---------------------------------------------------|
@@ -43,9 +45,11 @@ import Foundation
 ///   `[Int: V]` and `enum CodingKeys: Int` go out as integers, while a
 ///   `[String: V]` key such as "01", whose `intValue` is 1, stays a string.)
 ///   The decoder applies the same rule to find a key. Entries may come in any
-///   order; if a key occurs twice, the last entry wins.
+///   order, entries nobody asks for are skipped, and if a key occurs twice the
+///   last entry wins.
 /// - `superEncoder()` writes the superclass as a nested value under the
-///   string key "super" (keyed container) or as the next element (unkeyed).
+///   string key "super" (keyed container) or as the next element (unkeyed);
+///   `superEncoder(forKey:)` under that key.
 /// - An `Encodable` that encodes nothing is written as an empty keyed
 ///   container (`0x0A 0x00`).
 /// - The top-level value must be followed by nothing.
@@ -55,9 +59,10 @@ import Foundation
 /// The decoder checks the whole input's structure before decoding (so garbage
 /// is rejected early and every length and count is known to fit the input),
 /// limits container nesting to `Limits.maxDepth` and element counts to
-/// `Limits.maxCollectionCount`, never allocates more than the input's size
-/// for a declared length or count, and reports every problem as a
-/// `DecodingError` with the coding path.
+/// `Limits.maxCollectionCount`, never reserves room for more bytes or
+/// elements than there are input bytes left, rejects varints over 10 bytes
+/// and invalid UTF-8, and reports every problem as a `DecodingError` with the
+/// coding path; it does not trap on any input.
 ///
 /// Like `JSONEncoder`, `Optional<Optional<T>>.some(nil)` is written as nil
 /// and decodes as `nil`.

@@ -102,6 +102,9 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
                 throw .mismatch(expected: "an unkeyed container", found: tag, at: offset)
             }
             count = try input.count(&position, level: depth + 1)
+            guard count <= Int(UInt32.max) else {
+                throw .corrupted("The unkeyed container at byte \(offset) has more than \(UInt32.max) elements.")
+            }
         } catch {
             throw failure(error, (any UnkeyedDecodingContainer).self)
         }
@@ -540,26 +543,34 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
 struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
     let node: BinaryDecodingNode
-    let total: Int
-    private(set) var currentIndex = 0
     /// The offset of the next element's tag.
     private var position: Int
+    // 32-bit counters keep the container within an existential's inline
+    // buffer (three words), which saves an allocation per container.
+    private let total32: UInt32
+    private var index32: UInt32 = 0
 
+    /// `count` must be at most `UInt32.max`.
     init(node: BinaryDecodingNode, count: Int, position: Int) {
         self.node = node
-        self.total = count
+        self.total32 = UInt32(truncatingIfNeeded: count)
         self.position = position
     }
 
     var codingPath: [any CodingKey] { node.codingPath }
-    var count: Int? { total }
-    var isAtEnd: Bool { currentIndex >= total }
+    var count: Int? { Int(total32) }
+    var total: Int { Int(total32) }
+    var isAtEnd: Bool { index32 >= total32 }
+    var currentIndex: Int {
+        get { Int(index32) }
+        set { index32 = UInt32(truncatingIfNeeded: newValue) }
+    }
 
     private var input: BinaryDecodingInput { node.input }
 
     @inline(__always)
     private func checkNotAtEnd(_ type: Any.Type) throws {
-        if currentIndex >= total {
+        if index32 >= total32 {
             throw DecodingError.valueNotFound(type, DecodingError.Context(
                 codingPath: codingPath + [BinaryIndexKey(currentIndex)],
                 debugDescription: "The unkeyed container has no more elements (it has \(total))."

@@ -146,12 +146,13 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     func put<T: Encodable, K: CodingKey>(value: T, forKey key: K) throws {
         try checkOpen()
         let wireKey = BinaryWireKey(key)
+        let mark = bytes.count
         bytes.binaryWriteKey(wireKey)
         if binaryWriteIfFast(value, into: &bytes) {
             count += 1
             return
         }
-        try encodeChild(value, key: key)
+        try encodeChild(value, key: key, rollback: mark)
     }
 
     /// An unkeyed element with any value.
@@ -162,12 +163,14 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
             count += 1
             return
         }
-        try encodeChild(value, key: BinaryIndexKey(count))
+        try encodeChild(value, key: BinaryIndexKey(count), rollback: bytes.count)
     }
 
     /// Encodes `value` through its own `encode(to:)` with a child encoder and
-    /// appends the result.
-    private func encodeChild<T: Encodable>(_ value: T, key: any CodingKey) throws {
+    /// appends the result. If that throws, `bytes` is cut back to `rollback`
+    /// (dropping the entry's key), so an `encode(to:)` that catches the error
+    /// and goes on still produces a well-formed container.
+    private func encodeChild<T: Encodable>(_ value: T, key: any CodingKey, rollback: Int) throws {
         var child: BinaryEncodingNode
         if let reused = spare {
             spare = nil
@@ -180,6 +183,7 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
             try value.encode(to: child)
         } catch {
             child.tearDown()
+            bytes.removeSubrange(rollback...)
             throw error
         }
         child.serialize(into: &bytes)

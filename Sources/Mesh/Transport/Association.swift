@@ -43,6 +43,8 @@ final class Association: Sendable {
         /// the same timeout have increasing deadlines, so a new call almost
         /// never needs a new timer.
         var sweepAt: NIODeadline?
+        /// Replaced by the canonical connection: close once no call waits on it.
+        var retiring = false
     }
 
     let eventLoop: any EventLoop
@@ -200,13 +202,14 @@ final class Association: Sendable {
 
     /// The connection is up: queued frames may go.
     func established(channel: any Channel, peer: HandshakeStateMachine.Peer) {
-        let scheduleFlush = state.withLock { state -> Bool in
-            guard case .connecting = state.phase else { return false }
+        let (scheduleFlush, retire) = state.withLock { state -> (Bool, Bool) in
+            guard case .connecting = state.phase else { return (false, false) }
             state.phase = .established(channel, peer)
             state.writable = channel.isWritable
-            return takeFlushTicket(&state)
+            return (takeFlushTicket(&state), state.retiring && state.pending.isEmpty)
         }
         if scheduleFlush { eventLoop.execute { self.flush() } }
+        if retire { closeRetired() }
     }
 
     func writabilityChanged(_ writable: Bool) {
@@ -219,13 +222,38 @@ final class Association: Sendable {
 
     /// A reply or failure arrived.
     func complete(callID: UInt64, with result: ReplyOrFailure) {
-        let pending = state.withLock { $0.pending.removeValue(forKey: callID) }
+        let (pending, retire) = state.withLock { state in
+            (state.pending.removeValue(forKey: callID), state.retiring && state.pending.isEmpty)
+        }
         pending?.continuation.resume(returning: result)
+        if retire { closeRetired() }
     }
 
     func fail(callID: UInt64, with error: any Error) {
-        let pending = state.withLock { $0.pending.removeValue(forKey: callID) }
+        let (pending, retire) = state.withLock { state in
+            (state.pending.removeValue(forKey: callID), state.retiring && state.pending.isEmpty)
+        }
         pending?.continuation.resume(throwing: error)
+        if retire { closeRetired() }
+    }
+
+    /// Both nodes dialled each other and the other connection won: finish
+    /// the calls waiting here, then close with a goodbye.
+    func retireWhenIdle() {
+        let idle = state.withLock { state -> Bool in
+            state.retiring = true
+            if case .established = state.phase { return state.pending.isEmpty }
+            return false
+        }
+        if idle { closeRetired() }
+    }
+
+    private func closeRetired() {
+        sendControl(.goodbye) { CloseMessage(code: 0, reason: "duplicate connection").write(to: &$0) }
+        eventLoop.execute {
+            self.flush()
+            self.close(.nodeUnreachable(node: self.peerName, reason: "duplicate connection retired"))
+        }
     }
 
     /// Ends the association: every pending call fails with `error` now.

@@ -54,6 +54,26 @@ import Testing
         for system in [a, b, c] { try await system.shutdown() }
     }
 
+    @Test func nodesThatDialEachOtherAtOnceEndWithOneConnection() async throws {
+        let a = try await startNode("dial-a"), b = try await startNode("dial-b")
+        let onA = Greeter(actorSystem: a), onB = Greeter(actorSystem: b)
+        let bFromA = try Greeter.resolve(id: onB.id, using: a)
+        let aFromB = try Greeter.resolve(id: onA.id, using: b)
+        for _ in 0..<20 {
+            async let x = bFromA.add(1, 2)
+            async let y = aFromB.add(3, 4)
+            #expect(try await x == 3)
+            #expect(try await y == 7)
+        }
+        // Both keep calling over whichever connection won.
+        #expect(try await bFromA.greet("a") == "Hello, a!")
+        #expect(try await aFromB.greet("b") == "Hello, b!")
+        #expect(a.associationCount == 1 && b.associationCount == 1)
+        withExtendedLifetime((onA, onB)) {}
+        try await a.shutdown()
+        try await b.shutdown()
+    }
+
     @Test func localCallsGoStraightToTheActor() async throws {
         let system = try await startNode("solo")
         let greeter = Greeter(actorSystem: system)
