@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds="${FUZZ_SECONDS:-300}"
-rm -f .build/release.yaml .build/release/description.json
 swift build -c release --sanitize=fuzzer --sanitize=address --product WireFuzzer
 bin="$(swift build -c release --sanitize=fuzzer --sanitize=address --show-bin-path)/WireFuzzer"
 mkdir -p corpus findings

@@ -7,11 +7,14 @@ public struct MeshInvocationEncoder: DistributedTargetInvocationEncoder {
     public typealias SerializationRequirement = any Codable
 
     var arguments: [[UInt8]] = []
-    var genericSubstitutions = 0
+    var genericSubstitutions: [String] = []
     let encoder = BinaryEncoder()
 
     public mutating func recordGenericSubstitution<T>(_ type: T.Type) throws {
-        genericSubstitutions += 1
+        guard let name = _mangledTypeName(T.self) else {
+            throw MeshError.unsupported("generic parameter \(T.self) has no mangled name")
+        }
+        genericSubstitutions.append(name)
     }
 
     public mutating func recordArgument<Value: Codable>(_ argument: RemoteCallArgument<Value>) throws {
@@ -22,11 +25,7 @@ public struct MeshInvocationEncoder: DistributedTargetInvocationEncoder {
 
     public mutating func recordErrorType<E: Error>(_ type: E.Type) throws {}
 
-    public mutating func doneRecording() throws {
-        if genericSubstitutions > 0 {
-            throw MeshError.unsupported("generic distributed functions (\(genericSubstitutions) generic parameters)")
-        }
-    }
+    public mutating func doneRecording() throws {}
 }
 
 /// Hands a received call's arguments to the distributed thunk, refusing any
@@ -35,11 +34,20 @@ public struct MeshInvocationDecoder: DistributedTargetInvocationDecoder {
     public typealias SerializationRequirement = any Codable
 
     var arguments: [ByteBuffer]
+    var substitutions: [String]
     var next = 0
     let registry: TypeRegistry
     let decoder: BinaryDecoder
 
-    public mutating func decodeGenericSubstitutions() throws -> [Any.Type] { [] }
+    /// Only names registered with `TypeRegistry.register(resolvableStub:)`
+    /// resolve: a name from the wire is never handed to the runtime's type
+    /// lookup.
+    public mutating func decodeGenericSubstitutions() throws -> [Any.Type] {
+        try substitutions.map { name in
+            guard let type = registry.substitution(named: name) else { throw MeshError.typeNotAllowed(name) }
+            return type
+        }
+    }
 
     public mutating func decodeNextArgument<Argument: Codable>() throws -> Argument {
         guard next < arguments.count else {

@@ -165,7 +165,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         throwing: Err.Type, returning: Res.Type
     ) async throws -> Res where Act: DistributedActor, Act.ID == MeshActorID, Err: Error, Res: Codable {
         guard registry.isAllowed(Res.self) else { throw MeshError.typeNotAllowed(String(reflecting: Res.self)) }
-        let outcome = try await send(to: actor.id, target: target.identifier, arguments: invocation.arguments, oneWay: false)
+        let outcome = try await send(to: actor.id, target: target.identifier, invocation: invocation, oneWay: false)
         guard case .reply(let reply)? = outcome, let value = reply.value else {
             throw MeshError.decodeFailed("the remote function returned no value; expected \(Res.self)")
         }
@@ -179,17 +179,17 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     public func remoteCallVoid<Act, Err>(
         on actor: Act, target: RemoteCallTarget, invocation: inout MeshInvocationEncoder, throwing: Err.Type
     ) async throws where Act: DistributedActor, Act.ID == MeshActorID, Err: Error {
-        _ = try await send(to: actor.id, target: target.identifier, arguments: invocation.arguments, oneWay: Self.oneWay)
+        _ = try await send(to: actor.id, target: target.identifier, invocation: invocation, oneWay: Self.oneWay)
     }
 
     private func send(
-        to id: MeshActorID, target: String, arguments: [[UInt8]], oneWay: Bool
+        to id: MeshActorID, target: String, invocation: MeshInvocationEncoder, oneWay: Bool
     ) async throws -> Association.ReplyOrFailure? {
         let association = try self.association(to: id)
         let timeout = Self.callTimeout ?? settings.defaultCallTimeout
         let outcome = try await association.call(
             recipient: WireRecipient(incarnation: id.node.incarnation, path: id.path), target: target,
-            arguments: arguments, timeout: timeout, oneWay: oneWay)
+            substitutions: invocation.genericSubstitutions, arguments: invocation.arguments, timeout: timeout, oneWay: oneWay)
         if case .failure(let failure)? = outcome { throw self.error(from: failure, id: id) }
         return outcome
     }
@@ -302,7 +302,8 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         let handler = MeshResultHandler(reply: { outcome in
             if !oneWay && replied.claim() { association.reply(callID: callID, outcome) }
         }, registry: registry)
-        let decoder = MeshInvocationDecoder(arguments: call.arguments, registry: registry, decoder: binaryDecoder)
+        let decoder = MeshInvocationDecoder(
+            arguments: call.arguments, substitutions: call.substitutions, registry: registry, decoder: binaryDecoder)
         let target = RemoteCallTarget(call.target)
         // Immediate: runs on this thread up to the hop onto the actor, so
         // calls reach the actor's queue in the order they arrived.

@@ -23,7 +23,7 @@ public enum MeshError: Error, Equatable, Sendable, CustomStringConvertible {
     case typeNotAllowed(String)
     /// The remote node has no such distributed function (different builds).
     case unknownTarget(String)
-    /// Generic distributed functions are not supported by this mesh.
+    /// Something this mesh cannot send (e.g. a generic parameter without a mangled name).
     case unsupported(String)
 
     public var description: String {

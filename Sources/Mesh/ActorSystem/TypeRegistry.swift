@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Synchronization
 
@@ -14,6 +15,7 @@ public final class TypeRegistry: Sendable {
         var allowed: Set<ObjectIdentifier> = []
         var errorDecoders: [String: @Sendable (BinaryDecoder, [UInt8]) throws -> any Error] = [:]
         var errorNames: [ObjectIdentifier: String] = [:]
+        var substitutions: [String: Any.Type] = [:]
     }
     private let state = Mutex(State())
 
@@ -38,6 +40,17 @@ public final class TypeRegistry: Sendable {
             state.errorNames[ObjectIdentifier(type)] = name
             state.errorDecoders[name] = { decoder, bytes in try decoder.decode(E.self, from: bytes) }
         }
+    }
+
+    /// Allows calls through a `@Resolvable` protocol's stub (`$Proto<MeshActorSystem>`)
+    /// to be executed here: such calls name the stub type as a generic parameter.
+    public func register<Stub: DistributedActor>(resolvableStub: Stub.Type) {
+        guard let name = _mangledTypeName(Stub.self) else { return }
+        state.withLock { $0.substitutions[name] = Stub.self }
+    }
+
+    func substitution(named name: String) -> Any.Type? {
+        state.withLock { $0.substitutions[name] }
     }
 
     public func isAllowed(_ type: Any.Type) -> Bool {

@@ -73,17 +73,17 @@ final class Association: Sendable {
     /// Sends a call and waits for its reply (nil for one-way calls, which
     /// return once queued).
     func call(
-        recipient: WireRecipient, target: String, arguments: [[UInt8]], timeout: Duration, oneWay: Bool
+        recipient: WireRecipient, target: String, substitutions: [String], arguments: [[UInt8]], timeout: Duration, oneWay: Bool
     ) async throws -> ReplyOrFailure? {
         if oneWay {
-            try enqueueCall(id: 0, recipient: recipient, target: target, arguments: arguments, timeout: timeout, continuation: nil)
+            try enqueueCall(id: 0, recipient: recipient, target: target, substitutions: substitutions, arguments: arguments, timeout: timeout, continuation: nil)
             return nil
         }
         let id = nextCallID.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 do {
-                    try enqueueCall(id: id, recipient: recipient, target: target, arguments: arguments, timeout: timeout, continuation: continuation)
+                    try enqueueCall(id: id, recipient: recipient, target: target, substitutions: substitutions, arguments: arguments, timeout: timeout, continuation: continuation)
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -94,7 +94,7 @@ final class Association: Sendable {
     }
 
     private func enqueueCall(
-        id: UInt64, recipient: WireRecipient, target: String, arguments: [[UInt8]], timeout: Duration,
+        id: UInt64, recipient: WireRecipient, target: String, substitutions: [String], arguments: [[UInt8]], timeout: Duration,
         continuation: CheckedContinuation<ReplyOrFailure, any Error>?
     ) throws {
         let nanoseconds = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
@@ -105,7 +105,7 @@ final class Association: Sendable {
             if state.bulk.readableBytes >= maxQueuedBytes { throw MeshError.overloaded(node: peerName) }
             state.encoder.writeCall(
                 oneWay: continuation == nil, callID: id, timeoutMillis: millis, recipient: recipient, target: target,
-                arguments: arguments, into: &state.bulk)
+                substitutions: substitutions, arguments: arguments, into: &state.bulk)
             var scheduleSweep = false
             if let continuation {
                 state.pending[id] = PendingCall(continuation: continuation, deadline: deadline, timeoutSeconds: Double(nanoseconds) / 1e9)

@@ -76,7 +76,7 @@ public struct CallFrameEncoder: Sendable {
     /// Appends a complete frame to `buffer`. Arguments are already encoded.
     public mutating func writeCall(
         oneWay: Bool, callID: UInt64, timeoutMillis: UInt32, recipient: WireRecipient, target: String,
-        arguments: [[UInt8]], into buffer: inout ByteBuffer
+        substitutions: [String] = [], arguments: [[UInt8]], into buffer: inout ByteBuffer
     ) {
         buffer.writeFrame(oneWay ? .oneWay : .call) { buffer in
             buffer.writeInteger(callID)
@@ -86,6 +86,10 @@ public struct CallFrameEncoder: Sendable {
                 buffer.writeShortString(recipient.path)
             }
             targets.write(target, to: &buffer) { target, buffer in buffer.writeShortString(target) }
+            buffer.writeInteger(UInt8(substitutions.count))
+            for substitution in substitutions {
+                targets.write(substitution, to: &buffer) { name, buffer in buffer.writeShortString(name) }
+            }
             buffer.writeInteger(UInt8(arguments.count))
             for argument in arguments {
                 buffer.writeInteger(UInt32(argument.count))
@@ -113,6 +117,13 @@ public struct CallFrameDecoder: Sendable {
             return WireRecipient(incarnation: incarnation, path: path)
         }
         let target = try targets.read(from: &buffer, kind: kind) { buffer in buffer.readShortString() }
+        guard let substitutionCount = buffer.readInteger(as: UInt8.self) else {
+            throw .malformed(kind: kind, reason: "truncated substitution count")
+        }
+        var substitutions: [String] = []
+        for _ in 0..<substitutionCount {
+            substitutions.append(try targets.read(from: &buffer, kind: kind) { buffer in buffer.readShortString() })
+        }
         guard let count = buffer.readInteger(as: UInt8.self) else { throw .malformed(kind: kind, reason: "truncated argument count") }
         var arguments: [ByteBuffer] = []
         arguments.reserveCapacity(Int(count))
@@ -125,7 +136,7 @@ public struct CallFrameDecoder: Sendable {
         guard buffer.readableBytes == 0 else { throw .malformed(kind: kind, reason: "\(buffer.readableBytes) trailing bytes") }
         return CallMessage(
             head: CallHead(callID: callID, timeoutMillis: timeout, recipientRef: 0, targetRef: 0),
-            recipient: recipient, target: target, arguments: arguments)
+            recipient: recipient, target: target, substitutions: substitutions, arguments: arguments)
     }
 }
 

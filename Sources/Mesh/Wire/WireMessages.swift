@@ -106,6 +106,8 @@ public struct CallMessage: Sendable {
     public var head: CallHead
     public var recipient: WireRecipient
     public var target: String
+    /// Mangled names of the generic parameters (calls through `@Resolvable` stubs).
+    public var substitutions: [String]
     public var arguments: [ByteBuffer]
 }
 

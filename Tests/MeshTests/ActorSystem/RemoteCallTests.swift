@@ -74,6 +74,18 @@ import Testing
         try await b.shutdown()
     }
 
+    @Test func resolvableProtocolsWorkAcrossNodes() async throws {
+        let (client, server, greeter, _) = try await Self.pair()
+        let unregistered: any Greeting = try $Greeting.resolve(id: greeter.id, using: client)
+        await #expect(throws: MeshError.self) { try await unregistered.greet("refused") }
+        server.registry.register(resolvableStub: $Greeting<MeshActorSystem>.self)
+        let greeting: any Greeting = try $Greeting.resolve(id: greeter.id, using: client)
+        #expect(try await greeting.greet("protocol") == "Hello, protocol!")
+        withExtendedLifetime(greeter) {}
+        try await client.shutdown()
+        try await server.shutdown()
+    }
+
     @Test func localCallsGoStraightToTheActor() async throws {
         let system = try await startNode("solo")
         let greeter = Greeter(actorSystem: system)

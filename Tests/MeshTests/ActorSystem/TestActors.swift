@@ -52,3 +52,11 @@ distributed actor Relay {
         try await greeter.greet(name) + " (via \(actorSystem.node.name))"
     }
 }
+
+/// A protocol callers can resolve without knowing the concrete actor type.
+@Resolvable
+protocol Greeting: DistributedActor where ActorSystem: DistributedActorSystem<any Codable> {
+    distributed func greet(_ name: String) -> String
+}
+
+extension Greeter: Greeting {}

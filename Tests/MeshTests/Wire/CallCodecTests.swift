@@ -20,7 +20,7 @@ import Testing
         encoder.writeCall(oneWay: false, callID: 1, timeoutMillis: 5000, recipient: recipient, target: target, arguments: [[1, 2, 3], []], into: &first)
         encoder.writeCall(oneWay: true, callID: 2, timeoutMillis: 0, recipient: recipient, target: target, arguments: [[9]], into: &second)
         #expect(second.readableBytes < first.readableBytes - recipient.path.utf8.count - target.utf8.count)
-        #expect(second.readableBytes == 4 + 1 + 8 + 4 + 4 + 4 + 1 + 4 + 1)
+        #expect(second.readableBytes == 4 + 1 + 8 + 4 + 4 + 4 + 1 + 1 + 4 + 1)
 
         var decoder = CallFrameDecoder()
         let one = try decoder.read(try parse(first)[0])
