@@ -14,33 +14,40 @@ import Mesh
 import MeshTesting
 import Synchronization
 
-let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 10
-let runs = Int(ProcessInfo.processInfo.environment["BENCH_RUNS"] ?? "") ?? 3
-let warmup = min(2, seconds / 2)
-let payload = Data(repeating: 0x5A, count: 64)
+nonisolated(unsafe) let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 10
+nonisolated(unsafe) let runs = Int(ProcessInfo.processInfo.environment["BENCH_RUNS"] ?? "") ?? 3
+nonisolated(unsafe) let warmup = min(2, seconds / 2)
+nonisolated(unsafe) let payload = Data(repeating: 0x5A, count: 64)
 
 // TLS material for every contestant: one cluster CA, one certificate per side.
-let ca = try CertificateAuthority.makeCA()
+nonisolated(unsafe) let ca = try CertificateAuthority.makeCA()
 func credentials(_ name: String) throws -> NodeCredentials {
     let issued = try CertificateAuthority.issueNode(try NodeName(name), addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
     return NodeCredentials(caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)
 }
-let serverCredentials = try credentials("bench-server")
-let clientCredentials = try credentials("bench-client")
+nonisolated(unsafe) let serverCredentials = try credentials("bench-server")
+nonisolated(unsafe) let clientCredentials = try credentials("bench-client")
 
 func median(_ points: [Point]) -> Point {
     let sorted = points.sorted { $0.perSecond < $1.perSecond }
     return sorted[sorted.count / 2]
 }
 
+/// Tells looping tasks to end.
+final class StopFlag: Sendable {
+    private let flag = Atomic(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
+}
+
 /// Runs `concurrency` tasks calling `call` in a loop for the point's duration.
 func requestReply(concurrency: Int, _ call: @escaping @Sendable () async throws -> Void) async throws -> Point {
     let recorder = Recorder()
-    let stop = Atomic(false)
+    let stop = StopFlag()
     try await withThrowingTaskGroup(of: Void.self) { group in
         for _ in 0..<concurrency {
             group.addTask {
-                while !stop.load(ordering: .relaxed) {
+                while !stop.isSet {
                     let start = ContinuousClock.now
                     try await call()
                     recorder.record(.now - start)
@@ -50,13 +57,13 @@ func requestReply(concurrency: Int, _ call: @escaping @Sendable () async throws 
         try await Task.sleep(for: .seconds(warmup))
         recorder.reset()
         try await Task.sleep(for: .seconds(seconds))
-        stop.store(true, ordering: .relaxed)
+        stop.set()
         try await group.waitForAll()
     }
     return recorder.point(seconds: seconds)
 }
 
-var logger = Logger(label: "bench")
+nonisolated(unsafe) var logger = Logger(label: "bench")
 logger.logLevel = .error
 func startNode(_ name: String, _ credentials: NodeCredentials) async throws -> MeshActorSystem {
     var settings = MeshSettings(name: try NodeName(name), credentials: credentials)
@@ -64,77 +71,91 @@ func startNode(_ name: String, _ credentials: NodeCredentials) async throws -> M
     return try await MeshActorSystem.start(settings, logger: logger)
 }
 
-print("mesh benchmark: \(Int(seconds)) s per point after \(warmup) s warm-up, median of \(runs) runs, 64-byte payloads, TLS 1.3")
+/// Runs every point and returns the medians by name.
+func measure() async throws -> [String: Point] {
+    print("mesh benchmark: \(Int(seconds)) s per point after \(warmup) s warm-up, median of \(runs) runs, 64-byte payloads, TLS 1.3")
 
-// (a) and (b): the mesh.
-let server = try await startNode("bench-server", serverCredentials)
-let client = try await startNode("bench-client", clientCredentials)
-let probe = ProbeActor(actorSystem: server)
-let remote = try ProbeActor.resolve(id: probe.id, using: client)
-_ = try await remote.echo(payload)
+    // (a) and (b): the mesh.
+    let server = try await startNode("bench-server", serverCredentials)
+    let client = try await startNode("bench-client", clientCredentials)
+    let probe = ProbeActor(actorSystem: server)
+    let remote = try ProbeActor.resolve(id: probe.id, using: client)
+    _ = try await remote.echo(payload)
 
-var results: [String: Point] = [:]
-for concurrency in [1, 64] {
-    var points: [Point] = []
-    for _ in 0..<runs {
-        points.append(try await requestReply(concurrency: concurrency) { _ = try await remote.echo(payload) })
+    var results: [String: Point] = [:]
+    for concurrency in [1, 64] {
+        var points: [Point] = []
+        for _ in 0..<runs {
+            points.append(try await requestReply(concurrency: concurrency) { _ = try await remote.echo(payload) })
+        }
+        results["mesh c\(concurrency)"] = median(points)
+        print("mesh request/reply c\(concurrency): \(Int(results["mesh c\(concurrency)"]!.perSecond)) calls/s")
     }
-    results["mesh c\(concurrency)"] = median(points)
-    print("mesh request/reply c\(concurrency): \(Int(results["mesh c\(concurrency)"]!.perSecond)) calls/s")
-}
 
-var oneWayPoints: [Point] = []
-for _ in 0..<runs {
-    let before = try await remote.deliveredCount()
-    let stop = Atomic(false)
-    let sender = Task {
-        try await MeshActorSystem.withOneWayDelivery {
-            while !stop.load(ordering: .relaxed) {
-                do { try await remote.deliver(payload) } catch MeshError.overloaded { await Task.yield() }
+    var oneWayPoints: [Point] = []
+    for _ in 0..<runs {
+        let before = try await remote.deliveredCount()
+        let stop = StopFlag()
+        let sender = Task {
+            try await MeshActorSystem.withOneWayDelivery {
+                while !stop.isSet {
+                    do { try await remote.deliver(payload) } catch MeshError.overloaded { await Task.yield() }
+                }
             }
         }
+        try await Task.sleep(for: .seconds(seconds))
+        stop.set()
+        try await sender.value
+        // A request/reply after the one-way burst returns once all of it was
+        // delivered (ordered); it waits for room in the outbound queue first.
+        var after = 0
+        while true {
+            do { after = try await remote.deliveredCount(); break } catch MeshError.overloaded {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+        oneWayPoints.append(Point(perSecond: Double(after - before) / seconds, p50Micros: .nan, p99Micros: .nan))
     }
-    try await Task.sleep(for: .seconds(seconds))
-    stop.store(true, ordering: .relaxed)
-    try await sender.value
-    // A request/reply after the one-way burst returns once all of it was delivered (ordered).
-    let after = try await remote.deliveredCount()
-    oneWayPoints.append(Point(perSecond: Double(after - before) / seconds, p50Micros: .nan, p99Micros: .nan))
-}
-results["one-way"] = median(oneWayPoints)
-print("mesh one-way: \(Int(results["one-way"]!.perSecond)) msg/s")
-try await client.shutdown()
-try await server.shutdown()
+    results["one-way"] = median(oneWayPoints)
+    print("mesh one-way: \(Int(results["one-way"]!.perSecond)) msg/s")
+    withExtendedLifetime(probe) {}
+    try await client.shutdown()
+    try await server.shutdown()
 
-// (c) the ceiling.
-let echoServer = try await Ceiling.startServer(credentials: serverCredentials)
-let echoPort = echoServer.localAddress!.port!
-for concurrency in [1, 64] {
-    var points: [Point] = []
-    for _ in 0..<runs {
-        points.append(try await Ceiling.run(port: echoPort, credentials: clientCredentials, concurrency: concurrency, payloadSize: 64, warmup: warmup, seconds: seconds))
+    // (c) the ceiling.
+    let echoServer = try await Ceiling.startServer(credentials: serverCredentials)
+    let echoPort = echoServer.localAddress!.port!
+    for concurrency in [1, 64] {
+        var points: [Point] = []
+        for _ in 0..<runs {
+            points.append(try await Ceiling.run(port: echoPort, credentials: clientCredentials, concurrency: concurrency, payloadSize: 64, warmup: warmup, seconds: seconds))
+        }
+        results["ceiling c\(concurrency)"] = median(points)
+        print("ceiling c\(concurrency): \(Int(results["ceiling c\(concurrency)"]!.perSecond)) req/s")
     }
-    results["ceiling c\(concurrency)"] = median(points)
-    print("ceiling c\(concurrency): \(Int(results["ceiling c\(concurrency)"]!.perSecond)) req/s")
-}
-try await echoServer.close()
+    try await echoServer.close()
 
-// (d) the peer: grpc-swift 2.
-let grpcTLS = GRPCTLSMaterial(caPEM: ca.certificatePEM, certificatePEM: serverCredentials.certificatePEM, privateKeyPEM: serverCredentials.privateKeyPEM)
-let grpcServer = try await GRPCEchoServer.start(tls: grpcTLS)
-let grpcClient = try await GRPCEchoClient.connect(port: grpcServer.port, tls: GRPCTLSMaterial(caPEM: ca.certificatePEM, certificatePEM: clientCredentials.certificatePEM, privateKeyPEM: clientCredentials.privateKeyPEM))
-let bytes = Array(payload)
-_ = try await grpcClient.echo(bytes)
-for concurrency in [1, 64] {
-    var points: [Point] = []
-    for _ in 0..<runs {
-        points.append(try await requestReply(concurrency: concurrency) { _ = try await grpcClient.echo(bytes) })
+    // (d) the peer: grpc-swift 2.
+    let grpcTLS = GRPCTLSMaterial(caPEM: ca.certificatePEM, certificatePEM: serverCredentials.certificatePEM, privateKeyPEM: serverCredentials.privateKeyPEM)
+    let grpcServer = try await GRPCEchoServer.start(tls: grpcTLS)
+    let grpcClient = try await GRPCEchoClient.connect(port: grpcServer.port, tls: GRPCTLSMaterial(caPEM: ca.certificatePEM, certificatePEM: clientCredentials.certificatePEM, privateKeyPEM: clientCredentials.privateKeyPEM))
+    let bytes = Array(payload)
+    _ = try await grpcClient.echo(bytes)
+    for concurrency in [1, 64] {
+        var points: [Point] = []
+        for _ in 0..<runs {
+            points.append(try await requestReply(concurrency: concurrency) { _ = try await grpcClient.echo(bytes) })
+        }
+        results["grpc c\(concurrency)"] = median(points)
+        print("grpc c\(concurrency): \(Int(results["grpc c\(concurrency)"]!.perSecond)) calls/s")
     }
-    results["grpc c\(concurrency)"] = median(points)
-    print("grpc c\(concurrency): \(Int(results["grpc c\(concurrency)"]!.perSecond)) calls/s")
+    await grpcClient.close()
+    await grpcServer.stop()
+
+    return results
 }
-await grpcClient.close()
-await grpcServer.stop()
+
+let results = try await measure()
 
 // Report.
 func f(_ value: Double, _ digits: Int = 0) -> String { value.isNaN ? "–" : String(format: "%.\(digits)f", value) }
@@ -175,4 +196,3 @@ if let docs = ProcessInfo.processInfo.environment["BENCH_DOCS"] {
     try text.write(toFile: docs, atomically: true, encoding: .utf8)
     print("wrote \(docs)")
 }
-withExtendedLifetime(probe) {}
