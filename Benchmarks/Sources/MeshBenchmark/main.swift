@@ -17,6 +17,8 @@ import Synchronization
 nonisolated(unsafe) let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 10
 nonisolated(unsafe) let runs = Int(ProcessInfo.processInfo.environment["BENCH_RUNS"] ?? "") ?? 3
 nonisolated(unsafe) let warmup = min(2, seconds / 2)
+/// BENCH_ONLY=mesh-c64 (etc.) runs one point, for profiling.
+nonisolated(unsafe) let only = ProcessInfo.processInfo.environment["BENCH_ONLY"]
 nonisolated(unsafe) let payload = Data(repeating: 0x5A, count: 64)
 
 // TLS material for every contestant: one cluster CA, one certificate per side.
@@ -83,6 +85,12 @@ func measure() async throws -> [String: Point] {
     _ = try await remote.echo(payload)
 
     var results: [String: Point] = [:]
+    if let only, only.hasPrefix("mesh-c") {
+        let concurrency = Int(only.dropFirst("mesh-c".count)) ?? 64
+        let point = try await requestReply(concurrency: concurrency) { _ = try await remote.echo(payload) }
+        print("\(only): \(Int(point.perSecond)) calls/s, p50 \(Int(point.p50Micros)) µs")
+        exit(0)
+    }
     for concurrency in [1, 64] {
         var points: [Point] = []
         for _ in 0..<runs {
