@@ -218,7 +218,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         let name = id.node.name.rawValue
         let (association, dial) = associations.withLock { associations -> (Association, Bool) in
             if let existing = associations[name], !existing.isClosed { return (existing, false) }
-            let fresh = Association(eventLoop: group.next(), peerName: name, maxQueuedBytes: settings.maxOutboundQueueBytes)
+            let fresh = Association(eventLoop: group.next(), peerName: name, maxQueuedBytes: settings.maxOutboundQueueBytes, localMaxFrameLength: settings.maxFrameLength)
             associations[name] = fresh
             return (fresh, true)
         }
@@ -252,7 +252,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     /// dialled each other, the connection opened by the node with the lower
     /// name is kept on both sides; the other finishes its calls and closes.
     func adoptInbound(channel: any Channel, peer: HandshakeStateMachine.Peer) -> Association {
-        let association = Association(eventLoop: channel.eventLoop, peerName: peer.node.name.rawValue, maxQueuedBytes: settings.maxOutboundQueueBytes)
+        let association = Association(eventLoop: channel.eventLoop, peerName: peer.node.name.rawValue, maxQueuedBytes: settings.maxOutboundQueueBytes, localMaxFrameLength: settings.maxFrameLength)
         association.established(channel: channel, peer: peer)
         let (restarted, duplicate) = associations.withLock { associations -> (Association?, Association?) in
             let key = peer.node.name.rawValue

@@ -50,13 +50,23 @@ final class Association: Sendable {
     let eventLoop: any EventLoop
     let peerName: String
     let maxQueuedBytes: Int
+    /// Our own frame limit: the bound for frames we send until the peer
+    /// announced its own in the handshake.
+    let localMaxFrameLength: UInt32
     private let state = Mutex(State())
     private let nextCallID = Atomic<UInt64>(1)
 
-    init(eventLoop: any EventLoop, peerName: String, maxQueuedBytes: Int) {
+    init(eventLoop: any EventLoop, peerName: String, maxQueuedBytes: Int, localMaxFrameLength: UInt32) {
         self.eventLoop = eventLoop
         self.peerName = peerName
         self.maxQueuedBytes = maxQueuedBytes
+        self.localMaxFrameLength = localMaxFrameLength
+    }
+
+    /// The largest frame the peer accepts (ours until the handshake told us).
+    private func frameLimit(_ state: State) -> Int {
+        if case .established(_, let peer) = state.phase { return Int(peer.maxFrameLength) }
+        return Int(localMaxFrameLength)
     }
 
     var isClosed: Bool {
@@ -103,9 +113,18 @@ final class Association: Sendable {
         let (scheduleFlush, scheduleSweep) = try state.withLock { state throws -> (Bool, Bool) in
             if case .closed(let error) = state.phase { throw error }
             if state.bulk.readableBytes >= maxQueuedBytes { throw MeshError.overloaded(node: peerName) }
+            let savedEncoder = state.encoder
+            let start = state.bulk.writerIndex
             state.encoder.writeCall(
                 oneWay: continuation == nil, callID: id, timeoutMillis: millis, recipient: recipient, target: target,
                 substitutions: substitutions, arguments: arguments, into: &state.bulk)
+            let size = state.bulk.writerIndex - start - 4
+            if size > frameLimit(state) {
+                // Take it back whole, names it defined included: the peer never saw it.
+                state.encoder = savedEncoder
+                state.bulk.moveWriterIndex(to: start)
+                throw MeshError.unsupported("a call of \(size) bytes exceeds \(peerName)'s frame limit of \(frameLimit(state)) bytes")
+            }
             var scheduleSweep = false
             if let continuation {
                 state.pending[id] = PendingCall(continuation: continuation, deadline: deadline, timeoutSeconds: Double(nanoseconds) / 1e9)
@@ -147,6 +166,10 @@ final class Association: Sendable {
     func reply(callID: UInt64, _ outcome: CallOutcome) {
         let scheduleFlush = state.withLock { state -> Bool in
             if case .closed = state.phase { return false }
+            var outcome = outcome
+            if case .value(let bytes) = outcome, bytes.count + 16 > frameLimit(state) {
+                outcome = .failure(code: .decodeFailed, type: "", message: "the result of \(bytes.count) bytes exceeds the caller's frame limit of \(frameLimit(state)) bytes", payload: nil)
+            }
             switch outcome {
             case .value(let bytes): ReplyMessage.write(callID: callID, value: bytes, into: &state.bulk)
             case .void: ReplyMessage.write(callID: callID, value: nil, into: &state.bulk)

@@ -86,6 +86,19 @@ import Testing
         try await server.shutdown()
     }
 
+    @Test func aMessageOverThePeersFrameLimitIsRefusedBeforeSending() async throws {
+        let server = try await startNode("small-frames") { $0.maxFrameLength = 64 << 10 }
+        let client = try await startNode("big-sender")
+        let greeter = Greeter(actorSystem: server)
+        let remote = try Greeter.resolve(id: greeter.id, using: client)
+        #expect(try await remote.echoData(Data(count: 100)) == Data(count: 100))  // handshake done: limit known
+        await #expect(throws: MeshError.self) { try await remote.echoData(Data(count: 200 << 10)) }
+        #expect(try await remote.add(1, 2) == 3)  // the connection was not sacrificed
+        withExtendedLifetime(greeter) {}
+        try await client.shutdown()
+        try await server.shutdown()
+    }
+
     @Test func localCallsGoStraightToTheActor() async throws {
         let system = try await startNode("solo")
         let greeter = Greeter(actorSystem: system)
