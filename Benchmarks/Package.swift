@@ -17,9 +17,12 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     ],
     targets: [
+        // Writes each benchmark's section of docs/benchmarks.md.
+        .target(name: "BenchmarkReport"),
         .executableTarget(
             name: "StorageBenchmark",
             dependencies: [
+                "BenchmarkReport",
                 .product(name: "Storage", package: "hma"),
                 // The same system SQLite the store uses, driven directly: the ceiling.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -28,6 +31,7 @@ let package = Package(
         .executableTarget(
             name: "MeshBenchmark",
             dependencies: [
+                "BenchmarkReport",
                 .product(name: "Mesh", package: "hma"),
                 .product(name: "MeshTesting", package: "hma"),
                 .product(name: "NIOCore", package: "swift-nio"),

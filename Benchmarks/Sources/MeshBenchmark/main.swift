@@ -8,6 +8,7 @@
 //   (c) the ceiling: bare SwiftNIO + NIOSSL length-prefixed echo, pipelined;
 //   (d) the peer: the same request/reply over grpc-swift 2 (raw bytes).
 // Client and server share this process and its 2 cores, as in MESH-NOTES.md.
+import BenchmarkReport
 import Foundation
 import Logging
 import Mesh
@@ -190,17 +191,6 @@ for line in table { print(line) }
 print("p50 at concurrency 1: mesh/ceiling \(f(latencyRatio, 1))x")
 print(summary)
 
-if let docs = ProcessInfo.processInfo.environment["BENCH_DOCS"] {
-    let begin = "<!-- bench:mesh:begin -->", end = "<!-- bench:mesh:end -->"
-    let section = ([begin,
-        "Command: `make bench-mesh` (release build; \(ISO8601DateFormatter().string(from: Date())); \(ProcessInfo.processInfo.activeProcessorCount) cores; \(Int(seconds)) s per point, median of \(runs)).",
-        "", "```", summary, "p50 at concurrency 1: mesh/ceiling \(f(latencyRatio, 1))x", "```", ""] + table + [end]).joined(separator: "\n")
-    var text = (try? String(contentsOfFile: docs, encoding: .utf8)) ?? "# Benchmarks\n"
-    if let a = text.range(of: begin), let b = text.range(of: end) {
-        text.replaceSubrange(a.lowerBound..<b.upperBound, with: section)
-    } else {
-        text += "\n## Mesh\n\n" + section + "\n"
-    }
-    try text.write(toFile: docs, atomically: true, encoding: .utf8)
-    print("wrote \(docs)")
-}
+try writeBenchmarkSection(
+    name: "mesh", command: "make bench-mesh", detail: "\(Int(seconds)) s per point, median of \(runs)",
+    summary: [summary, "p50 at concurrency 1: mesh/ceiling \(f(latencyRatio, 1))x"], table: table)

@@ -6,6 +6,7 @@
 // the raw SQLite C API with the same schema and settings (WAL, synchronous =
 // FULL, prepared statements, one transaction per 1,000 rows) is the ceiling
 // the store is compared with. Writes the report into docs/benchmarks.md.
+import BenchmarkReport
 import Foundation
 import GRDBSQLite
 import Storage
@@ -238,19 +239,4 @@ let summary = "storage: \(Int(store.insertsPerSecond)) inserts/s, page p99 \(f(s
 for row in rows { print(row) }
 print(summary)
 
-// Replace this benchmark's section of docs/benchmarks.md.
-if let docs = ProcessInfo.processInfo.environment["BENCH_DOCS"] {
-    let begin = "<!-- bench:storage:begin -->", end = "<!-- bench:storage:end -->"
-    let date = ISO8601DateFormatter().string(from: Date())
-    let section = ([begin,
-        "Command: `make bench-storage` (release build; \(date); \(ProcessInfo.processInfo.activeProcessorCount) cores).",
-        "", "```", summary, "```", ""] + rows + [end]).joined(separator: "\n")
-    var text = (try? String(contentsOfFile: docs, encoding: .utf8)) ?? "# Benchmarks\n"
-    if let a = text.range(of: begin), let b = text.range(of: end) {
-        text.replaceSubrange(a.lowerBound..<b.upperBound, with: section)
-    } else {
-        text += "\n## Storage\n\n" + section + "\n"
-    }
-    try text.write(toFile: docs, atomically: true, encoding: .utf8)
-    print("wrote \(docs)")
-}
+try writeBenchmarkSection(name: "storage", command: "make bench-storage", detail: "", summary: [summary], table: rows)

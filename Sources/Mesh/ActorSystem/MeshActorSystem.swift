@@ -216,6 +216,9 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     /// The association to `id`'s node, dialling it when there is none.
     private func association(to id: MeshActorID) throws -> Association {
         let name = id.node.name.rawValue
+        // Hot path: a plain lookup, with the association's own state checked
+        // outside the map's lock (every caller takes this lock).
+        if let existing = associations.withLock({ $0[name] }), !existing.isClosed { return existing }
         let (association, dial) = associations.withLock { associations -> (Association, Bool) in
             if let existing = associations[name], !existing.isClosed { return (existing, false) }
             let fresh = Association(eventLoop: group.next(), peerName: name, maxQueuedBytes: settings.maxOutboundQueueBytes, localMaxFrameLength: settings.maxFrameLength)
