@@ -310,7 +310,8 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         let target = RemoteCallTarget(call.target)
         // Immediate: runs on this thread up to the hop onto the actor, so
         // calls reach the actor's queue in the order they arrived.
-        Task.immediate {
+        let preference: (any TaskExecutor)? = settings.inboundCallsOnEventLoop ? association.taskExecutor : nil
+        Task.immediate(executorPreference: preference) {
             var decoder = decoder
             do {
                 try await self.executeDistributedTarget(on: actor, target: target, invocationDecoder: &decoder, handler: handler)

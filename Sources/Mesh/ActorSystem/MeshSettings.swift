@@ -21,6 +21,11 @@ public struct MeshSettings: Sendable {
     /// A connection that has not completed both handshakes by then is closed.
     public var handshakeTimeout: Duration = .seconds(10)
     public var connectTimeout: Duration = .seconds(5)
+    /// Run received calls on the event loop of the connection that carried
+    /// them (a default actor executes there; the reply is written without a
+    /// thread hop). Turn off when actors do long CPU-bound work in their
+    /// distributed functions: it would delay other traffic on that loop.
+    public var inboundCallsOnEventLoop = true
     /// The event loops to run on; the process-wide singleton when nil.
     public var eventLoopGroup: (any EventLoopGroup)?
 

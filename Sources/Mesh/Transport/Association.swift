@@ -53,6 +53,8 @@ final class Association: Sendable {
     /// Our own frame limit: the bound for frames we send until the peer
     /// announced its own in the handshake.
     let localMaxFrameLength: UInt32
+    /// Where calls received on this association run (see `MeshSettings.inboundCallsOnEventLoop`).
+    let taskExecutor: EventLoopTaskExecutor
     private let state = Mutex(State())
     private let nextCallID = Atomic<UInt64>(1)
 
@@ -61,6 +63,7 @@ final class Association: Sendable {
         self.peerName = peerName
         self.maxQueuedBytes = maxQueuedBytes
         self.localMaxFrameLength = localMaxFrameLength
+        self.taskExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
     }
 
     /// The largest frame the peer accepts (ours until the handshake told us).
@@ -181,7 +184,13 @@ final class Association: Sendable {
             }
             return takeFlushTicket(&state)
         }
-        if scheduleFlush { eventLoop.execute { self.flush() } }
+        if scheduleFlush { flushSoon() }
+    }
+
+    /// Flushes at the end of this event-loop turn (so a burst of replies
+    /// becomes one write), scheduling the turn from other threads.
+    private func flushSoon() {
+        eventLoop.execute { self.flush() }
     }
 
     /// Queues a control frame, written ahead of any queued calls.
