@@ -1,13 +1,23 @@
-/// One start of one node: its stable name and a random incarnation chosen at
+import Foundation
+
+/// One start of one node: its stable name and an incarnation chosen at
 /// start. A node restarted under the same name is a new incarnation, so
-/// references to actors of the old start are recognisably stale.
+/// references to actors of the old start are recognisably stale, and a later
+/// start compares greater (membership lets the newest start win).
 public struct NodeID: Hashable, Sendable, Codable, CustomStringConvertible {
     public let name: NodeName
     public let incarnation: UInt64
 
-    public init(name: NodeName, incarnation: UInt64 = .random(in: 1...UInt64.max)) {
+    public init(name: NodeName, incarnation: UInt64 = NodeID.newIncarnation()) {
         self.name = name
         self.incarnation = incarnation
+    }
+
+    /// Start time in milliseconds (high 44 bits) and 20 random bits: later
+    /// starts are greater, two starts in the same millisecond still differ.
+    public static func newIncarnation() -> UInt64 {
+        let millis = UInt64(max(0, Date().timeIntervalSince1970 * 1000)) & ((1 << 44) - 1)
+        return millis << 20 | UInt64.random(in: 0..<(1 << 20)) | (millis == 0 ? 1 : 0)
     }
 
     public var description: String { "\(name)#\(String(incarnation, radix: 16))" }
