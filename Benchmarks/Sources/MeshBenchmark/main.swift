@@ -74,6 +74,31 @@ func startNode(_ name: String, _ credentials: NodeCredentials) async throws -> M
     return try await MeshActorSystem.start(settings, logger: logger)
 }
 
+/// One-way messages for the point's duration, counted at the receiver.
+func oneWay(to remote: ProbeActor) async throws -> Point {
+    let before = try await remote.deliveredCount()
+    let stop = StopFlag()
+    let sender = Task {
+        try await MeshActorSystem.withOneWayDelivery {
+            while !stop.isSet {
+                do { try await remote.deliver(payload) } catch MeshError.overloaded { await Task.yield() }
+            }
+        }
+    }
+    try await Task.sleep(for: .seconds(seconds))
+    stop.set()
+    try await sender.value
+    // A request/reply after the one-way burst returns once all of it was
+    // delivered (ordered); it waits for room in the outbound queue first.
+    var after = 0
+    while true {
+        do { after = try await remote.deliveredCount(); break } catch MeshError.overloaded {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+    return Point(perSecond: Double(after - before) / seconds, p50Micros: .nan, p99Micros: .nan)
+}
+
 /// Runs every point and returns the medians by name.
 func measure() async throws -> [String: Point] {
     print("mesh benchmark: \(Int(seconds)) s per point after \(warmup) s warm-up, median of \(runs) runs, 64-byte payloads, TLS 1.3")
@@ -86,6 +111,10 @@ func measure() async throws -> [String: Point] {
     _ = try await remote.echo(payload)
 
     var results: [String: Point] = [:]
+    if only == "oneway" {
+        print("oneway: \(Int(try await oneWay(to: remote).perSecond)) msg/s")
+        exit(0)
+    }
     if let only, only.hasPrefix("mesh-c") {
         let concurrency = Int(only.dropFirst("mesh-c".count)) ?? 64
         let point = try await requestReply(concurrency: concurrency) { _ = try await remote.echo(payload) }
@@ -102,29 +131,7 @@ func measure() async throws -> [String: Point] {
     }
 
     var oneWayPoints: [Point] = []
-    for _ in 0..<runs {
-        let before = try await remote.deliveredCount()
-        let stop = StopFlag()
-        let sender = Task {
-            try await MeshActorSystem.withOneWayDelivery {
-                while !stop.isSet {
-                    do { try await remote.deliver(payload) } catch MeshError.overloaded { await Task.yield() }
-                }
-            }
-        }
-        try await Task.sleep(for: .seconds(seconds))
-        stop.set()
-        try await sender.value
-        // A request/reply after the one-way burst returns once all of it was
-        // delivered (ordered); it waits for room in the outbound queue first.
-        var after = 0
-        while true {
-            do { after = try await remote.deliveredCount(); break } catch MeshError.overloaded {
-                try await Task.sleep(for: .milliseconds(1))
-            }
-        }
-        oneWayPoints.append(Point(perSecond: Double(after - before) / seconds, p50Micros: .nan, p99Micros: .nan))
-    }
+    for _ in 0..<runs { oneWayPoints.append(try await oneWay(to: remote)) }
     results["one-way"] = median(oneWayPoints)
     print("mesh one-way: \(Int(results["one-way"]!.perSecond)) msg/s")
     withExtendedLifetime(probe) {}
