@@ -94,6 +94,7 @@ let package = Package(
             dependencies: [
                 "Storage",
                 "Agents",
+                "Mesh",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -8,7 +8,7 @@ import Testing
 /// `hma dev` as a real process on a free port.
 @Suite struct DevCommandTests {
     struct Health: Decodable {
-        struct Check: Decodable { var status: String; var schema: String? }
+        struct Check: Decodable { var status: String; var schema: String?; var node: String?; var endpoint: String? }
         var status: String
         var version: String
         var checks: [String: Check]
@@ -17,7 +17,7 @@ import Testing
     /// Starts `hma dev` on port 0 and returns it with the URL it printed.
     static func startDev(dataDir: String, extra: [String] = [], environment: [String: String] = [:]) async throws -> (ChildProcess, URL) {
         let child = try ChildProcess(
-            ChildProcess.executable("hma"), ["dev", "--data-dir", dataDir, "--port", "0"] + extra, environment: environment)
+            ChildProcess.executable("hma"), ["dev", "--data-dir", dataDir, "--port", "0", "--mesh-port", "0"] + extra, environment: environment)
         let line = try await within(60, "hma dev to print its URL") {
             await child.lines.first { $0.contains("http://") }
         }
@@ -48,6 +48,13 @@ import Testing
         #expect(health.checks["database"]?.status == "ok")
         #expect(health.checks["database"]?.schema?.hasPrefix("v1") == true)
         #expect(FileManager.default.fileExists(atPath: folder + "/hma.sqlite"))
+        // The mesh listens with a dev CA created under the data dir.
+        #expect(health.checks["mesh"]?.status == "ok")
+        #expect(health.checks["mesh"]?.node?.hasPrefix("dev#") == true)
+        #expect(health.checks["mesh"]?.endpoint?.hasPrefix("127.0.0.1:") == true)
+        let key = try FileManager.default.attributesOfItem(atPath: folder + "/certs/node.key")[.posixPermissions] as? Int
+        #expect(key == 0o600)
+        let caBefore = try String(contentsOfFile: folder + "/certs/ca.pem", encoding: .utf8)
 
         let (pageStatus, page) = try await Self.get(url)
         #expect(pageStatus == 200)
@@ -57,6 +64,12 @@ import Testing
         let exit = try await within(30, "hma dev to exit after SIGTERM") { await child.exitStatus() }
         #expect(exit == 0, "stderr: \(child.standardError)")
         #expect(!child.terminatedBySignal)
+
+        // A restart keeps the dev CA, so certificates issued from it stay valid.
+        let (again, _) = try await Self.startDev(dataDir: folder)
+        #expect(try String(contentsOfFile: folder + "/certs/ca.pem", encoding: .utf8) == caBefore)
+        again.signal(SIGTERM)
+        #expect(try await within(30, "hma dev to exit") { await again.exitStatus() } == 0)
     }
 
     @Test func refusesADataDirWhoseDatabaseIsNotSQLite() async throws {
@@ -64,7 +77,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data("not a database".utf8).write(to: URL(fileURLWithPath: folder + "/hma.sqlite"))
-        let child = try ChildProcess(ChildProcess.executable("hma"), ["dev", "--data-dir", folder, "--port", "0"])
+        let child = try ChildProcess(ChildProcess.executable("hma"), ["dev", "--data-dir", folder, "--port", "0", "--mesh-port", "0"])
         let exit = try await within(60, "hma dev to exit") { await child.exitStatus() }
         #expect(exit != 0)
         #expect(child.standardError.contains("is not an HMA database"), "stderr: \(child.standardError)")
@@ -91,7 +104,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let config = folder + "/config.json"
-        try Data(#"{"http": {"host": "127.0.0.3", "port": 0}}"#.utf8).write(to: URL(fileURLWithPath: config))
+        try Data(#"{"http": {"host": "127.0.0.3", "port": 0}, "mesh": {"port": 0}}"#.utf8).write(to: URL(fileURLWithPath: config))
         let dataDir = folder + "/from-env"
         let child = try ChildProcess(
             ChildProcess.executable("hma"), ["dev", "--config", config], environment: ["HMA_DATA_DIR": dataDir])

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Mesh
 import Storage
 
 /// `GET /health`: readiness of this node. 200 with `"status": "ok"` when every
@@ -7,11 +8,15 @@ import Storage
 /// error otherwise, so a load balancer can take the node out of rotation.
 struct HealthController: Sendable {
     let store: Store
+    /// This node's mesh, when it runs one.
+    var mesh: MeshActorSystem? = nil
 
     struct Check: Codable, Sendable {
         var status: String
         var latencyMs: Double
         var schema: String?
+        var node: String?
+        var endpoint: String?
         var error: String?
     }
 
@@ -29,11 +34,14 @@ struct HealthController: Sendable {
     }
 
     func report() async -> Report {
-        let database = await checkDatabase()
+        var checks = ["database": await checkDatabase()]
+        if let mesh {
+            checks["mesh"] = Check(status: "ok", latencyMs: 0, node: mesh.node.description, endpoint: mesh.endpoint.description)
+        }
         return Report(
-            status: database.status == "ok" ? "ok" : "unavailable",
+            status: checks.values.allSatisfy { $0.status == "ok" } ? "ok" : "unavailable",
             version: HMAVersion.current,
-            checks: ["database": database])
+            checks: checks)
     }
 
     private func checkDatabase() async -> Check {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Mesh
 import NIOCore
 import Storage
 
@@ -13,12 +14,13 @@ public enum GatewayServer {
     public static func makeApplication(
         configuration: GatewayConfiguration,
         store: Store,
+        mesh: MeshActorSystem? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
         router.middlewares.add(LogRequestsMiddleware(.debug))
-        HealthController(store: store).register(on: router)
+        HealthController(store: store, mesh: mesh).register(on: router)
         router.get("/") { _, _ in
             Response(
                 status: .ok,

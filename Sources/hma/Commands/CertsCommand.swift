@@ -68,8 +68,8 @@ struct CertsCommand: ParsableCommand {
     }
 }
 
-/// Reads and writes the PEM files of `hma certs`; private keys get mode 0600
-/// from the moment they exist.
+/// Reads and writes the PEM files of `hma certs` (private keys get mode 0600
+/// from the moment they exist).
 struct CertificateFiles {
     let directory: String
 
@@ -82,19 +82,11 @@ struct CertificateFiles {
     }
 
     func write(_ file: String, _ text: String, secret: Bool) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let target = path(file)
-        let temporary = target + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, secret ? 0o600 : 0o644)
-        guard descriptor >= 0 else { throw ValidationError("Cannot write \(target): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        fchmod(descriptor, secret ? 0o600 : 0o644)
-        fsync(descriptor)
-        close(descriptor)
-        guard written == bytes.count, rename(temporary, target) == 0 else {
-            unlink(temporary)
-            throw ValidationError("Cannot write \(target): \(String(cString: strerror(errno)))")
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try NodeCredentials.writeFile(path(file), text, secret: secret)
+        } catch {
+            throw ValidationError("Cannot write \(path(file)): \(error)")
         }
     }
 }

@@ -3,6 +3,7 @@ import Configuration
 import Foundation
 import Gateway
 import Logging
+import Mesh
 import ServiceLifecycle
 import UnixSignals
 import Storage
@@ -23,6 +24,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (key http.port, default 8080).")
     var port: Int?
 
+    @Option(name: .customLong("mesh-port"), help: "Port of the mesh listener (mutual TLS; workers join here); 0 picks a free one (key mesh.port, default 7420).")
+    var meshPort: Int?
+
     @Option(name: .customLong("backup-interval"), help: "Back the database up every N seconds; 0 turns it off (key backup.interval, default 0).")
     var backupInterval: Int?
 
@@ -35,6 +39,7 @@ struct DevCommand: AsyncParsableCommand {
         if let port { flags["http.port"] = .init(.int(port), isSecret: false) }
         if let backupInterval { flags["backup.interval"] = .init(.int(backupInterval), isSecret: false) }
         if let backupKeep { flags["backup.keep"] = .init(.int(backupKeep), isSecret: false) }
+        if let meshPort { flags["mesh.port"] = .init(.int(meshPort), isSecret: false) }
         let settings = try await NodeSettings.load(flags: flags, configFile: common.config)
         let logger = Logs.bootstrap(level: try settings.logLevel())
 
@@ -59,7 +64,21 @@ struct DevCommand: AsyncParsableCommand {
         let schema = try await store.schemaVersion()
         logger.info("database open", metadata: ["path": "\(store.path)", "schema": "\(schema)"])
 
-        let app = GatewayServer.makeApplication(configuration: gateway, store: store, logger: logger) { host, port in
+        // The mesh: a dev CA and this node's certificate live under the data
+        // dir, created on first start; workers join with certificates from it.
+        let meshPort = try settings.int("mesh.port", default: 7420)
+        guard (0...65535).contains(meshPort) else {
+            throw ValidationError("The mesh port must be between 0 and 65535 (got \(meshPort)).")
+        }
+        let nodeName = try NodeName("dev")
+        let certificates = (settings.dataDirectory as NSString).appendingPathComponent("certs")
+        var meshSettings = MeshSettings(
+            name: nodeName, roles: [.gateway, .worker], bindHost: settings.string("mesh.host", default: "127.0.0.1"),
+            bindPort: meshPort, credentials: try NodeCredentials.loadOrCreateDev(directory: certificates, name: nodeName))
+        meshSettings.advertisedHost = settings.string("mesh.advertise", default: meshSettings.bindHost)
+        let mesh = try await MeshActorSystem.start(meshSettings, logger: logger)
+
+        let app = GatewayServer.makeApplication(configuration: gateway, store: store, mesh: mesh, logger: logger) { host, port in
             // Standard output, flushed: scripts and tests wait for this line.
             StandardOutput.line("HMA \(HMAVersion.current) is running. Open http://\(host):\(port)/")
         }
@@ -72,6 +91,7 @@ struct DevCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        try await mesh.shutdown()
         try store.close()
         logger.info("stopped")
     }

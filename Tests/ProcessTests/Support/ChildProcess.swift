@@ -73,6 +73,7 @@ final class ChildProcess: Sendable {
                 if chunk.isEmpty { break }
                 errorOutput.append(chunk)
             }
+            errorOutput.finish()
         }
     }
 
@@ -82,10 +83,17 @@ final class ChildProcess: Sendable {
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// The exit status (or the number of the signal that ended it).
+    /// The exit status (or the number of the signal that ended it), once
+    /// the process ended and everything it wrote to standard error was read.
     func exitStatus() async -> Int32 {
-        for await status in exit { return status }
-        return process.terminationStatus
+        var status: Int32?
+        for await code in exit {
+            status = code
+            break
+        }
+        await errorOutput.waitUntilFinished()
+        // A second call finds the stream finished; the process has ended by then.
+        return status ?? process.terminationStatus
     }
 
     var terminatedBySignal: Bool { process.terminationReason == .uncaughtSignal }
@@ -149,7 +157,34 @@ final class LineReader: Sendable {
 
 /// Bytes a child wrote to a stream, collected by a reader thread.
 final class OutputBuffer: Sendable {
-    private let data = Mutex(Data())
-    func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
-    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+    private struct State {
+        var data = Data()
+        var finished = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func append(_ chunk: Data) { state.withLock { $0.data.append(chunk) } }
+    var text: String { state.withLock { String(decoding: $0.data, as: UTF8.self) } }
+
+    /// The stream reached its end.
+    func finish() {
+        let waiters = state.withLock { state in
+            state.finished = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func waitUntilFinished() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if state.finished { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
 }
