@@ -33,10 +33,11 @@ import Testing
     }
 
     /// Starts `hma-mesh-node` and returns it with the id of its probe.
-    func startPeer(_ name: String, certs: Certs, port: Int = 0) async throws -> (ChildProcess, MeshActorID) {
+    func startPeer(_ name: String, certs: Certs, port: Int = 0, join: Endpoint? = nil) async throws -> (ChildProcess, MeshActorID) {
         let child = try ChildProcess(
             ChildProcess.executable("hma-mesh-node"),
-            ["--name", name, "--certs", try certs.directory(for: name), "--port", "\(port)"], keepStdinOpen: true)
+            ["--name", name, "--certs", try certs.directory(for: name), "--port", "\(port)"] + (join.map { ["--join", "\($0.host):\($0.port)"] } ?? []),
+            keepStdinOpen: true)
         let line = try await within(60, "hma-mesh-node to be ready") { await child.lines.first { $0.hasPrefix("ready ") } }
         let parts = try #require(line, "node exited: \(child.standardError)").split(separator: " ")
         let incarnation = try #require(UInt64(parts[1], radix: 16))
@@ -89,5 +90,46 @@ import Testing
         reborn.signal(SIGTERM)
         _ = await reborn.exitStatus()
         try await caller.shutdown()
+    }
+
+    /// Returns once `predicate` holds for the observer's member list.
+    func waitUntil(_ system: MeshActorSystem, _ what: String, _ predicate: @escaping @Sendable ([MemberState]) -> Bool) async throws {
+        try await within(20, what) {
+            for await _ in system.cluster.changes() { if predicate(system.cluster.members) { return } }
+        }
+    }
+
+    @Test func aClusterOfProcessesDetectsSIGKILLAndForgivesAShortSIGSTOP() async throws {
+        let certs = try Certs()
+        defer { try? FileManager.default.removeItem(atPath: certs.folder) }
+        var logger = Logger(label: "test.observer")
+        logger.logLevel = .critical
+        let observer = try await MeshActorSystem.start(
+            MeshSettings(name: try NodeName("observer"), credentials: try certs.credentials("observer")), logger: logger)
+        let (paused, pausedID) = try await startPeer("pausable", certs: certs, join: observer.endpoint)
+        let (victim, victimID) = try await startPeer("killable", certs: certs, join: observer.endpoint)
+        try await waitUntil(observer, "three members up") { $0.filter { $0.status == .up }.count == 3 }
+
+        // Paused for less than the suspicion timeout: suspected perhaps, never down.
+        paused.signal(SIGSTOP)
+        try await Task.sleep(for: .milliseconds(500))
+        paused.signal(SIGCONT)
+        // The member answers heartbeats again: it is up (and stays up) on the observer.
+        let probe = try ProbeActor.resolve(id: pausedID, using: observer)
+        #expect(try await probe.add(1, 1) == 2)
+        #expect(observer.cluster.members.first { $0.node == pausedID.node }?.status != .down)
+
+        let start = ContinuousClock.now
+        victim.signal(SIGKILL)
+        try await waitUntil(observer, "killable down") { $0.contains { $0.node == victimID.node && $0.status == .down } }
+        let elapsed = ContinuousClock.now - start
+        print("cluster: SIGKILL to down on the observer in \(elapsed)")
+        #expect(elapsed < .seconds(5))
+        // The paused node learned it by gossip too; it was never declared down.
+        #expect(observer.cluster.members.first { $0.node == pausedID.node }?.status == .up)
+        paused.signal(SIGTERM)
+        _ = await paused.exitStatus()
+        _ = await victim.exitStatus()
+        try await observer.shutdown()
     }
 }

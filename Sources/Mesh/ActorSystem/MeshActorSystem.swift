@@ -37,6 +37,10 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private let localActors = Mutex<[String: WeakActor]>([:])
     private let associations = Mutex<[String: Association]>([:])
     private let pathCounter = Atomic<UInt64>(0)
+    private let clusterStorage = Mutex<Cluster?>(nil)
+
+    /// Membership and failure detection (join seeds, watch members).
+    public var cluster: Cluster { clusterStorage.withLock { $0! } }
     /// Decodes values from the wire; distributed actor references in them
     /// resolve through this system.
     var binaryDecoder: BinaryDecoder {
@@ -93,6 +97,8 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             node: node, endpoint: Endpoint(host: settings.advertisedHost ?? settings.bindHost, port: port),
             settings: settings, logger: logger, group: group, clientTLS: clientTLS, listener: listener)
         box.system = system
+        system.clusterStorage.withLock { $0 = Cluster(system: system, settings: settings.failureDetector) }
+        system.cluster.start()
         logger.info("mesh listening", metadata: ["node": "\(node)", "endpoint": "\(system.endpoint)"])
         return system
     }
@@ -111,6 +117,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     /// Stops listening and closes every connection; calls in flight fail
     /// with `nodeUnreachable`.
     public func shutdown() async throws {
+        cluster.stop()
         try? await listener.close()
         let all = associations.withLock { associations in
             defer { associations.removeAll() }
@@ -229,7 +236,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         return association
     }
 
-    private func connect(_ association: Association, to endpoint: Endpoint, expecting name: NodeName) {
+    private func connect(_ association: Association, to endpoint: Endpoint, expecting name: NodeName?) {
         let tls = clientTLS
         let connectTimeout = settings.connectTimeout
         ClientBootstrap(group: association.eventLoop)
@@ -245,9 +252,42 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             }
             .connect(host: endpoint.host, port: endpoint.port)
             .whenFailure { [self] error in
-                association.close(.nodeUnreachable(node: name.rawValue, reason: "cannot connect to \(endpoint): \(error)"))
+                association.close(.nodeUnreachable(node: name?.rawValue ?? "\(endpoint)", reason: "cannot connect to \(endpoint): \(error)"))
                 forget(association)
             }
+    }
+
+    /// Dials `endpoint` without knowing which node answers (joining through
+    /// a seed's address); the association is registered under the name the
+    /// handshake proved, unless one to that node is already open.
+    func dial(_ endpoint: Endpoint) async throws -> Association {
+        let association = Association(eventLoop: group.next(), peerName: endpoint.description, maxQueuedBytes: settings.maxOutboundQueueBytes, localMaxFrameLength: settings.maxFrameLength)
+        connect(association, to: endpoint, expecting: nil)
+        let peer = try await association.waitEstablished()
+        let registered = associations.withLock { associations -> Association in
+            if let existing = associations[peer.node.name.rawValue], !existing.isClosed { return existing }
+            associations[peer.node.name.rawValue] = association
+            return association
+        }
+        if registered !== association { association.retireWhenIdle() }
+        return registered
+    }
+
+    /// The association the cluster uses to reach `member` (dialled when needed).
+    func associationForCluster(to member: MemberState) -> Association? {
+        guard member.node != node else { return nil }
+        return try? association(to: MeshActorID(node: member.node, endpoint: member.endpoint, path: "/system/cluster"))
+    }
+
+    /// Closes the association to a node declared down.
+    func dropAssociation(to down: NodeID) {
+        let association = associations.withLock { associations -> Association? in
+            guard let existing = associations[down.name.rawValue],
+                  existing.peer.map({ $0.node == down }) ?? true else { return nil }
+            associations.removeValue(forKey: down.name.rawValue)
+            return existing
+        }
+        association?.close(.nodeUnreachable(node: down.name.rawValue, reason: "declared down"))
     }
 
     /// An inbound connection completed its handshake: it becomes the

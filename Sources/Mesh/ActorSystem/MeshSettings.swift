@@ -26,6 +26,8 @@ public struct MeshSettings: Sendable {
     /// thread hop). Turn off when actors do long CPU-bound work in their
     /// distributed functions: it would delay other traffic on that loop.
     public var inboundCallsOnEventLoop = true
+    /// When a silent member is suspected and declared down.
+    public var failureDetector = FailureDetectorSettings()
     /// The event loops to run on; the process-wide singleton when nil.
     public var eventLoopGroup: (any EventLoopGroup)?
 

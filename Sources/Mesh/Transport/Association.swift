@@ -45,10 +45,13 @@ final class Association: Sendable {
         var sweepAt: NIODeadline?
         /// Replaced by the canonical connection: close once no call waits on it.
         var retiring = false
+        var establishWaiters: [CheckedContinuation<HandshakeStateMachine.Peer, any Error>] = []
     }
 
     let eventLoop: any EventLoop
-    let peerName: String
+    /// The name we dialled (or, when joining through a seed's address, its
+    /// endpoint) until the handshake says who answered.
+    let expectedName: String
     let maxQueuedBytes: Int
     /// Our own frame limit: the bound for frames we send until the peer
     /// announced its own in the handshake.
@@ -60,7 +63,7 @@ final class Association: Sendable {
 
     init(eventLoop: any EventLoop, peerName: String, maxQueuedBytes: Int, localMaxFrameLength: UInt32) {
         self.eventLoop = eventLoop
-        self.peerName = peerName
+        self.expectedName = peerName
         self.maxQueuedBytes = maxQueuedBytes
         self.localMaxFrameLength = localMaxFrameLength
         self.taskExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
@@ -78,6 +81,31 @@ final class Association: Sendable {
 
     var peer: HandshakeStateMachine.Peer? {
         state.withLock { if case .established(_, let peer) = $0.phase { return peer } else { return nil } }
+    }
+
+    /// The peer's node name once known.
+    var peerName: String { state.withLock { name(in: $0) } }
+
+    /// `peerName` for code that already holds the lock.
+    private func name(in state: State) -> String {
+        if case .established(_, let peer) = state.phase { return peer.node.name.rawValue }
+        return expectedName
+    }
+
+    /// Waits until the handshake completed (or the association closed).
+    func waitEstablished() async throws -> HandshakeStateMachine.Peer {
+        try await withCheckedThrowingContinuation { continuation in
+            let outcome = state.withLock { state -> Result<HandshakeStateMachine.Peer, MeshError>? in
+                switch state.phase {
+                case .established(_, let peer): return .success(peer)
+                case .closed(let error): return .failure(error)
+                case .connecting:
+                    state.establishWaiters.append(continuation)
+                    return nil
+                }
+            }
+            if let outcome { continuation.resume(with: outcome) }
+        }
     }
 
     /// Bytes waiting in our queues (not yet handed to the channel).
@@ -115,7 +143,7 @@ final class Association: Sendable {
         let deadline = NIODeadline.now() + .nanoseconds(nanoseconds)
         let (scheduleFlush, scheduleSweep) = try state.withLock { state throws -> (Bool, Bool) in
             if case .closed(let error) = state.phase { throw error }
-            if state.bulk.readableBytes >= maxQueuedBytes { throw MeshError.overloaded(node: peerName) }
+            if state.bulk.readableBytes >= maxQueuedBytes { throw MeshError.overloaded(node: name(in: state)) }
             let savedEncoder = state.encoder
             let start = state.bulk.writerIndex
             state.encoder.writeCall(
@@ -126,7 +154,7 @@ final class Association: Sendable {
                 // Take it back whole, names it defined included: the peer never saw it.
                 state.encoder = savedEncoder
                 state.bulk.moveWriterIndex(to: start)
-                throw MeshError.unsupported("a call of \(size) bytes exceeds \(peerName)'s frame limit of \(frameLimit(state)) bytes")
+                throw MeshError.unsupported("a call of \(size) bytes exceeds \(name(in: state))'s frame limit of \(frameLimit(state)) bytes")
             }
             var scheduleSweep = false
             if let continuation {
@@ -234,12 +262,14 @@ final class Association: Sendable {
 
     /// The connection is up: queued frames may go.
     func established(channel: any Channel, peer: HandshakeStateMachine.Peer) {
-        let (scheduleFlush, retire) = state.withLock { state -> (Bool, Bool) in
-            guard case .connecting = state.phase else { return (false, false) }
+        let (scheduleFlush, retire, waiters) = state.withLock { state -> (Bool, Bool, [CheckedContinuation<HandshakeStateMachine.Peer, any Error>]) in
+            guard case .connecting = state.phase else { return (false, false, []) }
             state.phase = .established(channel, peer)
             state.writable = channel.isWritable
-            return (takeFlushTicket(&state), state.retiring && state.pending.isEmpty)
+            defer { state.establishWaiters.removeAll() }
+            return (takeFlushTicket(&state), state.retiring && state.pending.isEmpty, state.establishWaiters)
         }
+        for waiter in waiters { waiter.resume(returning: peer) }
         if scheduleFlush { eventLoop.execute { self.flush() } }
         if retire { closeRetired() }
     }
@@ -290,8 +320,8 @@ final class Association: Sendable {
 
     /// Ends the association: every pending call fails with `error` now.
     func close(_ error: MeshError) {
-        let (pending, channel) = state.withLock { state -> ([PendingCall], (any Channel)?) in
-            if case .closed = state.phase { return ([], nil) }
+        let (pending, channel, waiters) = state.withLock { state -> ([PendingCall], (any Channel)?, [CheckedContinuation<HandshakeStateMachine.Peer, any Error>]) in
+            if case .closed = state.phase { return ([], nil, []) }
             var channel: (any Channel)?
             if case .established(let established, _) = state.phase { channel = established }
             state.phase = .closed(error)
@@ -299,9 +329,11 @@ final class Association: Sendable {
             state.pending.removeAll()
             state.bulk = ByteBuffer()
             state.control = ByteBuffer()
-            return (pending, channel)
+            defer { state.establishWaiters.removeAll() }
+            return (pending, channel, state.establishWaiters)
         }
         for call in pending { call.continuation.resume(throwing: error) }
+        for waiter in waiters { waiter.resume(throwing: error) }
         channel?.close(promise: nil)
     }
 }

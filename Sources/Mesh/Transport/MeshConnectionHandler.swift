@@ -89,8 +89,15 @@ final class MeshConnectionHandler: ChannelInboundHandler {
                 throw WireError.malformed(kind: .heartbeat, reason: "expected a u64 nonce")
             }
             association.sendControl(.heartbeatAck) { $0.writeInteger(nonce) }
-        case .heartbeatAck, .gossip:
-            break  // consumed by membership (Mesh II)
+            system.cluster.heard(from: association.peerName)
+        case .heartbeatAck:
+            var payload = frame.payload
+            guard let nonce = payload.readInteger(as: UInt64.self), payload.readableBytes == 0 else {
+                throw WireError.malformed(kind: .heartbeatAck, reason: "expected a u64 nonce")
+            }
+            system.cluster.receivedHeartbeatAck(nonce, from: association.peerName)
+        case .gossip:
+            try system.cluster.receivedGossip(frame.payload, on: association)
         case .goodbye:
             var payload = frame.payload
             let message = try? CloseMessage.read(from: &payload, kind: .goodbye)
@@ -155,6 +162,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
+        if handshake.isEstablished, let peer = association?.peerName { system.cluster.connectionLost(to: peer) }
         association?.close(.nodeUnreachable(node: association?.peerName ?? "?", reason: "connection closed"))
         system.forget(association)
         context.fireChannelInactive()

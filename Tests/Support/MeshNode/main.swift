@@ -1,4 +1,4 @@
-// hma-mesh-node --name NAME --certs DIR [--host 127.0.0.1] [--port 0]
+// hma-mesh-node --name NAME --certs DIR [--host 127.0.0.1] [--port 0] [--join HOST:PORT]
 //
 // A mesh node for multi-process tests: hosts a ProbeActor at
 // /system/probe and prints "ready <incarnation hex> <port>" once it accepts
@@ -28,6 +28,9 @@ var logger = Logger(label: "hma-mesh-node")
 logger.logLevel = .warning
 let system = try await MeshActorSystem.start(settings, logger: logger)
 let probe = MeshActorSystem.$nextActorPath.withValue(ProbeActor.wellKnownPath) { ProbeActor(actorSystem: system) }
+if let seed = options["join"], let colon = seed.lastIndex(of: ":"), let port = Int(seed[seed.index(after: colon)...]) {
+    try await system.cluster.join([Endpoint(host: String(seed[..<colon]), port: port)])
+}
 FileHandle.standardOutput.write(Data("ready \(String(system.node.incarnation, radix: 16)) \(system.endpoint.port)\n".utf8))
 // Exit when the parent goes away.
 while FileHandle.standardInput.availableData.count > 0 {}

@@ -1,0 +1,60 @@
+import Foundation
+import MeshTesting
+import Testing
+@testable import Mesh
+
+/// In-process nodes forming a cluster over real TLS connections.
+@Suite struct ClusterTests {
+    /// Returns once `predicate` holds for `system`'s member list (event-driven).
+    func waitUntil(_ system: MeshActorSystem, _ what: String, _ predicate: @escaping @Sendable ([MemberState]) -> Bool) async throws {
+        try await within(15, what) {
+            for await _ in system.cluster.changes() {
+                if predicate(system.cluster.members) { return }
+            }
+        }
+    }
+
+    func upCount(_ members: [MemberState]) -> Int { members.filter { $0.status == .up }.count }
+
+    @Test func threeNodesFormAClusterThroughOneSeed() async throws {
+        let a = try await startNode("seed-a"), b = try await startNode("join-b"), c = try await startNode("join-c")
+        try await b.cluster.join([a.endpoint])
+        try await c.cluster.join([a.endpoint])
+        for system in [a, b, c] {
+            try await waitUntil(system, "\(system.node.name) to see 3 members up") { self.upCount($0) == 3 }
+        }
+        // Gossip spread c to b although neither dialled the other.
+        #expect(b.cluster.members.map(\.node.name.rawValue) == ["join-b", "join-c", "seed-a"])
+        for system in [a, b, c] { try await system.shutdown() }
+    }
+
+    @Test func aNodeThatGoesAwayIsDownEverywhere() async throws {
+        let a = try await startNode("fd-a"), b = try await startNode("fd-b"), c = try await startNode("fd-c")
+        try await b.cluster.join([a.endpoint])
+        try await c.cluster.join([a.endpoint])
+        for system in [a, b, c] { try await waitUntil(system, "formation") { self.upCount($0) == 3 } }
+        let gone = c.node
+        let start = ContinuousClock.now
+        try await c.shutdown()
+        for system in [a, b] {
+            try await waitUntil(system, "\(system.node.name) to see fd-c down") { members in
+                members.contains { $0.node == gone && $0.status == .down }
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        print("cluster: a stopped node was down on both other members after \(elapsed)")
+        #expect(elapsed < .seconds(5))
+        try await a.shutdown()
+        try await b.shutdown()
+    }
+
+    @Test func joiningThroughAnUnreachableSeedFails() async throws {
+        let a = try await startNode("lonely")
+        let closedPort = try await startNode("closing")
+        let endpoint = closedPort.endpoint
+        try await closedPort.shutdown()
+        await #expect(throws: MeshError.self) { try await a.cluster.join([endpoint]) }
+        #expect(a.cluster.members.count == 1)
+        try await a.shutdown()
+    }
+}
