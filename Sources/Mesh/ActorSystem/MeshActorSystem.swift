@@ -38,6 +38,8 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private let associations = Mutex<[String: Association]>([:])
     private let pathCounter = Atomic<UInt64>(0)
     private let clusterStorage = Mutex<Cluster?>(nil)
+    /// Set by `shutdown`: no new connections are made after it.
+    private let stopped = Atomic(false)
 
     /// Membership and failure detection (join seeds, watch members).
     public var cluster: Cluster { clusterStorage.withLock { $0! } }
@@ -116,13 +118,16 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
 
     /// Stops listening and closes every connection; calls in flight fail
     /// with `nodeUnreachable`.
+    /// Members are told this node left (they see `left`, not `down`).
     public func shutdown() async throws {
+        stopped.store(true, ordering: .relaxed)
         cluster.stop()
         try? await listener.close()
         let all = associations.withLock { associations in
             defer { associations.removeAll() }
             return Array(associations.values)
         }
+        cluster.leave(over: all)
         for association in all {
             association.sendControl(.goodbye) { CloseMessage(code: 0, reason: "node shutting down").write(to: &$0) }
             association.close(.nodeUnreachable(node: association.peerName, reason: "local node shut down"))
@@ -223,6 +228,9 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     /// The association to `id`'s node, dialling it when there is none.
     private func association(to id: MeshActorID) throws -> Association {
         let name = id.node.name.rawValue
+        if stopped.load(ordering: .relaxed) {
+            throw MeshError.nodeUnreachable(node: name, reason: "the local node has shut down")
+        }
         // Hot path: a plain lookup, with the association's own state checked
         // outside the map's lock (every caller takes this lock).
         if let existing = associations.withLock({ $0[name] }), !existing.isClosed { return existing }
@@ -261,6 +269,9 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     /// a seed's address); the association is registered under the name the
     /// handshake proved, unless one to that node is already open.
     func dial(_ endpoint: Endpoint) async throws -> Association {
+        if stopped.load(ordering: .relaxed) {
+            throw MeshError.nodeUnreachable(node: "\(endpoint)", reason: "the local node has shut down")
+        }
         let association = Association(eventLoop: group.next(), peerName: endpoint.description, maxQueuedBytes: settings.maxOutboundQueueBytes, localMaxFrameLength: settings.maxFrameLength)
         connect(association, to: endpoint, expecting: nil)
         let peer = try await association.waitEstablished()
@@ -304,7 +315,10 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                 return (nil, nil)
             }
             if let known = existing.peer, known.node.incarnation != peer.node.incarnation {
-                associations[key] = association  // an older start of that node is gone for good
+                // Only a later start replaces an earlier one; a connection from
+                // an earlier start (still shutting down) is refused below.
+                guard peer.node.incarnation > known.node.incarnation else { return (nil, association) }
+                associations[key] = association
                 return (existing, nil)
             }
             if peer.node.name.rawValue < node.name.rawValue {
@@ -314,7 +328,11 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             return (nil, nil)  // ours is canonical; this one serves the peer's calls until it retires it
         }
         restarted?.close(.nodeUnreachable(node: peer.node.name.rawValue, reason: "the node restarted"))
-        duplicate?.retireWhenIdle()
+        if duplicate === association {
+            association.close(.nodeUnreachable(node: peer.node.name.rawValue, reason: "a later start of this node is connected"))
+        } else {
+            duplicate?.retireWhenIdle()
+        }
         return association
     }
 

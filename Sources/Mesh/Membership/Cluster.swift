@@ -13,6 +13,8 @@ public final class Cluster: Sendable {
         var detector: FailureDetector
         var subscribers: [UUID: AsyncStream<MemberState>.Continuation] = [:]
         var ticks: UInt64 = 0
+        /// After `stop`, events are ignored (the node is shutting down).
+        var stopped = false
     }
 
     private let state: Mutex<State>
@@ -72,9 +74,22 @@ public final class Cluster: Sendable {
         timer.withLock { $0 = task }
     }
 
+    /// Marks this node `left` and tells every connected member, so they do
+    /// not wait for the failure detector (graceful leave).
+    func leave(over associations: [Association]) {
+        let changed = state.withLock { state -> Bool in
+            guard var me = state.membership.members[localState.node.name] else { return false }
+            me.status = .left
+            return state.membership.merge(me) != nil
+        }
+        guard changed else { return }
+        for association in associations { sendGossip(on: association) }
+    }
+
     func stop() {
         timer.withLock { $0?.cancel(); $0 = nil }
         let subscribers = state.withLock { state in
+            state.stopped = true
             defer { state.subscribers.removeAll() }
             return Array(state.subscribers.values)
         }
@@ -90,6 +105,7 @@ public final class Cluster: Sendable {
         } catch {
             throw WireError.malformed(kind: .gossip, reason: "\(error)")
         }
+        if state.withLock({ $0.stopped }) { return }
         let changed = apply(states)
         // Something was news: answer with our view so the sender converges too.
         if changed { sendGossip(on: association) }
@@ -133,6 +149,7 @@ public final class Cluster: Sendable {
         let now = ContinuousClock.now
         var changes: [MemberState] = []
         let (actions, subscribers) = state.withLock { state -> ([FailureDetector.Action], [AsyncStream<MemberState>.Continuation]) in
+            if state.stopped { return ([], []) }
             let actions = body(&state, now)
             for action in actions {
                 switch action {

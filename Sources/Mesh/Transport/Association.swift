@@ -319,21 +319,29 @@ final class Association: Sendable {
     }
 
     /// Ends the association: every pending call fails with `error` now.
+    /// Control frames already queued (a goodbye) are written before the
+    /// connection closes.
     func close(_ error: MeshError) {
-        let (pending, channel, waiters) = state.withLock { state -> ([PendingCall], (any Channel)?, [CheckedContinuation<HandshakeStateMachine.Peer, any Error>]) in
-            if case .closed = state.phase { return ([], nil, []) }
+        let (pending, channel, waiters, control) = state.withLock { state -> ([PendingCall], (any Channel)?, [CheckedContinuation<HandshakeStateMachine.Peer, any Error>], ByteBuffer?) in
+            if case .closed = state.phase { return ([], nil, [], nil) }
             var channel: (any Channel)?
             if case .established(let established, _) = state.phase { channel = established }
             state.phase = .closed(error)
             let pending = Array(state.pending.values)
             state.pending.removeAll()
+            let control = state.control.readableBytes > 0 ? state.control : nil
             state.bulk = ByteBuffer()
             state.control = ByteBuffer()
             defer { state.establishWaiters.removeAll() }
-            return (pending, channel, state.establishWaiters)
+            return (pending, channel, state.establishWaiters, control)
         }
         for call in pending { call.continuation.resume(throwing: error) }
         for waiter in waiters { waiter.resume(throwing: error) }
-        channel?.close(promise: nil)
+        guard let channel else { return }
+        if let control {
+            channel.writeAndFlush(control).whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            channel.close(promise: nil)
+        }
     }
 }
