@@ -38,6 +38,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private let associations = Mutex<[String: Association]>([:])
     private let pathCounter = Atomic<UInt64>(0)
     private let clusterStorage = Mutex<Cluster?>(nil)
+    private let statusActor = Mutex<ClusterStatusActor?>(nil)
     /// Set by `shutdown`: no new connections are made after it.
     private let stopped = Atomic(false)
 
@@ -101,6 +102,8 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         box.system = system
         system.clusterStorage.withLock { $0 = Cluster(system: system, settings: settings.failureDetector) }
         system.cluster.start()
+        let status = MeshActorSystem.$nextActorPath.withValue(ClusterStatusActor.path) { ClusterStatusActor(actorSystem: system) }
+        system.statusActor.withLock { $0 = status }
         logger.info("mesh listening", metadata: ["node": "\(node)", "endpoint": "\(system.endpoint)"])
         return system
     }
@@ -282,6 +285,16 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         }
         if registered !== association { association.retireWhenIdle() }
         return registered
+    }
+
+    /// Connects to the node listening at `endpoint` and returns which node it
+    /// is (the handshake proves it). `hma status` uses it to reach a node
+    /// known only by address.
+    public func node(at endpoint: Endpoint) async throws -> NodeID {
+        guard let peer = try await dial(endpoint).peer else {
+            throw MeshError.nodeUnreachable(node: "\(endpoint)", reason: "the connection closed during the handshake")
+        }
+        return peer.node
     }
 
     /// The association the cluster uses to reach `member` (dialled when needed).

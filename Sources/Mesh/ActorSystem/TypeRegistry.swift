@@ -75,5 +75,6 @@ public final class TypeRegistry: Sendable {
         register([String: Int].self)
         register(MeshActorID.self)
         register(NodeID.self)
+        register(MemberState.self)
     }
 }

@@ -15,6 +15,10 @@ public final class Cluster: Sendable {
         var ticks: UInt64 = 0
         /// After `stop`, events are ignored (the node is shutting down).
         var stopped = false
+        /// Joined through a seed or was gossiped to: a member others know
+        /// of. A node that only made calls (`hma status`) never is, and
+        /// does not announce leaving.
+        var inCluster = false
     }
 
     private let state: Mutex<State>
@@ -64,6 +68,7 @@ public final class Cluster: Sendable {
             }
         }
         if !joined, let lastError { throw lastError }
+        state.withLock { $0.inCluster = true }
     }
 
     func start() {
@@ -78,7 +83,7 @@ public final class Cluster: Sendable {
     /// not wait for the failure detector (graceful leave).
     func leave(over associations: [Association]) {
         let changed = state.withLock { state -> Bool in
-            guard var me = state.membership.members[localState.node.name] else { return false }
+            guard state.inCluster, var me = state.membership.members[localState.node.name] else { return false }
             me.status = .left
             return state.membership.merge(me) != nil
         }
@@ -105,7 +110,11 @@ public final class Cluster: Sendable {
         } catch {
             throw WireError.malformed(kind: .gossip, reason: "\(error)")
         }
-        if state.withLock({ $0.stopped }) { return }
+        let stopped = state.withLock { state -> Bool in
+            state.inCluster = true
+            return state.stopped
+        }
+        if stopped { return }
         let changed = apply(states)
         // Something was news: answer with our view so the sender converges too.
         if changed { sendGossip(on: association) }
