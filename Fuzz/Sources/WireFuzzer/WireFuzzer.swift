@@ -49,6 +49,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             case .failure: _ = try? FailureMessage.read(from: &payload)
             case .goodbye, .reject: _ = try? CloseMessage.read(from: &payload, kind: frame.kind)
             case .hello, .welcome: _ = try? HandshakeMessage.read(from: &payload, kind: frame.kind)
+            case .pingRequest, .relayedAck: _ = try? IndirectProbeMessage.read(from: &payload, kind: frame.kind)
             case .heartbeat, .heartbeatAck, .gossip: break
             }
         }

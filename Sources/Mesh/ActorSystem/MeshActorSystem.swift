@@ -39,6 +39,18 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private let pathCounter = Atomic<UInt64>(0)
     private let clusterStorage = Mutex<Cluster?>(nil)
     private let statusActor = Mutex<ClusterStatusActor?>(nil)
+    /// Fault injection for tests: inbound frames of these kinds from these
+    /// peers are dropped as if lost on the network.
+    let droppedInbound = Mutex<Set<String>>([])
+
+    func dropInbound(_ kind: FrameKind, from peer: String) {
+        droppedInbound.withLock { _ = $0.insert("\(kind.rawValue)/\(peer)") }
+    }
+
+    func isDropped(_ kind: FrameKind, from peer: String) -> Bool {
+        droppedInbound.withLock { $0.isEmpty ? false : $0.contains("\(kind.rawValue)/\(peer)") }
+    }
+
     /// Set by `shutdown`: no new connections are made after it.
     private let stopped = Atomic(false)
 

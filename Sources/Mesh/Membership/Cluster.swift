@@ -19,7 +19,21 @@ public final class Cluster: Sendable {
         /// of. A node that only made calls (`hma status`) never is, and
         /// does not announce leaving.
         var inCluster = false
+        /// Probes made for other members (indirect probes), by nonce.
+        var relays: [UInt64: Relay] = [:]
+        var nextRelayNonce: UInt64 = Cluster.relayNonceBit
     }
+
+    struct Relay {
+        var requester: Association
+        var sequence: UInt64
+        var target: String
+        var expires: ContinuousClock.Instant
+    }
+
+    /// Nonces of heartbeats sent on another member's behalf have this bit
+    /// set, so their acks are told apart from the detector's own probes.
+    static let relayNonceBit: UInt64 = 1 << 63
 
     private let state: Mutex<State>
     private let timer = Mutex<RepeatedTask?>(nil)
@@ -120,7 +134,30 @@ public final class Cluster: Sendable {
         if changed { sendGossip(on: association) }
     }
 
+    /// Another member asks us to probe `request.target` (its own probe went
+    /// unanswered); the target's ack is relayed back to it.
+    func receivedPingRequest(_ request: IndirectProbeMessage, from requester: Association) {
+        let now = ContinuousClock.now
+        let (member, nonce) = state.withLock { state -> (MemberState?, UInt64) in
+            guard !state.stopped, let name = try? NodeName(request.target), let member = state.membership.members[name],
+                  !member.status.isFinal, member.node != state.membership.local else { return (nil, 0) }
+            let nonce = state.nextRelayNonce
+            state.nextRelayNonce = Cluster.relayNonceBit | (state.nextRelayNonce &+ 1)
+            state.relays[nonce] = Relay(requester: requester, sequence: request.sequence, target: request.target, expires: now + .seconds(2))
+            return (member, nonce)
+        }
+        guard let member else { return }
+        system.associationForCluster(to: member)?.sendControl(.heartbeat) { $0.writeInteger(nonce) }
+    }
+
     func receivedHeartbeatAck(_ sequence: UInt64, from peer: String) {
+        if sequence & Self.relayNonceBit != 0 {
+            guard let relay = state.withLock({ $0.relays.removeValue(forKey: sequence) }) else { return }
+            relay.requester.sendControl(.relayedAck) {
+                IndirectProbeMessage(sequence: relay.sequence, target: relay.target).write(to: &$0)
+            }
+            return
+        }
         apply { state, now in
             guard let name = try? NodeName(peer), let node = state.membership.members[name]?.node else { return [] }
             return state.detector.ack(from: node, sequence: sequence, now: now)
@@ -148,6 +185,7 @@ public final class Cluster: Sendable {
         apply { state, now in
             state.ticks &+= 1
             due = state.ticks % Self.gossipEveryTicks == 0
+            state.relays = state.relays.filter { $0.value.expires > now }
             return state.detector.tick(now: now)
         }
         if due, let peer = randomPeer() { sendGossip(to: peer) }
@@ -181,8 +219,13 @@ public final class Cluster: Sendable {
                 system.associationForCluster(to: member)?.sendControl(.heartbeat) { $0.writeInteger(sequence) }
             case .down(let node):
                 system.dropAssociation(to: node)
-            case .pingRequest, .suspect, .alive:
-                continue  // indirect probes need a relay frame (next step of Mesh II)
+            case .pingRequest(let target, let via, let sequence):
+                guard let helper = state.withLock({ $0.membership.members[via.name] }) else { continue }
+                system.associationForCluster(to: helper)?.sendControl(.pingRequest) {
+                    IndirectProbeMessage(sequence: sequence, target: target.name.rawValue).write(to: &$0)
+                }
+            case .suspect, .alive:
+                continue
             }
         }
         if !changes.isEmpty, let peer = randomPeer() { sendGossip(to: peer) }

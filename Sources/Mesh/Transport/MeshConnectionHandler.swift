@@ -72,6 +72,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
 
     private func route(_ frame: Frame, context: ChannelHandlerContext) throws {
         guard let association else { return }
+        if system.isDropped(frame.kind, from: association.peerName) { return }
         switch frame.kind {
         case .call, .oneWay:
             let call = try calls.read(frame)
@@ -96,6 +97,14 @@ final class MeshConnectionHandler: ChannelInboundHandler {
                 throw WireError.malformed(kind: .heartbeatAck, reason: "expected a u64 nonce")
             }
             system.cluster.receivedHeartbeatAck(nonce, from: association.peerName)
+        case .pingRequest:
+            var payload = frame.payload
+            let request = try IndirectProbeMessage.read(from: &payload, kind: .pingRequest)
+            system.cluster.receivedPingRequest(request, from: association)
+        case .relayedAck:
+            var payload = frame.payload
+            let ack = try IndirectProbeMessage.read(from: &payload, kind: .relayedAck)
+            system.cluster.receivedHeartbeatAck(ack.sequence, from: ack.target)
         case .gossip:
             try system.cluster.receivedGossip(frame.payload, on: association)
         case .goodbye:

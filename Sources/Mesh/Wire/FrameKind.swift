@@ -9,6 +9,8 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case oneWay = 0x13
     case heartbeat = 0x20
     case heartbeatAck = 0x21
+    case pingRequest = 0x22
+    case relayedAck = 0x23
     case gossip = 0x30
     case goodbye = 0x40
 
@@ -16,7 +18,7 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     /// wait behind a backlog of bulk calls).
     public var isControl: Bool {
         switch self {
-        case .heartbeat, .heartbeatAck, .gossip, .goodbye, .reject, .hello, .welcome: return true
+        case .heartbeat, .heartbeatAck, .pingRequest, .relayedAck, .gossip, .goodbye, .reject, .hello, .welcome: return true
         case .call, .reply, .failure, .oneWay: return false
         }
     }

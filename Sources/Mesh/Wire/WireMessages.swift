@@ -192,3 +192,27 @@ extension ByteBuffer {
         return readString(length: Int(length))
     }
 }
+
+/// `pingRequest` (probe `target` for me) and `relayedAck` (`target` answered
+/// your probe `sequence`): SWIM's indirect probes.
+public struct IndirectProbeMessage: Sendable, Equatable {
+    public var sequence: UInt64
+    public var target: String
+
+    public init(sequence: UInt64, target: String) {
+        self.sequence = sequence
+        self.target = target
+    }
+
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeInteger(sequence)
+        buffer.writeShortString(target)
+    }
+
+    public static func read(from buffer: inout ByteBuffer, kind: FrameKind) throws(WireError) -> IndirectProbeMessage {
+        guard let sequence = buffer.readInteger(as: UInt64.self), let target = buffer.readShortString(), buffer.readableBytes == 0 else {
+            throw .malformed(kind: kind, reason: "expected u64 sequence and a node name")
+        }
+        return IndirectProbeMessage(sequence: sequence, target: target)
+    }
+}
