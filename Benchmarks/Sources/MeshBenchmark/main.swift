@@ -15,21 +15,21 @@ import Mesh
 import MeshTesting
 import Synchronization
 
-nonisolated(unsafe) let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 10
-nonisolated(unsafe) let runs = Int(ProcessInfo.processInfo.environment["BENCH_RUNS"] ?? "") ?? 3
-nonisolated(unsafe) let warmup = min(2, seconds / 2)
+let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 10
+let runs = Int(ProcessInfo.processInfo.environment["BENCH_RUNS"] ?? "") ?? 3
+let warmup = min(2, seconds / 2)
 /// BENCH_ONLY=mesh-c64 (etc.) runs one point, for profiling.
-nonisolated(unsafe) let only = ProcessInfo.processInfo.environment["BENCH_ONLY"]
-nonisolated(unsafe) let payload = Data(repeating: 0x5A, count: 64)
+let only = ProcessInfo.processInfo.environment["BENCH_ONLY"]
+let payload = Data(repeating: 0x5A, count: 64)
 
 // TLS material for every contestant: one cluster CA, one certificate per side.
-nonisolated(unsafe) let ca = try CertificateAuthority.makeCA()
+let ca = try CertificateAuthority.makeCA()
 func credentials(_ name: String) throws -> NodeCredentials {
     let issued = try CertificateAuthority.issueNode(try NodeName(name), addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
     return NodeCredentials(caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)
 }
-nonisolated(unsafe) let serverCredentials = try credentials("bench-server")
-nonisolated(unsafe) let clientCredentials = try credentials("bench-client")
+let serverCredentials = try credentials("bench-server")
+let clientCredentials = try credentials("bench-client")
 
 func median(_ points: [Point]) -> Point {
     let sorted = points.sorted { $0.perSecond < $1.perSecond }

@@ -1,6 +1,7 @@
 // Feeds arbitrary bytes to everything that decodes what a peer sends:
 // the frame parser (cut at an input-chosen chunk size), the handshake state
-// machine, call/reply/failure/close payloads and the binary value decoder.
+// machine, call/reply/failure/close/indirect-probe payloads, gossip member
+// lists and the binary value decoder.
 // Any crash, hang, leak or sanitizer report is a bug.
 import Foundation
 import Mesh
@@ -50,7 +51,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             case .goodbye, .reject: _ = try? CloseMessage.read(from: &payload, kind: frame.kind)
             case .hello, .welcome: _ = try? HandshakeMessage.read(from: &payload, kind: frame.kind)
             case .pingRequest, .relayedAck: _ = try? IndirectProbeMessage.read(from: &payload, kind: frame.kind)
-            case .heartbeat, .heartbeatAck, .gossip: break
+            case .gossip: _ = try? BinaryDecoder().decode([MemberState].self, from: payload.readableBytesView)
+            case .heartbeat, .heartbeatAck: break
             }
         }
     }
