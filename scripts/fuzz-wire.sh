@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# make fuzz-wire [FUZZ_SECONDS=300]: builds Fuzz/ with libFuzzer and
-# AddressSanitizer (leak detection included) and fuzzes the mesh decoders.
+# make fuzz-wire [FUZZ_SECONDS=300]: builds Fuzz/ with libFuzzer coverage and
+# AddressSanitizer (leak detection included) on the Swift code and fuzzes the
+# mesh decoders. The run stops at once if the binary has no coverage.
 # Findings (crash-*, leak-*, timeout-*) are written to Fuzz/findings/.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds="${FUZZ_SECONDS:-300}"
-swift build -c release --sanitize=fuzzer --sanitize=address --product WireFuzzer
-bin="$(swift build -c release --sanitize=fuzzer --sanitize=address --show-bin-path)/WireFuzzer"
+# SwiftPM's `--sanitize=fuzzer --sanitize=address` become two swiftc flags in
+# an unstable order and the last one wins, which sometimes left the Swift code
+# without coverage counters (libFuzzer then finds nothing). `--sanitize=fuzzer`
+# stays (SwiftPM then links libFuzzer's main), and a final comma-separated
+# `-sanitize=fuzzer,address` gives coverage and ASan together.
+flags=(-c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address)
+swift build "${flags[@]}" --product WireFuzzer
+bin="$(swift build "${flags[@]}" --show-bin-path)/WireFuzzer"
 mkdir -p corpus findings
+# An uninstrumented binary reports no coverage: refuse to call that a clean run.
+probe=$("$bin" -runs=200 2>&1 || true)
+if ! grep -q "cov: " <<<"$probe"; then
+  echo "error: $bin has no coverage instrumentation" >&2
+  exit 1
+fi
 "$bin" corpus -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=2048 \
   -artifact_prefix=findings/ -print_final_stats=1 2>&1 | tail -n 25
