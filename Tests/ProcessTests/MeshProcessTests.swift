@@ -92,13 +92,6 @@ import Testing
         try await caller.shutdown()
     }
 
-    /// Returns once `predicate` holds for the observer's member list.
-    func waitUntil(_ system: MeshActorSystem, _ what: String, _ predicate: @escaping @Sendable ([MemberState]) -> Bool) async throws {
-        try await within(20, what) {
-            for await _ in system.cluster.changes() { if predicate(system.cluster.members) { return } }
-        }
-    }
-
     @Test func aClusterOfProcessesDetectsSIGKILLAndForgivesAShortSIGSTOP() async throws {
         let certs = try Certs()
         defer { try? FileManager.default.removeItem(atPath: certs.folder) }
@@ -108,7 +101,7 @@ import Testing
             MeshSettings(name: try NodeName("observer"), credentials: try certs.credentials("observer")), logger: logger)
         let (paused, pausedID) = try await startPeer("pausable", certs: certs, join: observer.endpoint)
         let (victim, victimID) = try await startPeer("killable", certs: certs, join: observer.endpoint)
-        try await waitUntil(observer, "three members up") { $0.filter { $0.status == .up }.count == 3 }
+        try await waitForMembers(of: observer, "three members up") { $0.filter { $0.status == .up }.count == 3 }
 
         // Paused for less than the suspicion timeout: suspected perhaps, never down.
         paused.signal(SIGSTOP)
@@ -121,7 +114,7 @@ import Testing
 
         let start = ContinuousClock.now
         victim.signal(SIGKILL)
-        try await waitUntil(observer, "killable down") { $0.contains { $0.node == victimID.node && $0.status == .down } }
+        try await waitForMembers(of: observer, "killable down") { $0.contains { $0.node == victimID.node && $0.status == .down } }
         let elapsed = ContinuousClock.now - start
         print("cluster: SIGKILL to down on the observer in \(elapsed)")
         #expect(elapsed < .seconds(5))

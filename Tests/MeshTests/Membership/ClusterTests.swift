@@ -5,15 +5,6 @@ import Testing
 
 /// In-process nodes forming a cluster over real TLS connections.
 @Suite struct ClusterTests {
-    /// Returns once `predicate` holds for `system`'s member list (event-driven).
-    func waitUntil(_ system: MeshActorSystem, _ what: String, _ predicate: @escaping @Sendable ([MemberState]) -> Bool) async throws {
-        try await within(15, what) {
-            for await _ in system.cluster.changes() {
-                if predicate(system.cluster.members) { return }
-            }
-        }
-    }
-
     func upCount(_ members: [MemberState]) -> Int { members.filter { $0.status == .up }.count }
 
     @Test func threeNodesFormAClusterThroughOneSeed() async throws {
@@ -21,7 +12,7 @@ import Testing
         try await b.cluster.join([a.endpoint])
         try await c.cluster.join([a.endpoint])
         for system in [a, b, c] {
-            try await waitUntil(system, "\(system.node.name) to see 3 members up") { self.upCount($0) == 3 }
+            try await waitForMembers(of: system, "\(system.node.name) to see 3 members up") { self.upCount($0) == 3 }
         }
         // Gossip spread c to b although neither dialled the other.
         #expect(b.cluster.members.map(\.node.name.rawValue) == ["join-b", "join-c", "seed-a"])
@@ -32,12 +23,12 @@ import Testing
         let a = try await startNode("fd-a"), b = try await startNode("fd-b"), c = try await startNode("fd-c")
         try await b.cluster.join([a.endpoint])
         try await c.cluster.join([a.endpoint])
-        for system in [a, b, c] { try await waitUntil(system, "formation") { self.upCount($0) == 3 } }
+        for system in [a, b, c] { try await waitForMembers(of: system, "formation") { self.upCount($0) == 3 } }
         let gone = c.node
         let start = ContinuousClock.now
         try await c.shutdown()
         for system in [a, b] {
-            try await waitUntil(system, "\(system.node.name) to see fd-c leave") { members in
+            try await waitForMembers(of: system, "\(system.node.name) to see fd-c leave") { members in
                 members.contains { $0.node == gone && $0.status == .left }
             }
         }
@@ -63,7 +54,7 @@ import Testing
         let a = try await startNode("ind-a"), b = try await startNode("ind-b"), c = try await startNode("ind-c")
         try await b.cluster.join([a.endpoint])
         try await c.cluster.join([a.endpoint])
-        for system in [a, b, c] { try await waitUntil(system, "formation") { self.upCount($0) == 3 } }
+        for system in [a, b, c] { try await waitForMembers(of: system, "formation") { self.upCount($0) == 3 } }
         let target = c.node
 
         // a stops hearing c's acks; b still hears c and relays for a.
@@ -74,7 +65,7 @@ import Testing
 
         // Without the relayed acks too, a declares c down.
         a.dropInbound(.relayedAck, from: "ind-b")
-        try await waitUntil(a, "ind-c down on ind-a") { $0.contains { $0.node == target && $0.status == .down } }
+        try await waitForMembers(of: a, "ind-c down on ind-a") { $0.contains { $0.node == target && $0.status == .down } }
         for system in [a, b, c] { try await system.shutdown() }
     }
 }
