@@ -96,9 +96,4 @@ public struct Membership: Sendable {
         if update.version != current.version { return update.version > current.version }
         return update.status > current.status
     }
-
-    /// Members in `status`, by name.
-    public func members(in status: MemberStatus) -> [MemberState] {
-        members.values.filter { $0.status == status }.sorted { $0.node.name.rawValue < $1.node.name.rawValue }
-    }
 }

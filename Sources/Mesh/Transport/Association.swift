@@ -138,9 +138,9 @@ final class Association: Sendable {
         id: UInt64, recipient: WireRecipient, target: String, substitutions: [String], arguments: [[UInt8]], timeout: Duration,
         continuation: CheckedContinuation<ReplyOrFailure, any Error>?
     ) throws {
-        let nanoseconds = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        let millis = UInt32(clamping: nanoseconds / 1_000_000)
-        let deadline = NIODeadline.now() + .nanoseconds(nanoseconds)
+        let span = TimeAmount(timeout)
+        let millis = UInt32(clamping: span.nanoseconds / 1_000_000)
+        let deadline = NIODeadline.now() + span
         let (scheduleFlush, scheduleSweep) = try state.withLock { state throws -> (Bool, Bool) in
             if case .closed(let error) = state.phase { throw error }
             if state.bulk.readableBytes >= maxQueuedBytes { throw MeshError.overloaded(node: name(in: state)) }
@@ -158,7 +158,7 @@ final class Association: Sendable {
             }
             var scheduleSweep = false
             if let continuation {
-                state.pending[id] = PendingCall(continuation: continuation, deadline: deadline, timeoutSeconds: Double(nanoseconds) / 1e9)
+                state.pending[id] = PendingCall(continuation: continuation, deadline: deadline, timeoutSeconds: Double(span.nanoseconds) / 1e9)
                 if state.sweepAt == nil || state.sweepAt! > deadline {
                     state.sweepAt = deadline
                     scheduleSweep = true
@@ -167,7 +167,7 @@ final class Association: Sendable {
             return (takeFlushTicket(&state), scheduleSweep)
         }
         if scheduleSweep { eventLoop.scheduleTask(deadline: deadline) { self.sweep() } }
-        if scheduleFlush { eventLoop.execute { self.flush() } }
+        if scheduleFlush { flushSoon() }
     }
 
     /// Fails the calls whose deadline passed and schedules the next sweep.
@@ -228,7 +228,7 @@ final class Association: Sendable {
             state.control.writeFrame(kind, body)
             return takeFlushTicket(&state)
         }
-        if scheduleFlush { eventLoop.execute { self.flush() } }
+        if scheduleFlush { flushSoon() }
     }
 
     /// True when the caller must schedule a flush (one per burst).
@@ -270,7 +270,7 @@ final class Association: Sendable {
             return (takeFlushTicket(&state), state.retiring && state.pending.isEmpty, state.establishWaiters)
         }
         for waiter in waiters { waiter.resume(returning: peer) }
-        if scheduleFlush { eventLoop.execute { self.flush() } }
+        if scheduleFlush { flushSoon() }
         if retire { closeRetired() }
     }
 

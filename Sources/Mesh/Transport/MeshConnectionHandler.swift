@@ -34,7 +34,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
         let limit = system.settings.handshakeTimeout
-        handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
+        handshakeTimer = context.eventLoop.scheduleTask(in: TimeAmount(limit)) {
             channel.close(promise: nil)
         }
     }

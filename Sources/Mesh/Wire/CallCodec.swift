@@ -135,7 +135,7 @@ public struct CallFrameDecoder: Sendable {
         }
         guard buffer.readableBytes == 0 else { throw .malformed(kind: kind, reason: "\(buffer.readableBytes) trailing bytes") }
         return CallMessage(
-            head: CallHead(callID: callID, timeoutMillis: timeout, recipientRef: 0, targetRef: 0),
+            head: CallHead(callID: callID, timeoutMillis: timeout),
             recipient: recipient, target: target, substitutions: substitutions, arguments: arguments)
     }
 }

@@ -13,13 +13,4 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case relayedAck = 0x23
     case gossip = 0x30
     case goodbye = 0x40
-
-    /// Control frames jump ahead of queued call traffic (heartbeats must not
-    /// wait behind a backlog of bulk calls).
-    public var isControl: Bool {
-        switch self {
-        case .heartbeat, .heartbeatAck, .pingRequest, .relayedAck, .gossip, .goodbye, .reject, .hello, .welcome: return true
-        case .call, .reply, .failure, .oneWay: return false
-        }
-    }
 }

@@ -90,8 +90,6 @@ public struct CallHead: Sendable, Equatable {
     public var callID: UInt64
     /// Milliseconds the caller still waits; 0 means no deadline.
     public var timeoutMillis: UInt32
-    public var recipientRef: UInt32
-    public var targetRef: UInt32
 }
 
 /// A recipient as named on the wire: the incarnation of the node it lives on
