@@ -1,3 +1,4 @@
+import CoreMetrics
 import Distributed
 import Foundation
 import Logging
@@ -38,7 +39,21 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private let associations = Mutex<[String: Association]>([:])
     private let pathCounter = Atomic<UInt64>(0)
     private let clusterStorage = Mutex<Cluster?>(nil)
-    private let statusActor = Mutex<ClusterStatusActor?>(nil)
+    private let services = Mutex<Services?>(nil)
+    /// Kinds of actors this node can spawn or activate on request.
+    public let kinds = ActorKinds()
+    let metrics: MeshMetrics
+
+    /// The parts of a node made once the system exists (they refer back to it).
+    private struct Services {
+        let cluster: Cluster
+        let watches: LifecycleWatches
+        let receptionist: Receptionist
+        let host: ActorHost
+        let virtualActors: VirtualActors
+        /// Well-known system actors, kept alive for the node's lifetime.
+        let systemActors: [any DistributedActor]
+    }
     /// Fault injection for tests: inbound frames of these kinds from these
     /// peers are dropped as if lost on the network.
     let droppedInbound = Mutex<Set<String>>([])
@@ -56,6 +71,12 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
 
     /// Membership and failure detection (join seeds, watch members).
     public var cluster: Cluster { clusterStorage.withLock { $0! } }
+    /// Cluster-wide registry of actors under typed keys.
+    public var receptionist: Receptionist { services.withLock { $0!.receptionist } }
+    /// Actors addressed by kind and key, activated where placement says.
+    public var virtualActors: VirtualActors { services.withLock { $0!.virtualActors } }
+    var watches: LifecycleWatches { services.withLock { $0!.watches } }
+    var host: ActorHost { services.withLock { $0!.host } }
     /// Decodes values from the wire; distributed actor references in them
     /// resolve through this system.
     var binaryDecoder: BinaryDecoder {
@@ -112,10 +133,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             node: node, endpoint: Endpoint(host: settings.advertisedHost ?? settings.bindHost, port: port),
             settings: settings, logger: logger, group: group, clientTLS: clientTLS, listener: listener)
         box.system = system
-        system.clusterStorage.withLock { $0 = Cluster(system: system, settings: settings.failureDetector) }
-        system.cluster.start()
-        let status = MeshActorSystem.$nextActorPath.withValue(ClusterStatusActor.path) { ClusterStatusActor(actorSystem: system) }
-        system.statusActor.withLock { $0 = status }
+        system.startServices()
         logger.info("mesh listening", metadata: ["node": "\(node)", "endpoint": "\(system.endpoint)"])
         return system
     }
@@ -129,6 +147,57 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         self.group = group
         self.clientTLS = clientTLS
         self.listener = listener
+        self.metrics = MeshMetrics(factory: settings.metricsFactory ?? MetricsSystem.factory, node: node.name)
+    }
+
+    private func startServices() {
+        registry.register(ReceptionistSnapshot.self)
+        registry.register(VirtualKey.self)
+        registry.register(VirtualActivation.self)
+        registry.register(NodeLoad.self)
+        registry.registerError(PlacementError.self, name: "hma.PlacementError")
+        let cluster = Cluster(system: self, settings: settings.failureDetector)
+        clusterStorage.withLock { $0 = cluster }
+        let watches = LifecycleWatches(system: self)
+        let receptionist = Receptionist(system: self)
+        let host = ActorHost(system: self)
+        let virtualActors = VirtualActors(system: self)
+        func make<A: DistributedActor>(_ path: String, _ body: () -> A) -> A {
+            MeshActorSystem.$nextActorPath.withValue(path, operation: body)
+        }
+        let systemActors: [any DistributedActor] = [
+            make(ClusterStatusActor.path) { ClusterStatusActor(actorSystem: self) },
+            make(LifecycleActor.path) { LifecycleActor(actorSystem: self) },
+            make(ReceptionistActor.path) { ReceptionistActor(actorSystem: self) },
+            make(HostActor.path) { HostActor(actorSystem: self) },
+            make(DirectoryActor.path) { DirectoryActor(actorSystem: self) },
+        ]
+        services.withLock {
+            $0 = Services(cluster: cluster, watches: watches, receptionist: receptionist, host: host,
+                          virtualActors: virtualActors, systemActors: systemActors)
+        }
+        let metrics = self.metrics
+        cluster.addListener { [unowned self] member in
+            watches.memberChanged(member)
+            receptionist.memberChanged(member)
+            virtualActors.memberChanged(member)
+            metrics.recordMembers(self.cluster.members)
+        }
+        metrics.recordMembers(cluster.members)
+        cluster.start()
+        receptionist.start()
+        host.start()
+    }
+
+    /// Whether a live local actor has this path.
+    func isLocalActorAlive(path: String) -> Bool {
+        localActors.withLock { $0[path]?.actor != nil }
+    }
+
+    /// Records the outbound queue of every association (called every second).
+    func recordQueueDepths() {
+        let queues = associations.withLock { $0.map { ($0.key, $0.value) } }
+        for (peer, association) in queues { metrics.recordQueueDepth(peer: peer, bytes: association.queuedBytes) }
     }
 
     /// Stops listening and closes every connection; calls in flight fail
@@ -137,6 +206,8 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     public func shutdown() async throws {
         stopped.store(true, ordering: .relaxed)
         cluster.stop()
+        receptionist.stop()
+        host.stop()
         try? await listener.close()
         let all = associations.withLock { associations in
             defer { associations.removeAll() }
@@ -170,6 +241,9 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                 actors.removeValue(forKey: id.path)
             }
         }
+        guard let services = services.withLock({ $0 }) else { return }
+        services.watches.resigned(id)
+        services.receptionist.resigned(id)
     }
 
     public func resolve<Act>(id: MeshActorID, as actorType: Act.Type) throws -> Act? where Act: DistributedActor, MeshActorID == Act.ID {
@@ -212,13 +286,19 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private func send(
         to id: MeshActorID, target: String, invocation: MeshInvocationEncoder, oneWay: Bool
     ) async throws -> Association.ReplyOrFailure? {
-        let association = try self.association(to: id)
-        let timeout = Self.callTimeout ?? settings.defaultCallTimeout
-        let outcome = try await association.call(
-            recipient: WireRecipient(incarnation: id.node.incarnation, path: id.path), target: target,
-            substitutions: invocation.genericSubstitutions, arguments: invocation.arguments, timeout: timeout, oneWay: oneWay)
-        if case .failure(let failure)? = outcome { throw self.error(from: failure, id: id) }
-        return outcome
+        metrics.callsSent.increment()
+        do {
+            let association = try self.association(to: id)
+            let timeout = Self.callTimeout ?? settings.defaultCallTimeout
+            let outcome = try await association.call(
+                recipient: WireRecipient(incarnation: id.node.incarnation, path: id.path), target: target,
+                substitutions: invocation.genericSubstitutions, arguments: invocation.arguments, timeout: timeout, oneWay: oneWay)
+            if case .failure(let failure)? = outcome { throw self.error(from: failure, id: id) }
+            return outcome
+        } catch {
+            metrics.callFailures.increment()
+            throw error
+        }
     }
 
     private func error(from failure: FailureMessage, id: MeshActorID) -> any Error {
@@ -375,6 +455,8 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     /// actor: the call is enqueued on the actor before this returns.
     func deliver(_ call: CallMessage, oneWay: Bool, replyingOn association: Association) {
         let callID = call.head.callID
+        metrics.callsReceived.increment()
+        host.received(path: call.recipient.path)
         guard call.recipient.incarnation == node.incarnation,
               let actor = localActors.withLock({ $0[call.recipient.path]?.actor })
         else {

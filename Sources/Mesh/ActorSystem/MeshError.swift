@@ -25,6 +25,8 @@ public enum MeshError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownTarget(String)
     /// Something this mesh cannot send (e.g. a generic parameter without a mangled name).
     case unsupported(String)
+    /// No seed node answered a join before its deadline.
+    case seedsUnreachable(seeds: [String], attempts: Int, lastError: String)
 
     public var description: String {
         switch self {
@@ -38,6 +40,8 @@ public enum MeshError: Error, Equatable, Sendable, CustomStringConvertible {
         case .typeNotAllowed(let type): return "type \(type) is not registered with the actor system"
         case .unknownTarget(let target): return "the remote node has no distributed function \(target)"
         case .unsupported(let what): return "unsupported: \(what)"
+        case .seedsUnreachable(let seeds, let attempts, let lastError):
+            return "no seed node answered (\(seeds.joined(separator: ", ")); \(attempts) attempts, last error: \(lastError)"
         }
     }
 }

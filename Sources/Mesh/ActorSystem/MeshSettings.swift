@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOCore
 
 /// How a `MeshActorSystem` runs. Every limit has a default fit for a LAN
@@ -28,6 +29,18 @@ public struct MeshSettings: Sendable {
     public var inboundCallsOnEventLoop = true
     /// When a silent member is suspected and declared down.
     public var failureDetector = FailureDetectorSettings()
+    /// How often a down member is sent our view, in case it was only cut
+    /// off (a partition); a live one answers and comes back.
+    public var reconnectInterval: Duration = .seconds(1)
+    /// How long a down member is retried before it is removed for good.
+    public var reconnectTimeout: Duration = .seconds(3600)
+    /// Operator-given labels (`zone=eu`) placement can pin actors to.
+    public var labels: [String: String] = [:]
+    /// A virtual actor with no calls for this long is deactivated (its
+    /// kind's passivation hook runs first).
+    public var virtualActorIdleTimeout: Duration = .seconds(300)
+    /// Where metrics go; the process-wide `MetricsSystem.factory` when nil.
+    public var metricsFactory: (any MetricsFactory)?
     /// The event loops to run on; the process-wide singleton when nil.
     public var eventLoopGroup: (any EventLoopGroup)?
 

@@ -22,6 +22,9 @@ public final class Cluster: Sendable {
         /// Probes made for other members (indirect probes), by nonce.
         var relays: [UInt64: Relay] = [:]
         var nextRelayNonce: UInt64 = Cluster.relayNonceBit
+        /// When each down member was declared down (to retry and then remove it).
+        var downSince: [NodeName: ContinuousClock.Instant] = [:]
+        var nextReconnectAt: ContinuousClock.Instant = .now
     }
 
     struct Relay {
@@ -37,6 +40,8 @@ public final class Cluster: Sendable {
 
     private let state: Mutex<State>
     private let timer = Mutex<RepeatedTask?>(nil)
+    /// Mesh services (watch, receptionist, virtual actors) told of every change.
+    private let listeners = Mutex<[@Sendable (MemberState) -> Void]>([])
     private unowned let system: MeshActorSystem
     let localState: MemberState
     /// How often the detector is driven and gossip sent.
@@ -45,13 +50,41 @@ public final class Cluster: Sendable {
 
     init(system: MeshActorSystem, settings: FailureDetectorSettings) {
         self.system = system
-        localState = MemberState(node: system.node, endpoint: system.endpoint, roles: system.settings.roles, status: .up)
+        localState = MemberState(node: system.node, endpoint: system.endpoint, roles: system.settings.roles, status: .up,
+                                 labels: system.settings.labels)
         state = Mutex(State(membership: Membership(local: localState), detector: FailureDetector(settings: settings, now: .now)))
     }
 
     /// Every member this node knows, by name (itself included).
     public var members: [MemberState] {
         state.withLock { $0.membership.members.values.sorted { $0.node.name.rawValue < $1.node.name.rawValue } }
+    }
+
+    /// The member that coordinates cluster-wide decisions (the virtual actor
+    /// directory): the up member with the lowest name. During a partition
+    /// each side has its own.
+    public var leader: MemberState? {
+        state.withLock { state in
+            state.membership.members.values.filter { $0.status == .up || $0.status == .joining }
+                .min { $0.node.name.rawValue < $1.node.name.rawValue }
+        }
+    }
+
+    /// The member state of `node` as this node sees it (nil for an unknown
+    /// node or an older start of a known one).
+    public func member(_ node: NodeID) -> MemberState? {
+        state.withLock { state in state.membership.members[node.name].flatMap { $0.node == node ? $0 : nil } }
+    }
+
+    /// Whether `node` is a live member (joining, up or suspect).
+    public func isAlive(_ node: NodeID) -> Bool {
+        member(node).map { !$0.status.isFinal } ?? (node == localState.node)
+    }
+
+    /// Registers a synchronous observer of membership changes (called
+    /// outside the lock, in order, on the thread that made the change).
+    func addListener(_ listener: @escaping @Sendable (MemberState) -> Void) {
+        listeners.withLock { $0.append(listener) }
     }
 
     /// Each change of a member's state from now on (the current members first).
@@ -65,6 +98,37 @@ public final class Cluster: Sendable {
         for member in current { continuation.yield(member) }
         continuation.onTermination = { [weak self] _ in _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) } }
         return stream
+    }
+
+    /// Joins through `seeds`, retrying while none answers: the first retry
+    /// after `initialBackoff`, each later one after twice the previous delay
+    /// (at most `maxBackoff`), until `timeout` has passed. `onRetry` is told
+    /// of each failed round and the delay before the next.
+    /// - Throws: `MeshError.seedsUnreachable` with the last error when the
+    ///   time is up.
+    public func join(
+        _ seeds: [Endpoint], timeout: Duration, initialBackoff: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(10),
+        onRetry: @Sendable (_ attempt: Int, _ error: any Error, _ delay: Duration) -> Void = { _, _, _ in }
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var delay = initialBackoff
+        var attempt = 1
+        while true {
+            do {
+                try await join(seeds)
+                return
+            } catch {
+                let remaining = deadline - .now
+                guard remaining > .zero else {
+                    throw MeshError.seedsUnreachable(seeds: seeds.map(\.description), attempts: attempt, lastError: "\(error)")
+                }
+                let wait = min(delay, remaining)
+                onRetry(attempt, error, wait)
+                try await Task.sleep(for: wait)
+                delay = min(delay * 2, maxBackoff)
+                attempt += 1
+            }
+        }
     }
 
     /// Joins the cluster through `seeds`: dials each and exchanges member
@@ -182,13 +246,34 @@ public final class Cluster: Sendable {
 
     private func tick() {
         var due = false
+        var retry: MemberState?
+        var expired: [MemberState] = []
+        let settings = system.settings
         apply { state, now in
             state.ticks &+= 1
             due = state.ticks % Self.gossipEveryTicks == 0
             state.relays = state.relays.filter { $0.value.expires > now }
+            // A down member may only be cut off: now and then tell it our
+            // view, so a healed partition converges. After the reconnect
+            // timeout it is removed and no longer tried.
+            for (name, since) in state.downSince where now - since >= settings.reconnectTimeout {
+                state.downSince.removeValue(forKey: name)
+                if var member = state.membership.members[name], member.status == .down {
+                    member.status = .removed
+                    if state.membership.merge(member) != nil { expired.append(member) }
+                }
+            }
+            if now >= state.nextReconnectAt, let name = state.downSince.keys.randomElement() {
+                state.nextReconnectAt = now + settings.reconnectInterval
+                retry = state.membership.members[name]
+            }
             return state.detector.tick(now: now)
         }
-        if due, let peer = randomPeer() { sendGossip(to: peer) }
+        if !expired.isEmpty {
+            publish(expired, to: state.withLock { Array($0.subscribers.values) })
+        }
+        if due, let peer = randomLivePeer() { sendGossip(to: peer) }
+        if let retry { sendGossip(to: retry) }
     }
 
     /// Runs `body` under the lock, then performs the detector actions it returned.
@@ -204,14 +289,17 @@ public final class Cluster: Sendable {
                     guard var member = state.membership.members[node.name], member.node == node else { continue }
                     member.status = action == .down(node) ? .down : .suspect
                     if case .updated(let changed)? = state.membership.merge(member) { changes.append(changed) }
-                    if member.status == .down { state.detector.remove(node) }
+                    if member.status == .down {
+                        state.detector.remove(node)
+                        state.downSince[node.name] = now
+                    }
                 default:
                     continue
                 }
             }
             return (actions, changes.isEmpty ? [] : Array(state.subscribers.values))
         }
-        for change in changes { for subscriber in subscribers { subscriber.yield(change) } }
+        publish(changes, to: subscribers)
         for action in actions {
             switch action {
             case .ping(let node, let sequence):
@@ -228,23 +316,30 @@ public final class Cluster: Sendable {
                 continue
             }
         }
-        if !changes.isEmpty, let peer = randomPeer() { sendGossip(to: peer) }
+        if !changes.isEmpty, let peer = randomLivePeer() { sendGossip(to: peer) }
     }
 
     /// Merges states from gossip; returns whether anything changed.
     private func apply(_ states: [MemberState]) -> Bool {
         var changes: [MemberState] = []
+        let now = ContinuousClock.now
         let subscribers = state.withLock { state -> [AsyncStream<MemberState>.Continuation] in
+            if state.stopped { return [] }
             for update in states {
                 switch state.membership.merge(update) {
                 case .updated(let member)?:
                     changes.append(member)
                     if member.node != state.membership.local {
                         if member.status.isFinal { state.detector.remove(member.node) } else { state.detector.add(member.node) }
+                        if member.status == .down { state.downSince[member.node.name] = now }
+                        if !member.status.isFinal { state.downSince.removeValue(forKey: member.node.name) }
                     }
                 case .replaced(let old, let new)?:
+                    // The old start is gone for good: down, then replaced.
+                    if !old.status.isFinal { changes.append(MemberState(node: old.node, endpoint: old.endpoint, roles: old.roles, status: .down, version: old.version, labels: old.labels)) }
                     changes.append(new)
                     state.detector.remove(old.node)
+                    state.downSince.removeValue(forKey: old.node.name)
                     if !new.status.isFinal { state.detector.add(new.node) }
                 case .refuted(let member)?:
                     changes.append(member)
@@ -254,11 +349,20 @@ public final class Cluster: Sendable {
             }
             return changes.isEmpty ? [] : Array(state.subscribers.values)
         }
-        for change in changes { for subscriber in subscribers { subscriber.yield(change) } }
+        publish(changes, to: subscribers)
         return !changes.isEmpty
     }
 
-    private func randomPeer() -> MemberState? {
+    private func publish(_ changes: [MemberState], to subscribers: [AsyncStream<MemberState>.Continuation]) {
+        guard !changes.isEmpty else { return }
+        let listeners = self.listeners.withLock { $0 }
+        for change in changes {
+            for listener in listeners { listener(change) }
+            for subscriber in subscribers { subscriber.yield(change) }
+        }
+    }
+
+    func randomLivePeer() -> MemberState? {
         state.withLock { state in
             state.membership.members.values.filter { $0.node != state.membership.local && !$0.status.isFinal }.randomElement()
         }

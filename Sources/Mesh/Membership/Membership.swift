@@ -3,14 +3,17 @@ public enum MemberStatus: UInt8, Sendable, Codable, CaseIterable, Comparable {
     case joining = 0
     case up = 1
     case suspect = 2
-    /// Declared failed: never comes back (a restart is a new incarnation).
+    /// Declared failed. Comes back only if the member itself proves it is
+    /// alive with a higher version (a healed partition); a restart is a new
+    /// incarnation instead.
     case down = 3
     /// Left gracefully: never comes back.
     case left = 4
-    /// Forgotten by every member.
+    /// Down for longer than the reconnect timeout: never comes back.
     case removed = 5
 
-    /// Down, left and removed are final for an incarnation.
+    /// Down, left and removed: the member is not part of the cluster (its
+    /// actors are gone for watchers, its registrations dropped).
     public var isFinal: Bool { self >= .down }
 
     public static func < (lhs: MemberStatus, rhs: MemberStatus) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -24,13 +27,17 @@ public struct MemberState: Sendable, Equatable, Codable {
     public var status: MemberStatus
     /// Raised only by the member itself, to refute a suspicion of it.
     public var version: UInt32
+    /// Operator-given labels (`zone=eu`, `gpu=yes`) placement can pin to.
+    public var labels: [String: String]
 
-    public init(node: NodeID, endpoint: Endpoint, roles: NodeRoles, status: MemberStatus, version: UInt32 = 0) {
+    public init(node: NodeID, endpoint: Endpoint, roles: NodeRoles, status: MemberStatus, version: UInt32 = 0,
+                labels: [String: String] = [:]) {
         self.node = node
         self.endpoint = endpoint
         self.roles = roles
         self.status = status
         self.version = version
+        self.labels = labels
     }
 }
 
@@ -40,9 +47,11 @@ public struct MemberState: Sendable, Equatable, Codable {
 ///
 /// - A newer incarnation of a name replaces the older one (the old start is
 ///   gone for good); an older incarnation is ignored.
-/// - Within an incarnation, a final status (down, left, removed) only moves
-///   forward; otherwise the update with the higher `version` wins, and at the
-///   same version the more severe status wins (joining < up < suspect).
+/// - Within an incarnation, the update with the higher `version` wins, and at
+///   the same version the more severe status wins (joining < up < suspect <
+///   down). `left` and `removed` only move forward. `down` is left only by
+///   the member itself saying `up` at a higher version: it was cut off, not
+///   dead (a healed partition), as in HashiCorp memberlist.
 /// - Suspicion of the local node is refuted by raising its own version.
 public struct Membership: Sendable {
     public let local: NodeID
@@ -89,10 +98,14 @@ public struct Membership: Sendable {
         return .updated(update)
     }
 
-    /// Whether `update` should replace `current` (same incarnation).
+    /// Whether `update` should replace `current` (same incarnation): `left`
+    /// and `removed` rank above everything; below them the order is by
+    /// (version, severity). A maximum over one total order, so merges commute.
     static func supersedes(_ update: MemberState, _ current: MemberState) -> Bool {
-        if current.status.isFinal { return update.status > current.status }
-        if update.status.isFinal { return true }
+        let terminal: (MemberStatus) -> Bool = { $0 == .left || $0 == .removed }
+        if terminal(current.status) || terminal(update.status) {
+            return terminal(update.status) && (!terminal(current.status) || update.status > current.status)
+        }
         if update.version != current.version { return update.version > current.version }
         return update.status > current.status
     }

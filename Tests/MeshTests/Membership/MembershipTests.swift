@@ -20,12 +20,16 @@ import Testing
         #expect(m.members[try! NodeName("w")]?.status == .removed)
     }
 
-    @Test func finalStatesNeverGoBack() {
+    @Test func leftAndRemovedNeverGoBackAndDownOnlyThroughTheMemberItself() {
         var m = view()
-        _ = m.merge(state("w", 5, .down))
+        _ = m.merge(state("w", 5, .down, version: 2))
         for status in [MemberStatus.joining, .up, .suspect] {
-            #expect(m.merge(state("w", 5, status, version: 99)) == nil, "down → \(status)")
+            #expect(m.merge(state("w", 5, status, version: 2)) == nil, "down → \(status) at the same version")
         }
+        // The member refuted its own downing (a healed partition): it is back.
+        #expect(m.merge(state("w", 5, .up, version: 3)) == .updated(state("w", 5, .up, version: 3)))
+        _ = m.merge(state("r", 5, .removed))
+        #expect(m.merge(state("r", 5, .up, version: 99)) == nil)
         _ = m.merge(state("l", 5, .left))
         #expect(m.merge(state("l", 5, .up, version: 3)) == nil)
         #expect(m.merge(state("l", 5, .down)) == nil)  // left is not worse news than down... only forward by rank
@@ -62,7 +66,8 @@ import Testing
 
     @Test func viewsConvergeWhateverTheOrder() {
         let updates = [state("a", 1, .joining), state("a", 1, .up), state("a", 1, .suspect, version: 0), state("a", 1, .up, version: 1),
-                       state("b", 2, .up), state("b", 2, .down), state("b", 3, .joining), state("c", 4, .up), state("c", 4, .left)]
+                       state("b", 2, .up), state("b", 2, .down), state("b", 3, .joining), state("c", 4, .up), state("c", 4, .left),
+                       state("d", 5, .suspect, version: 2), state("d", 5, .down, version: 2), state("d", 5, .up, version: 3)]
         var reference = view()
         for update in updates { _ = reference.merge(update) }
         var generator = SystemRandomNumberGenerator()
@@ -74,6 +79,7 @@ import Testing
         #expect(reference.members[try! NodeName("a")]?.status == .up)
         #expect(reference.members[try! NodeName("b")]?.node.incarnation == 3)
         #expect(reference.members[try! NodeName("c")]?.status == .left)
+        #expect(reference.members[try! NodeName("d")] == state("d", 5, .up, version: 3), "revived after a heal")
     }
 
     @Test func incarnationsOfLaterStartsCompareGreater() async throws {

@@ -1,0 +1,331 @@
+import CoreMetrics
+import Distributed
+import Foundation
+import NIOCore
+import Synchronization
+
+/// A kind of actor any node can create on request (remote spawn, virtual
+/// activation): a name, where it may run, a factory and a passivation hook.
+///
+/// `make` receives the key (for a virtual actor its logical key) and must
+/// create exactly one actor on the given system: the host gives it its path.
+/// A virtual actor restores its state in `make` and saves it in
+/// `passivate`, which runs before an idle actor is deactivated — together
+/// they are the persistence hook that lets the actor move to another node.
+public struct ActorKind: Sendable {
+    public let name: String
+    public let placement: PlacementRequirement
+    let make: @Sendable (_ key: String, _ system: MeshActorSystem) async throws -> any DistributedActor
+    let passivate: @Sendable (any DistributedActor) async -> Void
+}
+
+/// The kinds this node can host; register the same kinds on every node
+/// that may host them.
+public final class ActorKinds: Sendable {
+    private let kinds = Mutex<[String: ActorKind]>([:])
+
+    public func register<Act: DistributedActor>(
+        _ name: String, as type: Act.Type = Act.self, placement: PlacementRequirement = .init(),
+        make: @escaping @Sendable (_ key: String, _ system: MeshActorSystem) async throws -> Act,
+        passivate: @escaping @Sendable (Act) async -> Void = { _ in }
+    ) where Act.ID == MeshActorID {
+        let kind = ActorKind(name: name, placement: placement, make: { key, system in try await make(key, system) },
+                             passivate: { actor in if let typed = actor as? Act { await passivate(typed) } })
+        kinds.withLock { $0[name] = kind }
+    }
+
+    public subscript(name: String) -> ActorKind? { kinds.withLock { $0[name] } }
+}
+
+/// Errors of spawning, placement and activation; they cross the wire as themselves.
+public enum PlacementError: Error, Codable, Equatable, Sendable, CustomStringConvertible {
+    case unknownKind(String)
+    case noNodeFits(kind: String, requirement: String)
+    case activationFailed(key: String, reason: String)
+    /// A live member did not answer whether it hosts the key; activating
+    /// now could create a second copy. Retry once it answers or is down.
+    case membersUnresponsive(key: String, nodes: [String])
+
+    public var description: String {
+        switch self {
+        case .unknownKind(let kind): return "no actor kind \(kind) is registered on this node"
+        case .noNodeFits(let kind, let requirement): return "no live node fits \(kind) (\(requirement))"
+        case .activationFailed(let key, let reason): return "activating \(key) failed: \(reason)"
+        case .membersUnresponsive(let key, let nodes):
+            return "cannot place \(key) yet: \(nodes.joined(separator: ", ")) did not answer (retry after failure detection)"
+        }
+    }
+}
+
+/// A virtual actor's logical address: kind and key
+/// (`coder` + `project/P/src/api/user.ts`).
+public struct VirtualKey: Hashable, Sendable, Codable, CustomStringConvertible {
+    public let kind: String
+    public let key: String
+    public init(kind: String, key: String) {
+        self.kind = kind
+        self.key = key
+    }
+    public var description: String { "\(kind):\(key)" }
+    var path: String { "/virtual/\(kind)/\(key)" }
+}
+
+/// One active virtual actor.
+public struct VirtualActivation: Hashable, Sendable, Codable {
+    public let key: VirtualKey
+    public let id: MeshActorID
+}
+
+/// The actors this node hosts on others' request: spawned ones and virtual
+/// activations, kept alive (strongly referenced) until stopped or
+/// deactivated; plus the node's load figures.
+final class ActorHost: Sendable {
+    private struct Hosted {
+        let kind: ActorKind
+        let actor: any DistributedActor
+        let virtualKey: VirtualKey?
+        var lastActive: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var hosted: [String: Hosted] = [:]
+        var activating: [VirtualKey: Task<MeshActorID, any Error>] = [:]
+        var spawnCounter: UInt64 = 0
+        var rate = 0.0
+        var lastSample: (ContinuousClock.Instant, UInt64) = (.now, 0)
+    }
+
+    private let state = Mutex(State())
+    private let callsReceived = Atomic<UInt64>(0)
+    private let timer = Mutex<RepeatedTask?>(nil)
+    private unowned let system: MeshActorSystem
+
+    init(system: MeshActorSystem) {
+        self.system = system
+    }
+
+    func start() {
+        let task = system.group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            self?.sampleLoad()
+            self?.deactivateIdle()
+            self?.system.recordQueueDepths()
+        }
+        timer.withLock { $0 = task }
+    }
+
+    func stop() {
+        timer.withLock { $0?.cancel(); $0 = nil }
+    }
+
+    /// A remote call arrived for `path` (load and idle tracking).
+    func received(path: String) {
+        callsReceived.wrappingAdd(1, ordering: .relaxed)
+        if path.hasPrefix("/virtual/") { touch(path) }
+    }
+
+    func touch(_ path: String) {
+        state.withLock { $0.hosted[path]?.lastActive = .now }
+    }
+
+    var load: NodeLoad {
+        state.withLock { NodeLoad(hostedActors: $0.hosted.count, callsPerSecond: $0.rate) }
+    }
+
+    private func sampleLoad() {
+        let count = callsReceived.load(ordering: .relaxed)
+        state.withLock { state in
+            let now = ContinuousClock.now
+            let (then, before) = state.lastSample
+            let seconds = Double((now - then).components.attoseconds) / 1e18 + Double((now - then).components.seconds)
+            guard seconds > 0 else { return }
+            let current = Double(count &- before) / seconds
+            state.rate = state.rate * 0.5 + current * 0.5  // smoothed over the last few seconds
+            state.lastSample = (now, count)
+        }
+    }
+
+    // MARK: - Spawning
+
+    func spawn(kind name: String, key: String) async throws -> MeshActorID {
+        guard let kind = system.kinds[name] else { throw PlacementError.unknownKind(name) }
+        let path = state.withLock { state -> String in
+            state.spawnCounter += 1
+            return "/spawned/\(name)/\(state.spawnCounter)"
+        }
+        let actor = try await make(kind, key: key, path: path)
+        state.withLock { $0.hosted[path] = Hosted(kind: kind, actor: actor, virtualKey: nil, lastActive: .now) }
+        return actor.id as! MeshActorID
+    }
+
+    /// Releases a spawned actor (it is deinitialised when nothing else holds it).
+    func stop(path: String) {
+        _ = state.withLock { $0.hosted.removeValue(forKey: path) }
+    }
+
+    private func make(_ kind: ActorKind, key: String, path: String) async throws -> any DistributedActor {
+        let actor = try await MeshActorSystem.$nextActorPath.withValue(path) { try await kind.make(key, system) }
+        guard let id = actor.id as? MeshActorID, id.path == path, id.node == system.node else {
+            throw PlacementError.activationFailed(
+                key: key, reason: "kind \(kind.name) made \(actor.id), not an actor at \(path) on this node (make must create exactly one actor)")
+        }
+        return actor
+    }
+
+    // MARK: - Virtual activations
+
+    /// The local activation of `key`, created when there is none (two
+    /// concurrent requests share one activation).
+    func activate(_ key: VirtualKey) async throws -> MeshActorID {
+        guard let kind = system.kinds[key.kind] else { throw PlacementError.unknownKind(key.kind) }
+        let task = state.withLock { state -> Task<MeshActorID, any Error> in
+            if let hosted = state.hosted[key.path] {
+                let id = hosted.actor.id as! MeshActorID
+                return Task { id }
+            }
+            if let running = state.activating[key] { return running }
+            let task = Task { [self] () throws -> MeshActorID in
+                defer { _ = self.state.withLock { $0.activating.removeValue(forKey: key) } }
+                let actor = try await make(kind, key: key.key, path: key.path)
+                self.state.withLock { $0.hosted[key.path] = Hosted(kind: kind, actor: actor, virtualKey: key, lastActive: .now) }
+                system.metrics.activations.increment()
+                return actor.id as! MeshActorID
+            }
+            state.activating[key] = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch let error as PlacementError {
+            throw error
+        } catch {
+            throw PlacementError.activationFailed(key: key.description, reason: "\(error)")
+        }
+    }
+
+    func activation(_ key: VirtualKey) -> MeshActorID? {
+        state.withLock { $0.hosted[key.path].map { $0.actor.id as! MeshActorID } }
+    }
+
+    var activations: [VirtualActivation] {
+        state.withLock { state in
+            state.hosted.values.compactMap { hosted in
+                hosted.virtualKey.map { VirtualActivation(key: $0, id: hosted.actor.id as! MeshActorID) }
+            }
+        }
+    }
+
+    /// Deactivates the local activation of `key`. With `passivate` the
+    /// kind's hook saves its state first; a duplicate found after a
+    /// partition is dropped without it, so it cannot overwrite the state of
+    /// the copy that stays.
+    func deactivate(_ key: VirtualKey, passivate: Bool) async {
+        guard let hosted = state.withLock({ $0.hosted[key.path] }), hosted.virtualKey == key else { return }
+        if passivate { await hosted.kind.passivate(hosted.actor) }
+        _ = state.withLock { $0.hosted.removeValue(forKey: key.path) }
+        system.metrics.deactivations.increment()
+    }
+
+    private func deactivateIdle() {
+        let idle = system.settings.virtualActorIdleTimeout
+        let now = ContinuousClock.now
+        let due = state.withLock { state in
+            state.hosted.values.filter { $0.virtualKey != nil && now - $0.lastActive >= idle }.map { ($0.virtualKey!, $0.actor.id as! MeshActorID) }
+        }
+        for (key, id) in due {
+            Task {
+                await deactivate(key, passivate: true)
+                await system.virtualActors.deactivated(VirtualActivation(key: key, id: id))
+            }
+        }
+    }
+}
+
+/// Every node's host for remote spawns and virtual activations, at `HostActor.path`.
+distributed actor HostActor {
+    typealias ActorSystem = MeshActorSystem
+    static let path = "/system/host"
+
+    static func id(of member: MemberState) -> MeshActorID {
+        MeshActorID(node: member.node, endpoint: member.endpoint, path: path)
+    }
+
+    init(actorSystem: MeshActorSystem) {
+        self.actorSystem = actorSystem
+    }
+
+    distributed func spawn(kind: String, key: String) async throws -> MeshActorID {
+        try await actorSystem.host.spawn(kind: kind, key: key)
+    }
+
+    distributed func stop(path: String) {
+        actorSystem.host.stop(path: path)
+    }
+
+    distributed func load() -> NodeLoad {
+        actorSystem.host.load
+    }
+
+    distributed func activate(_ key: VirtualKey) async throws -> MeshActorID {
+        try await actorSystem.host.activate(key)
+    }
+
+    distributed func activation(_ key: VirtualKey) -> MeshActorID? {
+        actorSystem.host.activation(key)
+    }
+
+    distributed func activations() -> [VirtualActivation] {
+        actorSystem.host.activations
+    }
+
+    distributed func deactivate(_ key: VirtualKey, passivate: Bool) async {
+        await actorSystem.host.deactivate(key, passivate: passivate)
+    }
+}
+
+extension MeshActorSystem {
+    /// Spawns an actor of a registered kind on a node chosen by placement
+    /// (the kind's requirement, or `requirement` when given) and returns it.
+    public func spawn<Act: DistributedActor>(
+        _ type: Act.Type, kind: String, key: String = "", requirement: PlacementRequirement? = nil
+    ) async throws -> Act where Act.ID == MeshActorID, Act.ActorSystem == MeshActorSystem {
+        guard let registered = kinds[kind] else { throw PlacementError.unknownKind(kind) }
+        let requirement = requirement ?? registered.placement
+        guard let node = await choosePlacement(for: key.isEmpty ? UUID().uuidString : key, requirement: requirement) else {
+            throw PlacementError.noNodeFits(kind: kind, requirement: requirement.description)
+        }
+        let host = try HostActor.resolve(id: HostActor.id(of: node), using: self)
+        let id = try await host.spawn(kind: kind, key: key)
+        return try Act.resolve(id: id, using: self)
+    }
+
+    /// Releases an actor made by `spawn` on its node.
+    public func stop(spawned id: MeshActorID) async throws {
+        guard let member = cluster.member(id.node) else { throw MeshError.actorNotFound(id.description) }
+        try await HostActor.resolve(id: HostActor.id(of: member), using: self).stop(path: id.path)
+    }
+
+    /// The live member placement picks for `key`: it asks the admitted
+    /// members for their load (1 s deadline) and applies `Placement`.
+    func choosePlacement(for key: String, requirement: PlacementRequirement, excluding: Set<NodeName> = []) async -> MemberState? {
+        let members = cluster.members.filter {
+            $0.status == .up && !excluding.contains($0.node.name) && requirement.admits(roles: $0.roles, labels: $0.labels)
+        }
+        let loads = await withTaskGroup(of: (NodeName, NodeLoad?).self) { group in
+            for member in members {
+                group.addTask {
+                    let host = try? HostActor.resolve(id: HostActor.id(of: member), using: self)
+                    let load = try? await MeshActorSystem.withCallTimeout(.seconds(1)) { try await host?.load() }
+                    return (member.node.name, load)
+                }
+            }
+            var loads: [NodeName: NodeLoad] = [:]
+            for await (name, load) in group { loads[name] = load }
+            return loads
+        }
+        let candidates = members.map {
+            PlacementCandidate(name: $0.node.name, roles: $0.roles, labels: $0.labels, load: loads[$0.node.name])
+        }
+        let chosen = Placement.choose(for: key, requirement: requirement, among: candidates)
+        return members.first { $0.node.name == chosen }
+    }
+}

@@ -1,0 +1,42 @@
+import Distributed
+import Foundation
+import MeshTesting
+import Testing
+@testable import Mesh
+
+@Suite struct SpawnTests {
+    @Test func spawnPlacesByRoleLabelAndLoad() async throws {
+        let nodes = try await startCluster(["sp-gw", "sp-w1", "sp-w2"]) { name, settings in
+            settings.roles = name == "sp-gw" ? [.gateway] : [.worker]
+        }
+        for system in nodes { system.kinds.register("probe", as: ProbeActor.self, placement: .init(role: .worker)) { _, s in ProbeActor(actorSystem: s) } }
+        let gateway = nodes[0]
+        // By role: never on the gateway; by load: alternating between the two idle workers.
+        var placed: [String] = []
+        for _ in 0..<4 {
+            let probe = try await gateway.spawn(ProbeActor.self, kind: "probe")
+            #expect(try await probe.add(2, 3) == 5)
+            placed.append(probe.id.node.name.rawValue)
+        }
+        #expect(placed.sorted() == ["sp-w1", "sp-w1", "sp-w2", "sp-w2"])
+        // Pinned by label.
+        let pinned = try await gateway.spawn(ProbeActor.self, kind: "probe", requirement: PlacementRequirement(role: .worker).pinned(to: nodes[2]))
+        #expect(pinned.id.node == nodes[2].node)
+        #expect(try await HostActor.resolve(id: HostActor.id(of: nodes[2].cluster.members.first { $0.node == nodes[2].node }!), using: gateway).load().hostedActors == 3)
+        await shutdownAll(nodes)
+    }
+
+    @Test func unknownKindsAndImpossibleRequirementsAreTypedErrors() async throws {
+        let nodes = try await startCluster(["spe-a", "spe-b"])
+        let (a, b) = (nodes[0], nodes[1])
+        await #expect(throws: PlacementError.unknownKind("nothing")) { _ = try await a.spawn(ProbeActor.self, kind: "nothing") }
+        a.kinds.register("probe", as: ProbeActor.self) { _, s in ProbeActor(actorSystem: s) }
+        await #expect(throws: PlacementError.self) {
+            _ = try await a.spawn(ProbeActor.self, kind: "probe", requirement: .init(labels: ["gpu": "yes"]))
+        }
+        // The kind exists here but not on b: b's host says so, and the error crosses the wire as itself.
+        let hostB = try HostActor.resolve(id: HostActor.id(of: b.cluster.members.first { $0.node == b.node }!), using: a)
+        await #expect(throws: PlacementError.unknownKind("probe")) { _ = try await hostB.spawn(kind: "probe", key: "") }
+        await shutdownAll(nodes)
+    }
+}
