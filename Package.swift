@@ -136,6 +136,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Starting, driving and killing real processes in tests.
+        .target(
+            name: "ProcessTesting",
+            dependencies: ["Mesh", "MeshTesting"],
+            path: "Tests/Support/ProcessTesting",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
@@ -172,7 +180,14 @@ let package = Package(
         // them over sockets. They find the executables next to the test bundle.
         .testTarget(
             name: "ProcessTests",
-            dependencies: ["hma", "hma-storage-appender", "hma-mesh-node", "Storage", "Mesh", "MeshTesting"],
+            dependencies: ["hma", "hma-storage-appender", "hma-mesh-node", "Storage", "Mesh", "MeshTesting", "ProcessTesting"],
+            swiftSettings: swiftSettings
+        ),
+        // Multi-process cluster tests: one OS process per node. Run them
+        // alone with `swift test --filter ClusterProcessTests`.
+        .testTarget(
+            name: "ClusterProcessTests",
+            dependencies: ["hma-mesh-node", "Mesh", "MeshTesting", "ProcessTesting"],
             swiftSettings: swiftSettings
         ),
     ]

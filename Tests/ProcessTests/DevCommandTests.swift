@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTesting
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -2,38 +2,13 @@ import Foundation
 import Logging
 import Mesh
 import MeshTesting
+import ProcessTesting
 import Testing
 
 /// Mesh nodes as separate OS processes (`hma-mesh-node`), killed for real.
 @Suite struct MeshProcessTests {
-    /// A CA and credentials written where `hma-mesh-node` reads them.
-    struct Certs {
-        let folder: String
-        let ca: CertificateAuthority.Issued
-
-        init() throws {
-            folder = NSTemporaryDirectory() + "hma-mesh-certs-\(UUID().uuidString)"
-            ca = try CertificateAuthority.makeCA()
-        }
-
-        func credentials(_ name: String) throws -> NodeCredentials {
-            let issued = try CertificateAuthority.issueNode(try NodeName(name), addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
-            return NodeCredentials(caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)
-        }
-
-        func directory(for name: String) throws -> String {
-            let credentials = try credentials(name)
-            let directory = folder + "/" + name
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try credentials.caCertificatePEM.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
-            try credentials.certificatePEM.write(toFile: directory + "/node.pem", atomically: true, encoding: .utf8)
-            try credentials.privateKeyPEM.write(toFile: directory + "/node.key", atomically: true, encoding: .utf8)
-            return directory
-        }
-    }
-
     /// Starts `hma-mesh-node` and returns it with the id of its probe.
-    func startPeer(_ name: String, certs: Certs, port: Int = 0, join: Endpoint? = nil) async throws -> (ChildProcess, MeshActorID) {
+    func startPeer(_ name: String, certs: CertificateFolder, port: Int = 0, join: Endpoint? = nil) async throws -> (ChildProcess, MeshActorID) {
         let child = try ChildProcess(
             ChildProcess.executable("hma-mesh-node"),
             ["--name", name, "--certs", try certs.directory(for: name), "--port", "\(port)"] + (join.map { ["--join", "\($0.host):\($0.port)"] } ?? []),
@@ -48,7 +23,7 @@ import Testing
     }
 
     @Test func aPeerKilledWithSIGKILLFailsItsInFlightCallsAtOnceAndComesBack() async throws {
-        let certs = try Certs()
+        let certs = try CertificateFolder()
         defer { try? FileManager.default.removeItem(atPath: certs.folder) }
         var settings = MeshSettings(name: try NodeName("caller"), credentials: try certs.credentials("caller"))
         let deadline = Duration.seconds(30)
@@ -93,7 +68,7 @@ import Testing
     }
 
     @Test func aClusterOfProcessesDetectsSIGKILLAndForgivesAShortSIGSTOP() async throws {
-        let certs = try Certs()
+        let certs = try CertificateFolder()
         defer { try? FileManager.default.removeItem(atPath: certs.folder) }
         var logger = Logger(label: "test.observer")
         logger.logLevel = .critical

@@ -155,6 +155,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         registry.register(VirtualKey.self)
         registry.register(VirtualActivation.self)
         registry.register(NodeLoad.self)
+        registry.register(MemberReport.self)
         registry.registerError(PlacementError.self, name: "hma.PlacementError")
         let cluster = Cluster(system: self, settings: settings.failureDetector)
         clusterStorage.withLock { $0 = cluster }
@@ -426,8 +427,12 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                 associations[key] = association
                 return (existing, nil)
             }
-            if peer.node.name.rawValue < node.name.rawValue {
-                associations[key] = association  // the peer's connection is the canonical one
+            // The peer's connection is the canonical one when the peer has the
+            // lower name, or when ours is still dialling: a dial into a network
+            // that was partitioned can hang until its connect timeout, and the
+            // member must not look silent meanwhile.
+            if peer.node.name.rawValue < node.name.rawValue || existing.peer == nil {
+                associations[key] = association
                 return (nil, existing)
             }
             return (nil, nil)  // ours is canonical; this one serves the peer's calls until it retires it

@@ -61,11 +61,12 @@ public final class Cluster: Sendable {
     }
 
     /// The member that coordinates cluster-wide decisions (the virtual actor
-    /// directory): the up member with the lowest name. During a partition
-    /// each side has its own.
+    /// directory): the live member (joining, up or suspect — a suspicion
+    /// alone does not move the leadership) with the lowest name. During a
+    /// partition each side has its own.
     public var leader: MemberState? {
         state.withLock { state in
-            state.membership.members.values.filter { $0.status == .up || $0.status == .joining }
+            state.membership.members.values.filter { !$0.status.isFinal }
                 .min { $0.node.name.rawValue < $1.node.name.rawValue }
         }
     }
@@ -325,7 +326,17 @@ public final class Cluster: Sendable {
         let now = ContinuousClock.now
         let subscribers = state.withLock { state -> [AsyncStream<MemberState>.Continuation] in
             if state.stopped { return [] }
-            for update in states {
+            for var update in states {
+                // News that a live member is down counts as a suspicion here:
+                // only this node's own detector declares a member down, so
+                // stale news from a node that was cut off (a healed
+                // partition) cannot take a live member down.
+                if update.status == .down, update.node != state.membership.local,
+                   let current = state.membership.members[update.node.name], current.node == update.node,
+                   !current.status.isFinal, update.version >= current.version {
+                    update.status = .suspect
+                    _ = state.detector.reportedDown(update.node, now: now)
+                }
                 switch state.membership.merge(update) {
                 case .updated(let member)?:
                     changes.append(member)

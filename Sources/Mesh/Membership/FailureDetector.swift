@@ -135,6 +135,14 @@ public struct FailureDetector: Sendable {
         return [.suspect(node)]
     }
 
+    /// Another member declared `node` down while it looks healthy here:
+    /// suspect it, and let this node's own probes and suspicion timeout
+    /// decide. Stale news from a node that was cut off (a partition that
+    /// has healed) then cannot take a live member down.
+    public mutating func reportedDown(_ node: NodeID, now: Instant) -> [Action] {
+        connectionLost(to: node, now: now)
+    }
+
     /// Round robin over members that are not down, in name order.
     private func nextTarget() -> NodeID? {
         let candidates = members.filter { $0.value != .down }.keys.sorted { ($0.name.rawValue, $0.incarnation) < ($1.name.rawValue, $1.incarnation) }

@@ -15,10 +15,12 @@ import Synchronization
 /// Concurrent first calls share one placement (single activation). When a
 /// node sees the leader change (the leader died, or a partition healed) it
 /// reports its activations to the new leader, which keeps one copy of each
-/// key and has the others dropped.
+/// key and has the others dropped; so does every node that sees a member it
+/// had seen down come back.
 public final class VirtualActors: Sendable {
     private let cache = Mutex<[VirtualKey: MeshActorID]>([:])
     private let reportedLeader = Mutex<NodeID?>(nil)
+    private let seenDown = Mutex<Set<NodeID>>([])
     private unowned let system: MeshActorSystem
 
     /// How long `call` keeps retrying a key whose node is unreachable (the
@@ -28,6 +30,9 @@ public final class VirtualActors: Sendable {
     init(system: MeshActorSystem) {
         self.system = system
     }
+
+    /// The virtual actors active on this node.
+    public var localActivations: [VirtualActivation] { system.host.activations }
 
     /// A reference to the activation of `kind`/`key`, activating it if needed.
     public func resolve<Act: DistributedActor>(
@@ -99,14 +104,20 @@ public final class VirtualActors: Sendable {
         if member.status.isFinal {
             cache.withLock { cache in cache = cache.filter { $0.value.node != member.node } }
         }
+        // A member that was down and is up again was cut off, not dead: its
+        // activations and ours may overlap.
+        let revived = member.status == .up && seenDown.withLock { $0.remove(member.node) != nil }
+        if member.status == .down { seenDown.withLock { _ = $0.insert(member.node) } }
         guard let leader = system.cluster.leader else { return }
         let changed = reportedLeader.withLock { reported -> Bool in
             guard reported != leader.node else { return false }
             reported = leader.node
             return true
         }
-        guard changed else { return }
+        guard changed || revived else { return }
         let activations = system.host.activations
+        system.logger.debug("membership changed", metadata: [
+            "leader": "\(leader.node)", "revived": "\(revived)", "activations": "\(activations.count)"])
         guard !activations.isEmpty else { return }
         Task { await report(activations, to: leader) }
     }
@@ -118,12 +129,15 @@ public final class VirtualActors: Sendable {
             do {
                 let directory = try DirectoryActor.resolve(id: DirectoryActor.id(of: leader), using: system)
                 let duplicates = try await MeshActorSystem.withCallTimeout(.seconds(5)) { try await directory.report(activations) }
+                system.logger.debug("reported activations", metadata: ["leader": "\(leader.node)", "duplicates": "\(duplicates)"])
                 for key in duplicates {
                     system.logger.info("dropping a duplicate activation found after a leader change", metadata: ["key": "\(key)"])
                     await system.host.deactivate(key, passivate: false)
                 }
                 return
             } catch {
+                system.logger.notice("reporting activations to the leader failed; retrying", metadata: [
+                    "leader": "\(leader.node)", "error": "\(error)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(2))
             }

@@ -55,6 +55,31 @@ struct DevCommand: AsyncParsableCommand {
             throw ValidationError("backup.interval must be ≥ 0 and backup.keep ≥ 1.")
         }
 
+        let meshPort = try settings.int("mesh.port", default: 7420)
+        guard (0...65535).contains(meshPort) else {
+            throw ValidationError("The mesh port must be between 0 and 65535 (got \(meshPort)).")
+        }
+        // The mesh: a dev CA and this node's certificate live under the data
+        // dir, created on first start; workers join with certificates from it.
+        let nodeName = try NodeName("dev")
+        let certificates = (settings.dataDirectory as NSString).appendingPathComponent("certs")
+        var meshSettings = MeshSettings(
+            name: nodeName, roles: [.gateway, .worker], bindHost: settings.string("mesh.host", default: "127.0.0.1"),
+            bindPort: meshPort, credentials: try NodeCredentials.loadOrCreateDev(directory: certificates, name: nodeName))
+        meshSettings.advertisedHost = settings.string("mesh.advertise", default: meshSettings.bindHost)
+        try await GatewayNode.run(
+            settings: settings, http: gateway, mesh: meshSettings, seeds: [], joinTimeout: .zero,
+            backupSeconds: backupSeconds, backupKeep: backupKeep, logger: logger)
+    }
+}
+
+/// A gateway: the database, the HTTP server and a mesh node (`hma dev`
+/// and `hma gateway`).
+enum GatewayNode {
+    static func run(
+        settings: NodeSettings, http gateway: GatewayConfiguration, mesh meshSettings: MeshSettings, seeds: [Endpoint],
+        joinTimeout: Duration, backupSeconds: Int, backupKeep: Int, logger: Logger
+    ) async throws {
         let store: Store
         do {
             store = try Store(path: settings.databasePath, configuration: try settings.storeConfiguration())
@@ -63,20 +88,8 @@ struct DevCommand: AsyncParsableCommand {
         }
         let schema = try await store.schemaVersion()
         logger.info("database open", metadata: ["path": "\(store.path)", "schema": "\(schema)"])
-
-        // The mesh: a dev CA and this node's certificate live under the data
-        // dir, created on first start; workers join with certificates from it.
-        let meshPort = try settings.int("mesh.port", default: 7420)
-        guard (0...65535).contains(meshPort) else {
-            throw ValidationError("The mesh port must be between 0 and 65535 (got \(meshPort)).")
-        }
-        let nodeName = try NodeName("dev")
-        let certificates = (settings.dataDirectory as NSString).appendingPathComponent("certs")
-        var meshSettings = MeshSettings(
-            name: nodeName, roles: [.gateway, .worker], bindHost: settings.string("mesh.host", default: "127.0.0.1"),
-            bindPort: meshPort, credentials: try NodeCredentials.loadOrCreateDev(directory: certificates, name: nodeName))
-        meshSettings.advertisedHost = settings.string("mesh.advertise", default: meshSettings.bindHost)
         let mesh = try await MeshActorSystem.start(meshSettings, logger: logger)
+        if !seeds.isEmpty { try await MeshNodeOptions.join(mesh, seeds: seeds, timeout: joinTimeout, logger: logger) }
 
         let app = GatewayServer.makeApplication(configuration: gateway, store: store, mesh: mesh, logger: logger) { host, port in
             // Standard output, flushed: scripts and tests wait for this line.

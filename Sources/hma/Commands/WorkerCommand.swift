@@ -5,14 +5,8 @@ import Mesh
 import ServiceLifecycle
 import UnixSignals
 
-/// `hma worker`: a mesh node that joins a cluster (or a `hma dev` node) and
-/// hosts workspaces and agents placed on it.
-struct WorkerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "worker",
-        abstract: "Run a worker node that joins a cluster through seed nodes (for example a `hma dev` node)."
-    )
-
+/// Options every cluster node takes (`hma worker`, `hma gateway`).
+struct MeshNodeOptions: ParsableArguments {
     @Option(help: "This node's name; its certificate must be issued for it.")
     var name: String
 
@@ -22,11 +16,83 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Host other nodes dial to reach this one, when it differs from the listen address.")
     var advertise: String?
 
-    @Option(help: "Seed nodes to join through (HOST:PORT, comma-separated).")
-    var join: String
-
     @Option(help: "Folder with ca.pem, node.pem and node.key (from `hma certs issue`).")
     var certs: String
+
+    @Option(help: "Labels placement can pin actors to (KEY=VALUE, comma-separated), e.g. zone=eu,gpu=yes.")
+    var labels: String?
+
+    @Option(name: .customLong("join-timeout"), help: "Seconds to keep retrying the seeds (with backoff) before giving up.")
+    var joinTimeout: Int = 300
+
+    func meshSettings(roles: NodeRoles) throws -> MeshSettings {
+        let nodeName: NodeName
+        do { nodeName = try NodeName(name) } catch { throw ValidationError("\(error)") }
+        let bind = try Endpoint(parsing: listen)
+        var settings = MeshSettings(
+            name: nodeName, roles: roles, bindHost: bind.host, bindPort: bind.port,
+            credentials: try NodeCredentials(directory: certs))
+        settings.advertisedHost = advertise
+        settings.labels = try Self.parseLabels(labels ?? "")
+        return settings
+    }
+
+    static func parseLabels(_ text: String) throws -> [String: String] {
+        var labels: [String: String] = [:]
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("Label \(pair) is not KEY=VALUE.") }
+            labels[parts[0]] = parts[1]
+        }
+        return labels
+    }
+
+    static func seeds(_ text: String) throws -> [Endpoint] {
+        let seeds = try text.split(separator: ",").map { try Endpoint(parsing: String($0)) }
+        guard !seeds.isEmpty else { throw ValidationError("--join needs at least one HOST:PORT.") }
+        return seeds
+    }
+
+    /// Joins through the seeds, retrying with backoff and saying so on
+    /// standard error; a clear error when none answers in time.
+    static func join(_ mesh: MeshActorSystem, seeds: [Endpoint], timeout: Duration, logger: Logger) async throws {
+        do {
+            try await mesh.cluster.join(seeds, timeout: timeout) { attempt, error, delay in
+                logger.warning("no seed answered; retrying", metadata: [
+                    "attempt": "\(attempt)", "retry_in": "\(delay)", "error": "\(error)",
+                ])
+            }
+        } catch {
+            try? await mesh.shutdown()
+            throw error
+        }
+        StandardOutput.line("\(mesh.node.name) joined through \(seeds.map(\.description).joined(separator: ", ")); mesh at \(mesh.endpoint)")
+    }
+
+    /// Prints each change of another member's state on standard output.
+    static func announceMembers(of mesh: MeshActorSystem) -> Task<Void, Never> {
+        Task {
+            var seen: Set<String> = []
+            for await member in mesh.cluster.changes() where member.node != mesh.node {
+                let line = "member \(member.node.name) \(member.status)"
+                if seen.insert(line).inserted || member.status == .up { StandardOutput.line(line) }
+            }
+        }
+    }
+}
+
+/// `hma worker`: a mesh node that joins a cluster (or a `hma dev` node) and
+/// hosts workspaces and agents placed on it.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker node that joins a cluster through seed nodes (for example a `hma dev` node)."
+    )
+
+    @OptionGroup var node: MeshNodeOptions
+
+    @Option(help: "Seed nodes to join through (HOST:PORT, comma-separated).")
+    var join: String
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -34,25 +100,10 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("Unknown log level \(logLevel).") }
         let logger = Logs.bootstrap(level: level)
-        let nodeName: NodeName
-        do { nodeName = try NodeName(name) } catch { throw ValidationError("\(error)") }
-        let bind = try Endpoint(parsing: listen)
-        let seeds = try join.split(separator: ",").map { try Endpoint(parsing: String($0)) }
-        guard !seeds.isEmpty else { throw ValidationError("--join needs at least one HOST:PORT.") }
-        var settings = MeshSettings(
-            name: nodeName, roles: [.worker], bindHost: bind.host, bindPort: bind.port,
-            credentials: try NodeCredentials(directory: certs))
-        settings.advertisedHost = advertise
-        let mesh = try await MeshActorSystem.start(settings, logger: logger)
-        try await mesh.cluster.join(seeds)
-        StandardOutput.line("\(nodeName) joined through \(seeds.map(\.description).joined(separator: ", ")); mesh at \(mesh.endpoint)")
-        let announcer = Task {
-            var seen: Set<String> = []
-            for await member in mesh.cluster.changes() where member.node != mesh.node {
-                let line = "member \(member.node.name) \(member.status)"
-                if seen.insert(line).inserted { StandardOutput.line(line) }
-            }
-        }
+        let seeds = try MeshNodeOptions.seeds(join)
+        let mesh = try await MeshActorSystem.start(try node.meshSettings(roles: [.worker]), logger: logger)
+        try await MeshNodeOptions.join(mesh, seeds: seeds, timeout: .seconds(node.joinTimeout), logger: logger)
+        let announcer = MeshNodeOptions.announceMembers(of: mesh)
         let group = ServiceGroup(configuration: .init(
             services: [MeshService(mesh: mesh)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -84,12 +135,9 @@ struct StatusCommand: AsyncParsableCommand {
         let mesh = try await MeshActorSystem.start(MeshSettings(name: name, roles: [], credentials: credentials), logger: logger)
         let target = try await mesh.node(at: endpoint)
         let status = try ClusterStatusActor.resolve(id: MeshActorID(node: target, endpoint: endpoint, path: ClusterStatusActor.path), using: mesh)
-        let members = try await MeshActorSystem.withCallTimeout(.seconds(10)) { try await status.members() }
+        let members = try await MeshActorSystem.withCallTimeout(.seconds(10)) { try await status.report() }
         StandardOutput.line("members as seen by \(target):")
-        for member in members {
-            let roles = [member.roles.contains(.gateway) ? "gateway" : nil, member.roles.contains(.worker) ? "worker" : nil].compactMap { $0 }
-            StandardOutput.line("  \(member.node.name)  \(member.status)  \(roles.isEmpty ? "-" : roles.joined(separator: ","))  \(member.endpoint)")
-        }
+        StandardOutput.line(StatusTable.render(members))
         try await mesh.shutdown()
     }
 }
@@ -114,5 +162,26 @@ extension Endpoint {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { throw ValidationError("\(text) has no host.") }
         self.init(host: host, port: port)
+    }
+}
+
+/// The member table `hma status` prints.
+enum StatusTable {
+    static func render(_ reports: [MemberReport]) -> String {
+        let header = ["NAME", "STATE", "ROLES", "ADDRESS", "ACTORS", "CALLS/S", "LABELS"]
+        let rows = reports.map { report -> [String] in
+            let member = report.member
+            return [
+                member.node.name.rawValue, "\(member.status)", member.roles.names.isEmpty ? "-" : member.roles.names.joined(separator: ","),
+                member.endpoint.description, report.load.map { "\($0.hostedActors)" } ?? "-",
+                report.load.map { String(format: "%.1f", $0.callsPerSecond) } ?? "-",
+                member.labels.isEmpty ? "-" : member.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+            ]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.map { "  " + $0 }.joined(separator: "\n")
     }
 }

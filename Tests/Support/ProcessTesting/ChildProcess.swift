@@ -4,23 +4,23 @@ import Synchronization
 
 /// A real OS process started by a test: its standard output as lines, its
 /// standard error collected, signals, and its exit awaited without polling.
-final class ChildProcess: Sendable {
-    let process: Process
+public final class ChildProcess: Sendable {
+    public let process: Process
     /// Lines of standard output, in order, until the process closes it.
-    let lines: LineReader
+    public let lines: LineReader
     private let errorOutput = OutputBuffer()
     private let exit: AsyncStream<Int32>
     private let stdinPipe: Pipe?
 
     /// Folder holding the executables built with the tests (`hma`, helpers).
-    static let buildFolder: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    public static let buildFolder: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 
-    static func executable(_ name: String) -> URL { buildFolder.appendingPathComponent(name) }
+    public static func executable(_ name: String) -> URL { buildFolder.appendingPathComponent(name) }
 
     /// - Parameter keepStdinOpen: give the child a pipe on standard input that
     ///   closes when this object dies (children that exit on EOF then never
     ///   outlive the test).
-    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], keepStdinOpen: Bool = false) throws {
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], keepStdinOpen: Bool = false) throws {
         process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -77,15 +77,25 @@ final class ChildProcess: Sendable {
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.processIdentifier }
 
-    var standardError: String { errorOutput.text }
+    public var standardError: String { errorOutput.text }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Writes a line to the child's standard input (needs `keepStdinOpen`).
+    public func send(_ line: String) {
+        stdinPipe?.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    /// Closes the child's standard input (children that exit on EOF stop).
+    public func closeInput() {
+        try? stdinPipe?.fileHandleForWriting.close()
+    }
 
     /// The exit status (or the number of the signal that ended it), once
     /// the process ended and everything it wrote to standard error was read.
-    func exitStatus() async -> Int32 {
+    public func exitStatus() async -> Int32 {
         var status: Int32?
         for await code in exit {
             status = code
@@ -96,7 +106,7 @@ final class ChildProcess: Sendable {
         return status ?? process.terminationStatus
     }
 
-    var terminatedBySignal: Bool { process.terminationReason == .uncaughtSignal }
+    public var terminatedBySignal: Bool { process.terminationReason == .uncaughtSignal }
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
@@ -104,7 +114,7 @@ final class ChildProcess: Sendable {
 }
 
 /// A child's output lines, read in order by one task at a time.
-final class LineReader: Sendable {
+public final class LineReader: Sendable {
     private struct State {
         var buffered: [String] = []
         var finished = false
@@ -132,7 +142,7 @@ final class LineReader: Sendable {
     }
 
     /// The next line, or nil once the child closed its output.
-    func next() async -> String? {
+    public func next() async -> String? {
         await withCheckedContinuation { continuation in
             state.withLock { state in
                 if !state.buffered.isEmpty {
@@ -147,7 +157,7 @@ final class LineReader: Sendable {
     }
 
     /// Reads lines until one satisfies `match`, and returns it.
-    func first(where match: @Sendable (String) -> Bool) async -> String? {
+    public func first(where match: @Sendable (String) -> Bool) async -> String? {
         while let line = await next() {
             if match(line) { return line }
         }
