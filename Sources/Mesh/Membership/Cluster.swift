@@ -189,6 +189,10 @@ public final class Cluster: Sendable {
         } catch {
             throw WireError.malformed(kind: .gossip, reason: "\(error)")
         }
+        // States no member can be in: an address nobody can dial.
+        if let bad = states.first(where: { !(1...65535).contains($0.endpoint.port) || $0.endpoint.host.isEmpty }) {
+            throw WireError.malformed(kind: .gossip, reason: "member \(bad.node) has the impossible address \(bad.endpoint)")
+        }
         let stopped = state.withLock { state -> Bool in
             state.inCluster = true
             return state.stopped
