@@ -6,7 +6,7 @@ SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev pkg-config
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test bench-storage bench-mesh fuzz-wire clean
+.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster fuzz-wire clean
 
 all: build
 
@@ -31,6 +31,11 @@ bench-storage: deps
 # Mesh benchmark against a bare NIO+TLS echo and grpc-swift 2. Writes docs/benchmarks.md.
 bench-mesh: deps
 	scripts/bench.sh mesh
+
+# 5-node clusters of real processes: crash-to-down, formation, virtual actor
+# activation and re-activation. Writes docs/benchmarks.md.
+bench-cluster: deps
+	scripts/bench.sh cluster
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build

@@ -23,6 +23,8 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Mesh", targets: ["Mesh"]),
         .library(name: "MeshTesting", targets: ["MeshTesting"]),
+        // Driving node processes (multi-process tests, make bench-cluster).
+        .library(name: "ProcessTesting", targets: ["ProcessTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -41,5 +41,18 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
+        .executableTarget(
+            name: "hma-bench-node",
+            dependencies: [.product(name: "MeshTesting", package: "hma")]
+        ),
+        .executableTarget(
+            name: "ClusterBenchmark",
+            dependencies: [
+                "BenchmarkReport",
+                .product(name: "Mesh", package: "hma"),
+                .product(name: "MeshTesting", package: "hma"),
+                .product(name: "ProcessTesting", package: "hma"),
+            ]
+        ),
     ]
 )

@@ -7,7 +7,8 @@ import Mesh
 ///
 /// Options: `--name N --certs DIR [--host H] [--port P] [--join H:P,…]
 /// [--labels k=v,…] [--store-here yes | --store H:P] [--register KEY]
-/// [--suspicion-ms MS] [--join-timeout S] [--log-level L]`.
+/// [--suspicion-ms MS] [--probe-ms MS] [--probe-timeout-ms MS]
+/// [--indirect-probes N] [--join-timeout S] [--log-level L]`.
 ///
 /// It prints `ready <incarnation hex> <port>` once it has joined, then
 /// `event member NAME STATUS` for every change of another member and
@@ -47,6 +48,15 @@ public enum TestNode {
         }
         if let milliseconds = options["suspicion-ms"].flatMap(Int.init) {
             settings.failureDetector.suspicionTimeout = .milliseconds(milliseconds)
+        }
+        if let milliseconds = options["probe-ms"].flatMap(Int.init) {
+            settings.failureDetector.probeInterval = .milliseconds(milliseconds)
+        }
+        if let milliseconds = options["probe-timeout-ms"].flatMap(Int.init) {
+            settings.failureDetector.probeTimeout = .milliseconds(milliseconds)
+        }
+        if let count = options["indirect-probes"].flatMap(Int.init) {
+            settings.failureDetector.indirectProbes = count
         }
         var logger = Logger(label: "hma-test-node.\(name)")
         logger.logLevel = options["log-level"].flatMap(Logger.Level.init(rawValue:)) ?? .warning

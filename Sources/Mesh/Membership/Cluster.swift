@@ -219,7 +219,9 @@ public final class Cluster: Sendable {
         system.associationForCluster(to: member)?.sendControl(.heartbeat) { $0.writeInteger(nonce) }
     }
 
-    func receivedHeartbeatAck(_ sequence: UInt64, from peer: String) {
+    /// A heartbeat ack on a connection to `peer` (nil before its handshake,
+    /// or when relayed and known only by name).
+    func receivedHeartbeatAck(_ sequence: UInt64, from peer: String, node: NodeID? = nil) {
         if sequence & Self.relayNonceBit != 0 {
             guard let relay = state.withLock({ $0.relays.removeValue(forKey: sequence) }) else { return }
             relay.requester.sendControl(.relayedAck) {
@@ -228,21 +230,24 @@ public final class Cluster: Sendable {
             return
         }
         apply { state, now in
-            guard let name = try? NodeName(peer), let node = state.membership.members[name]?.node else { return [] }
-            return state.detector.ack(from: node, sequence: sequence, now: now)
+            guard let name = try? NodeName(peer), let member = state.membership.members[name]?.node,
+                  node == nil || node == member else { return [] }
+            return state.detector.ack(from: member, sequence: sequence, now: now)
         }
     }
 
-    func heard(from peer: String) {
+    /// A frame arrived from `node`. Events of another start of a member's
+    /// name (an old process still shutting down) are not about the member.
+    func heard(from node: NodeID) {
         apply { state, now in
-            guard let name = try? NodeName(peer), let node = state.membership.members[name]?.node else { return [] }
+            guard state.membership.members[node.name]?.node == node else { return [] }
             return state.detector.heard(from: node, now: now)
         }
     }
 
-    func connectionLost(to peer: String) {
+    func connectionLost(to node: NodeID) {
         apply { state, now in
-            guard let name = try? NodeName(peer), let node = state.membership.members[name]?.node else { return [] }
+            guard state.membership.members[node.name]?.node == node else { return [] }
             return state.detector.connectionLost(to: node, now: now)
         }
     }

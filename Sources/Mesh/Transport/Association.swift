@@ -61,6 +61,10 @@ final class Association: Sendable {
     private let state = Mutex(State())
     private let nextCallID = Atomic<UInt64>(1)
 
+    /// When it was made (a dial that takes long is likely stuck).
+    private let createdAt = ContinuousClock.now
+    var age: Duration { .now - createdAt }
+
     init(eventLoop: any EventLoop, peerName: String, maxQueuedBytes: Int, localMaxFrameLength: UInt32) {
         self.eventLoop = eventLoop
         self.expectedName = peerName
