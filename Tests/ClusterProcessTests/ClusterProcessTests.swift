@@ -33,12 +33,12 @@ import Testing
         let victim = nodes[3]
         let killed = ContinuousClock.now
         victim.kill()
-        var slowest = Duration.zero
+        var times: [Duration] = []
         for node in nodes where node !== victim {
-            let seen = try await node.waitForMember(victim.name, .down, seconds: 20)
-            slowest = max(slowest, seen - killed)
+            times.append(try await node.waitForMember(victim.name, .down, seconds: 20) - killed)
         }
-        print("cluster: SIGKILL of n4 seen as down on all 4 other nodes after \(slowest) (default threshold 2 s)")
+        let slowest = times.max()!
+        print("cluster: SIGKILL of n4 seen as down on the 4 other nodes after \(times.map { $0.formatted(.units(allowed: [.milliseconds])) }) (default threshold 2 s)")
         // The default detects in under 2 s (make bench-cluster shows it); the
         // margin keeps this stable on a loaded 2-core machine.
         #expect(slowest < .seconds(6))

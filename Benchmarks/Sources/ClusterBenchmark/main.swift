@@ -68,7 +68,8 @@ func runTrial(_ index: Int, _ configuration: Configuration, certs: CertificateFo
     let victim = nodes.first { $0.name == hostName }!
     let killed = ContinuousClock.now
     victim.kill()
-    async let answered: String = nodes[0].command("call k", seconds: 60)
+    let caller = nodes[0]
+    async let answered: String = caller.command("call k", seconds: 60)
     var slowest = Duration.zero
     for node in nodes where node !== victim {
         slowest = max(slowest, try await node.waitForMember(victim.name, .down, seconds: 60, after: killed) - killed)

@@ -215,9 +215,19 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             return Array(associations.values)
         }
         cluster.leave(over: all)
+        let closed = all.compactMap(\.channelClosed)
         for association in all {
             association.sendControl(.goodbye) { CloseMessage(code: 0, reason: "node shutting down").write(to: &$0) }
             association.close(.nodeUnreachable(node: association.peerName, reason: "local node shut down"))
+        }
+        // Return once the goodbyes (and the `left` gossip before them) are
+        // written, so a process that exits right after does not cut them off;
+        // a peer that does not read gets a second.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for future in closed { try? await future.get() } }
+            group.addTask { try? await Task.sleep(for: .seconds(1)) }
+            await group.next()
+            group.cancelAll()
         }
     }
 

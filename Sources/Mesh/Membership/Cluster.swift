@@ -336,13 +336,15 @@ public final class Cluster: Sendable {
         let subscribers = state.withLock { state -> [AsyncStream<MemberState>.Continuation] in
             if state.stopped { return [] }
             for var update in states {
-                // News that a live member is down counts as a suspicion here:
-                // only this node's own detector declares a member down, so
-                // stale news from a node that was cut off (a healed
-                // partition) cannot take a live member down.
+                // News that a member is down while this node has just heard
+                // from it counts as a suspicion: this node's own detector
+                // decides. Stale news from a node that was cut off (a healed
+                // partition) then cannot take a live member down, while news
+                // of a crash (nobody hears from it) is taken at once.
                 if update.status == .down, update.node != state.membership.local,
                    let current = state.membership.members[update.node.name], current.node == update.node,
-                   !current.status.isFinal, update.version >= current.version {
+                   !current.status.isFinal, update.version >= current.version,
+                   state.detector.heardRecently(update.node, now: now) {
                     update.status = .suspect
                     _ = state.detector.reportedDown(update.node, now: now)
                 }

@@ -50,6 +50,8 @@ public struct FailureDetector: Sendable {
 
     public let settings: FailureDetectorSettings
     public private(set) var members: [NodeID: Status] = [:]
+    /// When each member was last heard from (a heartbeat or an ack).
+    private var lastHeard: [NodeID: Instant] = [:]
     private var probe: Probe?
     private var nextProbeAt: Instant
     private var nextSequence: UInt64 = 1
@@ -68,6 +70,7 @@ public struct FailureDetector: Sendable {
     /// Stops watching `node` (it left or was removed).
     public mutating func remove(_ node: NodeID) {
         members.removeValue(forKey: node)
+        lastHeard.removeValue(forKey: node)
         if probe?.target == node { probe = nil }
     }
 
@@ -122,6 +125,7 @@ public struct FailureDetector: Sendable {
 
     /// Any frame from `node` proves it alive (a resumed node clears its suspicion).
     public mutating func heard(from node: NodeID, now: Instant) -> [Action] {
+        if members[node] != nil { lastHeard[node] = now }
         guard case .suspect = members[node] else { return [] }
         members[node] = .alive
         return [.alive(node)]
@@ -135,10 +139,16 @@ public struct FailureDetector: Sendable {
         return [.suspect(node)]
     }
 
-    /// Another member declared `node` down while it looks healthy here:
-    /// suspect it, and let this node's own probes and suspicion timeout
-    /// decide. Stale news from a node that was cut off (a partition that
-    /// has healed) then cannot take a live member down.
+    /// Whether `node` was heard from within the last suspicion timeout:
+    /// fresh evidence that it is alive, whatever others say.
+    public func heardRecently(_ node: NodeID, now: Instant) -> Bool {
+        lastHeard[node].map { now - $0 < settings.suspicionTimeout } ?? false
+    }
+
+    /// Another member declared `node` down while this node has just heard
+    /// from it: suspect it, and let this node's own probes and suspicion
+    /// timeout decide. Stale news from a node that was cut off (a partition
+    /// that has healed) then cannot take a live member down.
     public mutating func reportedDown(_ node: NodeID, now: Instant) -> [Action] {
         connectionLost(to: node, now: now)
     }

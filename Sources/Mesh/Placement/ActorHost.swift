@@ -305,11 +305,15 @@ extension MeshActorSystem {
     }
 
     /// The live member placement picks for `key`: it asks the admitted
-    /// members for their load (1 s deadline) and applies `Placement`.
+    /// members for their load (1 s deadline) and applies `Placement`. Up
+    /// members are preferred to suspect ones.
     func choosePlacement(for key: String, requirement: PlacementRequirement, excluding: Set<NodeName> = []) async -> MemberState? {
-        let members = cluster.members.filter {
-            $0.status == .up && !excluding.contains($0.node.name) && requirement.admits(roles: $0.roles, labels: $0.labels)
+        let admitted = cluster.members.filter {
+            !$0.status.isFinal && !excluding.contains($0.node.name) && requirement.admits(roles: $0.roles, labels: $0.labels)
         }
+        // Up members first; a suspect one (perhaps only slow) when nothing else fits.
+        let up = admitted.filter { $0.status == .up }
+        let members = up.isEmpty ? admitted : up
         let loads = await withTaskGroup(of: (NodeName, NodeLoad?).self) { group in
             for member in members {
                 group.addTask {

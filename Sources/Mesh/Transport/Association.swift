@@ -322,6 +322,11 @@ final class Association: Sendable {
         }
     }
 
+    /// Completes when the connection's channel has closed (nil while none is open).
+    var channelClosed: EventLoopFuture<Void>? {
+        state.withLock { if case .established(let channel, _) = $0.phase { return channel.closeFuture } else { return nil } }
+    }
+
     /// Ends the association: every pending call fails with `error` now.
     /// Control frames already queued (a goodbye) are written before the
     /// connection closes.

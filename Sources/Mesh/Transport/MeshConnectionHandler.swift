@@ -90,13 +90,13 @@ final class MeshConnectionHandler: ChannelInboundHandler {
                 throw WireError.malformed(kind: .heartbeat, reason: "expected a u64 nonce")
             }
             association.sendControl(.heartbeatAck) { $0.writeInteger(nonce) }
-            if let node = association.peer?.node { system.cluster.heard(from: node) }
+            if let node = handshake.peer?.node { system.cluster.heard(from: node) }
         case .heartbeatAck:
             var payload = frame.payload
             guard let nonce = payload.readInteger(as: UInt64.self), payload.readableBytes == 0 else {
                 throw WireError.malformed(kind: .heartbeatAck, reason: "expected a u64 nonce")
             }
-            system.cluster.receivedHeartbeatAck(nonce, from: association.peerName, node: association.peer?.node)
+            system.cluster.receivedHeartbeatAck(nonce, from: association.peerName, node: handshake.peer?.node)
         case .pingRequest:
             var payload = frame.payload
             let request = try IndirectProbeMessage.read(from: &payload, kind: .pingRequest)
@@ -171,7 +171,9 @@ final class MeshConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
-        if handshake.isEstablished, let peer = association?.peer?.node { system.cluster.connectionLost(to: peer) }
+        // The handshake's record of the peer: the association may already be
+        // closed (a reset arrives as an error before the channel goes inactive).
+        if let peer = handshake.peer?.node { system.cluster.connectionLost(to: peer) }
         association?.close(.nodeUnreachable(node: association?.peerName ?? "?", reason: "connection closed"))
         system.forget(association)
         context.fireChannelInactive()

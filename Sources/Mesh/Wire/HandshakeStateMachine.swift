@@ -68,9 +68,12 @@ public struct HandshakeStateMachine: Sendable {
         self.role = role
     }
 
-    public var isEstablished: Bool {
-        if case .established = state { return true }
-        return false
+    public var isEstablished: Bool { peer != nil }
+
+    /// The peer, once the handshake has completed.
+    public var peer: Peer? {
+        if case .established(let peer) = state { return peer }
+        return nil
     }
 
     /// Call when the (TLS) connection is up.

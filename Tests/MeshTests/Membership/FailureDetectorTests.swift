@@ -90,4 +90,19 @@ import Testing
         #expect(!log.contains { if case .ping(c, _) = $0.1 { true } else { false } })
         #expect(fd.members[c] == nil)
     }
+
+    @Test func aMemberHeardFromWithinTheSuspicionTimeoutCountsAsRecentlyHeard() {
+        let start = ContinuousClock.now
+        var detector = FailureDetector(now: start)
+        let node = NodeID(name: try! NodeName("w"), incarnation: 1)
+        detector.add(node)
+        #expect(!detector.heardRecently(node, now: start), "never heard")
+        _ = detector.heard(from: node, now: start)
+        #expect(detector.heardRecently(node, now: start + .milliseconds(999)))
+        #expect(!detector.heardRecently(node, now: start + .seconds(1)))
+        // Down news about it while heard: a suspicion that its own timeout decides.
+        #expect(detector.reportedDown(node, now: start + .milliseconds(500)) == [.suspect(node)])
+        #expect(detector.tick(now: start + .milliseconds(1400)).contains(.down(node)) == false)
+        #expect(detector.tick(now: start + .milliseconds(1500)).contains(.down(node)))
+    }
 }
