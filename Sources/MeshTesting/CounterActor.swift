@@ -16,8 +16,10 @@ public distributed actor StateStoreActor {
     }
 
     public distributed func get(_ key: String) -> Int? { values[key] }
+    /// Stores a counter's value. Counters only grow, and concurrent
+    /// increments may deliver their writes out of order: the larger wins.
     public distributed func put(_ key: String, _ value: Int) {
-        values[key] = value
+        values[key] = max(values[key] ?? value, value)
         writes += 1
     }
     public distributed func writeCount() -> Int { writes }
