@@ -73,9 +73,11 @@ let package = Package(
             dependencies: ["Mesh"],
             swiftSettings: swiftSettings
         ),
+        // System calls Swift cannot make directly (openat2, renameat2).
+        .target(name: "CSystemCalls"),
         .target(
             name: "Workspace",
-            dependencies: ["CGit2"],
+            dependencies: ["CGit2", "CSystemCalls"],
             swiftSettings: swiftSettings
         ),
         .target(

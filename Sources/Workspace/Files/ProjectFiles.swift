@@ -1,0 +1,321 @@
+import CSystemCalls
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One project's files, every operation confined to the project root.
+///
+/// Paths are checked lexically (`ProjectPath`), then every lookup goes
+/// through `openat2(RESOLVE_BENEATH)` from a descriptor of the root, and
+/// changes are made relative to the descriptor of the parent directory
+/// (`mkdirat`, `renameat`, `unlinkat`): a symlink inside the project that
+/// points out of it — even one a sandboxed process swaps in between two
+/// calls — is refused by the kernel, never followed.
+///
+/// Writes are atomic: a temporary file in the same directory, `fsync`, then
+/// `rename` over the target. Operations block the calling thread for as
+/// long as the system calls take (small files; callers are actors).
+public final class ProjectFiles: Sendable {
+    public let rootPath: String
+    public let limits: FileLimits
+    /// New files and directories are given to this user and group (the
+    /// project's sandbox user); nil keeps the process's own.
+    public let owner: (uid: UInt32, gid: UInt32)?
+    private let rootFD: Int32
+    private let subscribers = Mutex<[UUID: AsyncStream<FileChange>.Continuation]>([:])
+
+    /// Opens the project at `root` (which must exist and be a directory).
+    public init(root: String, limits: FileLimits = .init(), owner: (uid: UInt32, gid: UInt32)? = nil) throws(WorkspaceError) {
+        let fd = Glibc.open(root, hma_o_path | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Self.error(errno, root, "open the project root") }
+        rootFD = fd
+        rootPath = root
+        self.limits = limits
+        self.owner = owner
+    }
+
+    deinit {
+        close(rootFD)
+        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.finish() }
+    }
+
+    // MARK: - Reading
+
+    /// The file's bytes.
+    public func read(_ text: String) throws(WorkspaceError) -> Data {
+        let path = try ProjectPath(text, limits: limits)
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw Self.error(errno, path.description, "stat") }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw .isADirectory(path.description) }
+        guard Int(info.st_size) <= limits.maxFileBytes else {
+            throw .fileTooLarge(path.description, bytes: Int(info.st_size), limit: limits.maxFileBytes)
+        }
+        var data = Data(count: Int(info.st_size))
+        var total = 0
+        while total < data.count {
+            let count = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw Self.error(errno, path.description, "read") }
+            if count == 0 { break }  // shrank while reading
+            total += count
+        }
+        return data.prefix(total)
+    }
+
+    /// The entries of a directory (the root by default), sorted by name.
+    public func list(_ text: String = "") throws(WorkspaceError) -> [FileEntry] {
+        let path = try ProjectPath(text, limits: limits)
+        return try entries(of: path)
+    }
+
+    /// Every entry below the root (or `text`), depth first, sorted, without
+    /// the contents of `.git`; at most `limits.maxTreeEntries`.
+    public func tree(_ text: String = "") throws(WorkspaceError) -> [FileEntry] {
+        var result: [FileEntry] = []
+        var pending = [try ProjectPath(text, limits: limits)]
+        while let directory = pending.popLast() {
+            for entry in try entries(of: directory).reversed() {
+                guard result.count < limits.maxTreeEntries else { return result.sorted { $0.path < $1.path } }
+                result.append(entry)
+                if entry.kind == .directory && entry.path.name != ".git" { pending.append(entry.path) }
+            }
+        }
+        return result.sorted { $0.path < $1.path }
+    }
+
+    public func exists(_ text: String) throws(WorkspaceError) -> Bool {
+        let path = try ProjectPath(text, limits: limits)
+        do throws(WorkspaceError) {
+            let fd = try open(path, hma_o_path)
+            close(fd)
+            return true
+        } catch {
+            if case .notFound = error { return false }
+            throw error
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Replaces (or creates) a file atomically, creating missing parent
+    /// directories.
+    public func write(_ text: String, _ data: Data) throws(WorkspaceError) {
+        let path = try ProjectPath(text, limits: limits)
+        guard !path.isRoot else { throw .rootNotAllowed("write") }
+        guard data.count <= limits.maxFileBytes else {
+            throw .fileTooLarge(path.description, bytes: data.count, limit: limits.maxFileBytes)
+        }
+        let parent = try makeDirectories(path.parent)
+        defer { close(parent) }
+        let existed = faccessat(parent, path.name, F_OK, AT_SYMLINK_NOFOLLOW) == 0
+        let temporary = ".hma-write-\(UInt64.random(in: 0...UInt64.max))"
+        let fd = openat(parent, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw Self.error(errno, path.description, "create a temporary file for") }
+        var failure: WorkspaceError?
+        var written = 0
+        while written < data.count && failure == nil {
+            let count = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { failure = Self.error(errno, path.description, "write") } else { written += count }
+        }
+        if failure == nil, let owner, fchown(fd, owner.uid, owner.gid) != 0 { failure = Self.error(errno, path.description, "chown") }
+        if failure == nil, fsync(fd) != 0 { failure = Self.error(errno, path.description, "fsync") }
+        close(fd)
+        if failure == nil, renameat(parent, temporary, parent, path.name) != 0 { failure = Self.error(errno, path.description, "replace") }
+        if let failure {
+            unlinkat(parent, temporary, 0)
+            throw failure
+        }
+        publish(FileChange(kind: existed ? .modified : .created, path: path, isDirectory: false))
+    }
+
+    /// Creates an empty file, or a directory; fails if something is there.
+    public func create(_ text: String, directory: Bool = false) throws(WorkspaceError) {
+        let path = try ProjectPath(text, limits: limits)
+        guard !path.isRoot else { throw .alreadyExists("the project root") }
+        let parent = try makeDirectories(path.parent)
+        defer { close(parent) }
+        if directory {
+            guard mkdirat(parent, path.name, 0o755) == 0 else { throw Self.error(errno, path.description, "create") }
+            if let owner { fchownat(parent, path.name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
+        } else {
+            let fd = openat(parent, path.name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard fd >= 0 else { throw Self.error(errno, path.description, "create") }
+            if let owner { fchown(fd, owner.uid, owner.gid) }
+            close(fd)
+        }
+        publish(FileChange(kind: .created, path: path, isDirectory: directory))
+    }
+
+    /// Deletes a file, a symlink (not what it points to) or a directory
+    /// with everything in it.
+    public func delete(_ text: String) throws(WorkspaceError) {
+        let path = try ProjectPath(text, limits: limits)
+        guard !path.isRoot else { throw .rootNotAllowed("delete") }
+        let parent = try open(path.parent, hma_o_path | O_DIRECTORY)
+        defer { close(parent) }
+        var info = stat()
+        guard fstatat(parent, path.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw Self.error(errno, path.description, "delete") }
+        let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+        if isDirectory {
+            try removeTree(in: parent, name: path.name, path: path)
+        } else if unlinkat(parent, path.name, 0) != 0 {
+            throw Self.error(errno, path.description, "delete")
+        }
+        publish(FileChange(kind: .deleted, path: path, isDirectory: isDirectory))
+    }
+
+    /// Moves or renames; fails if the target exists.
+    public func move(_ from: String, to: String) throws(WorkspaceError) {
+        let source = try ProjectPath(from, limits: limits)
+        let target = try ProjectPath(to, limits: limits)
+        guard !source.isRoot, !target.isRoot else { throw .rootNotAllowed("move") }
+        guard !target.components.starts(with: source.components) else {
+            throw .invalidPath(target.description, reason: "cannot move \(source) into itself")
+        }
+        let sourceParent = try open(source.parent, hma_o_path | O_DIRECTORY)
+        defer { close(sourceParent) }
+        let targetParent = try makeDirectories(target.parent)
+        defer { close(targetParent) }
+        var info = stat()
+        guard fstatat(sourceParent, source.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw Self.error(errno, source.description, "move") }
+        guard hma_renameat2(sourceParent, source.name, targetParent, target.name, UInt32(HMA_RENAME_NOREPLACE)) == 0 else {
+            throw Self.error(errno, errno == EEXIST ? target.description : source.description, "move")
+        }
+        publish(FileChange(kind: .moved, path: source, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR, movedTo: target))
+    }
+
+    // MARK: - Changes
+
+    /// Changes made through this object from now on (for the IDE's file tree).
+    public func changes() -> AsyncStream<FileChange> {
+        let (stream, continuation) = AsyncStream<FileChange>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let id = UUID()
+        subscribers.withLock { $0[id] = continuation }
+        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0.removeValue(forKey: id) } }
+        return stream
+    }
+
+    private func publish(_ change: FileChange) {
+        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.yield(change) }
+    }
+
+    // MARK: - Descriptors
+
+    /// Opens `path` below the root; the kernel refuses any step outside it.
+    private func open(_ path: ProjectPath, _ flags: Int32) throws(WorkspaceError) -> Int32 {
+        let fd = hma_openat2(rootFD, path.relative, flags | O_CLOEXEC, 0, UInt64(HMA_RESOLVE_BENEATH) | UInt64(HMA_RESOLVE_NO_MAGICLINKS))
+        guard fd >= 0 else { throw Self.error(errno, path.description, "open") }
+        return fd
+    }
+
+    /// Opens directory `path`, creating it and its missing parents.
+    private func makeDirectories(_ path: ProjectPath) throws(WorkspaceError) -> Int32 {
+        var current = try open(.root, hma_o_path | O_DIRECTORY)
+        var walked = ProjectPath.root
+        for name in path.components {
+            walked = walked.appending(name)
+            if mkdirat(current, name, 0o755) == 0 {
+                if let owner { fchownat(current, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
+                publish(FileChange(kind: .created, path: walked, isDirectory: true))
+            } else if errno != EEXIST {
+                let error = Self.error(errno, walked.description, "create directory")
+                close(current)
+                throw error
+            }
+            close(current)
+            current = try open(walked, hma_o_path | O_DIRECTORY)
+        }
+        return current
+    }
+
+    private func entries(of path: ProjectPath) throws(WorkspaceError) -> [FileEntry] {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        guard let directory = fdopendir(fd) else {
+            let error = Self.error(errno, path.description, "list")
+            close(fd)
+            throw error
+        }
+        defer { closedir(directory) }
+        var result: [FileEntry] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." || name.hasPrefix(".hma-write-") { continue }
+            var info = stat()
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }  // removed meanwhile
+            let kind: FileEntry.Kind = switch info.st_mode & S_IFMT {
+            case S_IFDIR: .directory
+            case S_IFLNK: .symlink
+            case S_IFREG: .file
+            default: .other
+            }
+            result.append(FileEntry(path: path.appending(name), kind: kind, size: kind == .file ? Int(info.st_size) : 0))
+        }
+        return result.sorted { $0.path < $1.path }
+    }
+
+    /// Removes directory `name` in `parent` and all it holds, never following symlinks.
+    private func removeTree(in parent: Int32, name: String, path: ProjectPath) throws(WorkspaceError) {
+        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw Self.error(errno, path.description, "delete") }
+        guard let directory = fdopendir(fd) else {
+            let error = Self.error(errno, path.description, "delete")
+            close(fd)
+            throw error
+        }
+        var children: [(String, Bool)] = []
+        while let entry = readdir(directory) {
+            let child = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if child == "." || child == ".." { continue }
+            var info = stat()
+            guard fstatat(fd, child, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            children.append((child, (info.st_mode & S_IFMT) == S_IFDIR))
+        }
+        defer { closedir(directory) }
+        for (child, isDirectory) in children {
+            if isDirectory {
+                try removeTree(in: fd, name: child, path: path.appending(child))
+            } else if unlinkat(fd, child, 0) != 0 && errno != ENOENT {
+                throw Self.error(errno, path.appending(child).description, "delete")
+            }
+        }
+        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { throw Self.error(errno, path.description, "delete") }
+    }
+
+    static func error(_ code: Int32, _ path: String, _ operation: String) -> WorkspaceError {
+        switch code {
+        case ENOENT: return .notFound(path)
+        case EEXIST, ENOTEMPTY: return .alreadyExists(path)
+        case ENOTDIR: return .notADirectory(path)
+        case EISDIR: return .isADirectory(path)
+        // RESOLVE_BENEATH refuses a lookup that would leave the root with EXDEV;
+        // O_NOFOLLOW meeting a symlink gives ELOOP.
+        case EXDEV, ELOOP: return .outsideProject(path)
+        case ENAMETOOLONG: return .invalidPath(path, reason: "name too long")
+        default: return .io(path, operation: operation, errno: code)
+        }
+    }
+}
+
+/// One entry of a listing.
+public struct FileEntry: Hashable, Sendable {
+    public enum Kind: String, Sendable, Codable { case file, directory, symlink, other }
+    public let path: ProjectPath
+    public let kind: Kind
+    /// Bytes, for files.
+    public let size: Int
+}
+
+/// A change made to the project's files.
+public struct FileChange: Hashable, Sendable {
+    public enum Kind: String, Sendable, Codable { case created, modified, deleted, moved }
+    public let kind: Kind
+    public let path: ProjectPath
+    public let isDirectory: Bool
+    /// For `moved`: where it went.
+    public var movedTo: ProjectPath?
+}

@@ -1,0 +1,33 @@
+/// Every way a workspace operation fails; each names what it was about.
+public enum WorkspaceError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The path leads outside the project (`..`, absolute, a symlink out).
+    case outsideProject(String)
+    case invalidPath(String, reason: String)
+    case notFound(String)
+    case alreadyExists(String)
+    case notADirectory(String)
+    case isADirectory(String)
+    case fileTooLarge(String, bytes: Int, limit: Int)
+    /// The project root itself cannot be deleted, moved or overwritten.
+    case rootNotAllowed(String)
+    /// A system call failed for another reason.
+    case io(String, operation: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .outsideProject(let path): return "\(path) leads outside the project"
+        case .invalidPath(let path, let reason): return "invalid path \(path): \(reason)"
+        case .notFound(let path): return "\(path) does not exist"
+        case .alreadyExists(let path): return "\(path) already exists"
+        case .notADirectory(let path): return "\(path) is not a directory"
+        case .isADirectory(let path): return "\(path) is a directory"
+        case .fileTooLarge(let path, let bytes, let limit): return "\(path) is \(bytes) bytes; the limit is \(limit)"
+        case .rootNotAllowed(let operation): return "cannot \(operation) the project root"
+        case .io(let path, let operation, let errno): return "\(operation) \(path) failed: \(String(cString: strerror(errno)))"
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

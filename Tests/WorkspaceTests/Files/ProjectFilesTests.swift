@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import Workspace
+
+@Suite struct ProjectFilesTests {
+    @Test func writeReadListTreeMoveDelete() throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        try files.write("src/api/user.ts", Data("export {}\n".utf8))
+        try files.write("README.md", Data("# hi\n".utf8))
+        #expect(try files.read("src/api/user.ts") == Data("export {}\n".utf8))
+        #expect(try String(contentsOfFile: project.root + "/src/api/user.ts", encoding: .utf8) == "export {}\n")
+        #expect(try files.list().map { "\($0.path) \($0.kind) \($0.size)" } == ["README.md file 5", "src directory 0"])
+        #expect(try files.tree().map(\.path.description) == ["README.md", "src", "src/api", "src/api/user.ts"])
+        try files.write("src/api/user.ts", Data("changed".utf8))
+        #expect(try files.read("src/api/user.ts") == Data("changed".utf8))
+        try files.move("src/api", to: "lib/api")
+        #expect(try files.exists("lib/api/user.ts") && !files.exists("src/api"))
+        try files.create("empty.txt")
+        try files.create("docs", directory: true)
+        #expect(try files.read("empty.txt").isEmpty)
+        try files.delete("lib")
+        #expect(try files.tree().map(\.path.description) == ["README.md", "docs", "empty.txt", "src"])
+        #expect(project.outside.isEmpty)
+    }
+
+    @Test func writesAreAtomicAndLeaveNoTemporaryFiles() throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        try files.write("a.txt", Data(repeating: 1, count: 100_000))
+        // Replacing a file gives it a new inode (rename over it), never a half-written state.
+        var before = stat(), after = stat()
+        stat(project.root + "/a.txt", &before)
+        try files.write("a.txt", Data(repeating: 2, count: 50_000))
+        stat(project.root + "/a.txt", &after)
+        #expect(before.st_ino != after.st_ino)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: project.root) == ["a.txt"])
+    }
+
+    @Test func everyOperationRefusesPathsOutsideTheProject() throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        try FileManager.default.createDirectory(atPath: project.root + "/a", withIntermediateDirectories: true)
+        // Symlinks inside the project that lead out of it.
+        try FileManager.default.createSymbolicLink(atPath: project.root + "/etc-link", withDestinationPath: "/etc")
+        try FileManager.default.createSymbolicLink(atPath: project.root + "/up", withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: project.root + "/a/passwd", withDestinationPath: "/etc/passwd")
+        let escapes = ["../x", "a/../../x", "/etc/passwd", "etc-link/passwd", "up/x", "up/project/../x", "a/passwd"]
+        for path in escapes {
+            #expect(throws: WorkspaceError.self, "read \(path)") { _ = try files.read(path) }
+            #expect(throws: WorkspaceError.self, "write \(path)") { try files.write(path == "a/passwd" ? "a/passwd/x" : path, Data("x".utf8)) }
+            #expect(throws: WorkspaceError.self, "list \(path)") { _ = try files.list(path) }
+            #expect(throws: WorkspaceError.self, "create \(path)") { try files.create(path + "/new") }
+            #expect(throws: WorkspaceError.self, "move to \(path)") { try files.move("a", to: path + "/moved") }
+        }
+        #expect(throws: WorkspaceError.outsideProject("../x")) { try files.delete("../x") }
+        #expect(throws: WorkspaceError.outsideProject("/etc/passwd")) { _ = try files.read("/etc/passwd") }
+        #expect(throws: WorkspaceError.outsideProject("etc-link/passwd")) { _ = try files.read("etc-link/passwd") }
+        // Deleting a symlink removes the link, not what it points to.
+        try files.delete("etc-link")
+        #expect(FileManager.default.fileExists(atPath: "/etc/passwd"))
+        #expect(project.outside.isEmpty, "nothing was written next to the project: \(project.outside)")
+        // URL-encoded forms are names, not paths: they stay inside.
+        try files.write("..%2f..%2fescaped", Data("x".utf8))
+        #expect(FileManager.default.fileExists(atPath: project.root + "/..%2f..%2fescaped"))
+        #expect(project.outside.isEmpty)
+    }
+
+    @Test func badNamesAndSizesAreTypedErrors() throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        var limits = FileLimits()
+        limits.maxFileBytes = 1000
+        let files = try project.files(limits: limits)
+        #expect(throws: WorkspaceError.invalidPath("a\u{0}b", reason: "contains a NUL byte")) { try files.write("a\u{0}b", Data()) }
+        #expect(throws: WorkspaceError.self) { try files.write(String(repeating: "n", count: 256), Data()) }
+        #expect(throws: WorkspaceError.self) { try files.write(String(repeating: "d/", count: 2100) + "f", Data()) }
+        #expect(throws: WorkspaceError.fileTooLarge("big", bytes: 1001, limit: 1000)) { try files.write("big", Data(count: 1001)) }
+        #expect(throws: WorkspaceError.notFound("missing")) { _ = try files.read("missing") }
+        try files.write("a/b", Data())
+        #expect(throws: WorkspaceError.isADirectory("a")) { _ = try files.read("a") }
+        #expect(throws: WorkspaceError.alreadyExists("a/b")) { try files.create("a/b") }
+        #expect(throws: WorkspaceError.notADirectory("a/b")) { try files.write("a/b/c", Data()) }
+        #expect(throws: WorkspaceError.rootNotAllowed("delete")) { try files.delete("") }
+        #expect(throws: WorkspaceError.rootNotAllowed("delete")) { try files.delete("./") }
+        try files.write("c", Data())
+        #expect(throws: WorkspaceError.alreadyExists("c")) { try files.move("a/b", to: "c") }
+        #expect(throws: WorkspaceError.self) { try files.move("a", to: "a/inside") }
+        // A file over the read limit written by someone else.
+        FileManager.default.createFile(atPath: project.root + "/huge", contents: Data(count: 5000))
+        #expect(throws: WorkspaceError.fileTooLarge("huge", bytes: 5000, limit: 1000)) { _ = try files.read("huge") }
+    }
+
+    @Test func changesAreReported() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        let changes = files.changes()
+        try files.write("src/a.txt", Data("1".utf8))
+        try files.write("src/a.txt", Data("2".utf8))
+        try files.move("src/a.txt", to: "b.txt")
+        try files.delete("src")
+        var seen: [String] = []
+        for await change in changes {
+            seen.append("\(change.kind) \(change.path)\(change.movedTo.map { " → \($0)" } ?? "")")
+            if seen.count == 5 { break }
+        }
+        #expect(seen == ["created src", "created src/a.txt", "modified src/a.txt", "moved src/a.txt → b.txt", "deleted src"])
+    }
+}
