@@ -3,6 +3,10 @@
 
 SHELL := /bin/bash
 SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev pkg-config
+# What the tests use besides: the git CLI and its HTTP backend (to check the
+# libgit2 wrapper and serve it), python3 + openssl (a local HTTPS git server),
+# iproute2 (network namespaces for partition tests).
+TEST_PACKAGES := git python3 openssl iproute2
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
@@ -21,6 +25,7 @@ dev: build
 
 # Every test suite. Exits non-zero on any failure.
 test: deps
+	@scripts/install-system-packages.sh $(TEST_PACKAGES)
 	swift build --build-tests
 	swift test --skip-build
 

@@ -79,7 +79,15 @@ extension GitRepository {
     /// them — resolve, stage and `commit`, or `abortMerge`.
     public func merge(_ name: String, author: GitSignature) throws(GitError) -> GitMergeResult {
         try validateBranchName(name)
-        let reference = try lookupBranch(name)
+        return try merge(reference: "refs/heads/\(name)", describedAs: name, author: author)
+    }
+
+    func merge(reference referenceName: String, describedAs name: String, author: GitSignature) throws(GitError) -> GitMergeResult {
+        var found: OpaquePointer?
+        let lookup = git_reference_lookup(&found, pointer, referenceName)
+        if lookup == GIT_ENOTFOUND.rawValue { throw .branchNotFound(name) }
+        try GitError.check(lookup, "find \(name)")
+        let reference = found!
         defer { git_reference_free(reference) }
         var annotated: OpaquePointer?
         try GitError.check(git_annotated_commit_from_ref(&annotated, pointer, reference), "merge \(name)")
@@ -125,7 +133,7 @@ extension GitRepository {
         try GitError.check(git_object_lookup(&other, pointer, git_annotated_commit_id(annotated), GIT_OBJECT_COMMIT), "merge \(name)")
         defer { git_object_free(other) }
         let current = try currentBranch().0 ?? "HEAD"
-        let id = try makeCommit(tree: &treeID, message: "Merge branch '\(name)' into \(current)\n", author: author, parents: [head, other!])
+        let id = try makeCommit(tree: &treeID, message: "Merge \(name) into \(current)\n", author: author, parents: [head, other!])
         git_repository_state_cleanup(pointer)
         return .merged(id)
     }

@@ -14,6 +14,9 @@ public final class GitRepository: @unchecked Sendable {
 
     private static let initialized: Void = { git_libgit2_init(); return () }()
 
+    /// Makes sure libgit2 is initialised (once per process).
+    static func initializedLibrary() throws(GitError) { _ = initialized }
+
     private init(pointer: OpaquePointer, path: String) {
         self.pointer = pointer
         self.path = path

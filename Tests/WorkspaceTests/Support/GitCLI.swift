@@ -4,7 +4,7 @@ import Foundation
 /// wrapper did (the product never runs it).
 enum GitCLI {
     @discardableResult
-    static func run(_ arguments: [String], in directory: String) throws -> String {
+    static func run(_ arguments: [String], in directory: String, allowFailure: Bool = false) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
         process.arguments = arguments
@@ -19,7 +19,8 @@ enum GitCLI {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw CLIFailure(arguments: arguments, output: text) }
+        guard process.terminationStatus == 0 || allowFailure else { throw CLIFailure(arguments: arguments, output: text) }
+        if process.terminationStatus != 0 { return "" }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

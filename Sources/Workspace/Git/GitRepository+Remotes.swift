@@ -1,0 +1,124 @@
+import CGit2
+import Foundation
+
+/// How to authenticate one fetch, pull or push. Given per call, kept in
+/// memory for that call only: never written to the repository's config,
+/// to disk or to logs.
+public enum GitCredentials: Sendable {
+    case none
+    /// HTTPS basic authentication (a password or an access token).
+    case usernamePassword(username: String, password: String)
+    /// SSH with a key file.
+    case sshKey(username: String, privateKey: String, publicKey: String?, passphrase: String?)
+}
+
+extension GitRepository {
+    /// Fetches `remote`'s branches into `refs/remotes/REMOTE/…`.
+    public func fetch(_ remote: String, credentials: GitCredentials = .none) throws(GitError) {
+        try withRemote(remote) { (handle) throws(GitError) in
+            try withCallbacks(credentials) { (callbacks) throws(GitError) in
+                var options = git_fetch_options()
+                try GitError.check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "fetch")
+                options.callbacks = callbacks
+                try GitError.check(git_remote_fetch(handle, nil, &options, nil), "fetch \(remote)")
+            }
+        }
+    }
+
+    /// Pushes the current branch (or `branch`) to the same name on `remote`
+    /// and makes that its upstream.
+    public func push(_ remote: String, branch: String? = nil, credentials: GitCredentials = .none) throws(GitError) {
+        let current = try currentBranch().0
+        guard let name = branch ?? current else { throw .invalidBranchName("HEAD (detached)") }
+        try validateBranchName(name)
+        try withRemote(remote) { (handle) throws(GitError) in
+            try withCallbacks(credentials) { (callbacks) throws(GitError) in
+                var options = git_push_options()
+                try GitError.check(git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)), "push")
+                options.callbacks = callbacks
+                try withStrArray(["refs/heads/\(name):refs/heads/\(name)"]) { (refspecs) throws(GitError) in
+                    try GitError.check(git_remote_push(handle, &refspecs, &options), "push \(name) to \(remote)")
+                }
+            }
+        }
+        // Track it, so status reports ahead/behind.
+        var local: OpaquePointer?
+        try GitError.check(git_branch_lookup(&local, pointer, name, GIT_BRANCH_LOCAL), "track \(remote)/\(name)")
+        defer { git_reference_free(local) }
+        try GitError.check(git_branch_set_upstream(local, "\(remote)/\(name)"), "track \(remote)/\(name)")
+    }
+
+    /// Fetches `remote` and merges its copy of the current branch.
+    public func pull(_ remote: String, author: GitSignature, credentials: GitCredentials = .none) throws(GitError) -> GitMergeResult {
+        guard let name = try currentBranch().0 else { throw .invalidBranchName("HEAD (detached)") }
+        try fetch(remote, credentials: credentials)
+        return try merge(reference: "refs/remotes/\(remote)/\(name)", describedAs: "\(remote)/\(name)", author: author)
+    }
+
+    /// Clones `url` into `path` (which must not exist or be empty).
+    public static func clone(_ url: String, into path: String, credentials: GitCredentials = .none) throws(GitError) -> GitRepository {
+        try validateRemoteURL(url)
+        _ = try? GitRepository.initializedLibrary()
+        var repository: OpaquePointer?
+        try withCallbacks(credentials) { (callbacks) throws(GitError) in
+            var options = git_clone_options()
+            try GitError.check(git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION)), "clone")
+            options.fetch_opts.callbacks = callbacks
+            try GitError.check(git_clone(&repository, url, path, &options), "clone \(url)")
+        }
+        git_repository_free(repository)
+        return try open(path)
+    }
+
+    /// Trusts the CA certificates in `file` (PEM) for HTTPS remotes, for
+    /// the whole process (by default the system's trust store is used).
+    public static func trustCertificates(file: String) throws(GitError) {
+        _ = try? GitRepository.initializedLibrary()
+        try GitError.check(hma_git_set_ssl_cert_file(file), "trust \(file)")
+    }
+
+    private func withRemote<T>(_ name: String, _ body: (OpaquePointer) throws(GitError) -> T) throws(GitError) -> T {
+        var remote: OpaquePointer?
+        let code = git_remote_lookup(&remote, pointer, name)
+        if code == GIT_ENOTFOUND.rawValue { throw .invalidRemote(name, reason: "no such remote") }
+        try GitError.check(code, "find remote \(name)")
+        defer { git_remote_free(remote) }
+        return try body(remote!)
+    }
+}
+
+/// The credentials of one call, handed to libgit2's callback through its
+/// payload pointer; a second request in the same call means they were
+/// refused, and the call fails instead of asking forever.
+private final class CredentialBox {
+    let credentials: GitCredentials
+    var attempts = 0
+    init(_ credentials: GitCredentials) { self.credentials = credentials }
+}
+
+private func withCallbacks<T>(_ credentials: GitCredentials, _ body: (git_remote_callbacks) throws(GitError) -> T) throws(GitError) -> T {
+    var callbacks = git_remote_callbacks()
+    try GitError.check(git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION)), "set up the remote")
+    let box = CredentialBox(credentials)
+    let payload = Unmanaged.passRetained(box)
+    defer { payload.release() }
+    callbacks.payload = payload.toOpaque()
+    callbacks.credentials = { out, _, usernameFromURL, allowed, payload in
+        guard let out, let payload else { return -1 }
+        let box = Unmanaged<CredentialBox>.fromOpaque(payload).takeUnretainedValue()
+        box.attempts += 1
+        guard box.attempts == 1 else { return GIT_EAUTH.rawValue }  // refused once: do not loop
+        switch box.credentials {
+        case .none:
+            return GIT_PASSTHROUGH.rawValue
+        case .usernamePassword(let username, let password):
+            guard allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0 else { return GIT_PASSTHROUGH.rawValue }
+            return git_credential_userpass_plaintext_new(out, username, password)
+        case .sshKey(let username, let privateKey, let publicKey, let passphrase):
+            guard allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 else { return GIT_PASSTHROUGH.rawValue }
+            let user = usernameFromURL.map { String(cString: $0) } ?? username
+            return git_credential_ssh_key_new(out, user, publicKey, privateKey, passphrase)
+        }
+    }
+    return try body(callbacks)
+}
