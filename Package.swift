@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         // One trait only: SwiftPM 6.3.1 orders several trait flags at random and
         // would rebuild hummingbird on every other build (see PLATFORM.md).
         .package(
@@ -77,7 +78,7 @@ let package = Package(
         .target(name: "CSystemCalls"),
         .target(
             name: "Workspace",
-            dependencies: ["CGit2", "CSystemCalls"],
+            dependencies: ["CGit2", "CSystemCalls", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -178,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkspaceTests",
-            dependencies: ["Workspace"],
+            dependencies: ["Workspace", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),
         // Tests that start real `hma` processes (and the appender) and talk to

@@ -99,6 +99,19 @@ public final class ProjectFiles: Sendable {
         }
     }
 
+    /// Opens a regular file for reading without following a symlink at
+    /// any step out of the project, nor at its last component (exports
+    /// read files this way, so a file swapped for a symlink is not read).
+    func openRegularFile(_ path: ProjectPath) throws(WorkspaceError) -> Int32 {
+        let fd = try open(path, O_RDONLY | O_NOFOLLOW)
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .invalidPath(path.description, reason: "not a regular file")
+        }
+        return fd
+    }
+
     // MARK: - Writing
 
     /// Replaces (or creates) a file atomically, creating missing parent

@@ -218,11 +218,14 @@ extension GitRepository {
         if url.hasPrefix("https://") || url.hasPrefix("http://") || url.hasPrefix("ssh://") { return }
         if url.hasPrefix("file://") {
             let path = String(url.dropFirst("file://".count))
-            var repository: OpaquePointer?
-            let code = git_repository_open_ext(&repository, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue | GIT_REPOSITORY_OPEN_BARE.rawValue, nil)
-            git_repository_free(repository)
-            if code != 0 { throw .invalidRemote(url, reason: "\(path) is not a git repository") }
-            return
+            _ = try? initializedLibrary()
+            for flags in [GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue | GIT_REPOSITORY_OPEN_BARE.rawValue] {
+                var repository: OpaquePointer?
+                let code = git_repository_open_ext(&repository, path, flags, nil)
+                git_repository_free(repository)
+                if code == 0 { return }
+            }
+            throw .invalidRemote(url, reason: "\(path) is not a git repository")
         }
         // scp-like ssh: user@host:path
         if let at = url.firstIndex(of: "@"), url[at...].contains(":"), !url.contains("://") { return }
