@@ -2,7 +2,7 @@
 # Both install the Debian packages they need first (see scripts/).
 
 SHELL := /bin/bash
-SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev pkg-config
+SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev libseccomp-dev bubblewrap pkg-config
 # What the tests use besides: the git CLI and its HTTP backend (to check the
 # libgit2 wrapper and serve it), python3 + openssl (a local HTTPS git server),
 # iproute2 (network namespaces for partition tests).

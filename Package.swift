@@ -75,10 +75,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // System calls Swift cannot make directly (openat2, renameat2).
-        .target(name: "CSystemCalls"),
+        .target(name: "CSystemCalls", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("util")]),
         .target(
             name: "Workspace",
-            dependencies: ["CGit2", "CSystemCalls", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: [
+                "CGit2", "CSystemCalls",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

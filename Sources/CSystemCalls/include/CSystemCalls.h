@@ -23,4 +23,29 @@ extern const int hma_o_path;
 #define HMA_RESOLVE_BENEATH RESOLVE_BENEATH
 #define HMA_RESOLVE_NO_MAGICLINKS RESOLVE_NO_MAGICLINKS
 
+
+/// Writes a seccomp BPF program to `fd` (for `bwrap --seccomp FD`): every
+/// system call is allowed except, with EPERM, ioctl(TIOCSTI) and
+/// ioctl(TIOCLINUX) (typing into a terminal), ptrace, process_vm_readv/
+/// writev, mount, umount2, pivot_root, unshare, setns, keyctl, add_key,
+/// request_key, bpf, perf_event_open, kexec_load, init_module,
+/// finit_module, delete_module, userfaultfd. Returns 0 or -errno.
+int hma_write_seccomp_filter(int fd);
+
+/// forkpty + execve in the child (no Swift code runs after fork): starts
+/// `path` with `argv`/`envp` on a new pseudo-terminal of rows×cols, as
+/// session leader with it as the controlling terminal. Stores the master
+/// fd and the child's pid. Returns 0 or -errno.
+int hma_spawn_in_pty(const char *path, char *const argv[], char *const envp[],
+                     unsigned short rows, unsigned short cols, int *master, int *pid);
+
+/// posix_spawn of `path` in a new session, every signal back to its
+/// default action and unblocked (a parent that ignores SIGTERM must not
+/// make its children immune), standard input from /dev/null, standard
+/// output and error to `output_fd`. Stores the pid. Returns 0 or -errno.
+int hma_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, int *pid);
+
+/// TIOCSWINSZ on a pty master. Returns 0 or -errno.
+int hma_set_window_size(int fd, unsigned short rows, unsigned short cols);
+
 #endif

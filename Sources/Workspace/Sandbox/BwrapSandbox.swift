@@ -1,0 +1,164 @@
+import CSystemCalls
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The bubblewrap sandbox: each command runs as the project's own non-root
+/// uid (`setpriv` drops to it before `bwrap` runs), in new user, pid,
+/// mount, network, IPC, UTS and cgroup namespaces, with `/usr` read-only,
+/// only the project directory writable (as `/project`), no network unless
+/// allowed, no capabilities, no new privileges, a seccomp filter (TIOCSTI,
+/// ptrace, mount, unshare/setns, keyctl, bpf and more refused), killed
+/// with its parent, and inside the project's cgroup (memory, CPU, pids) or,
+/// without one, under rlimits.
+///
+/// A shell joins the cgroup and opens the seccomp program before it execs
+/// the chain `[prlimit] setpriv bwrap`, so the workload starts inside its
+/// limits — there is no moment it runs outside them.
+public final class BwrapSandbox: Sandbox {
+    public let kind = SandboxKind.bwrap
+    public let enforcement: LimitEnforcement
+    public let projectRoot: String
+    public let uid: UInt32
+    let configuration: SandboxConfiguration
+    let group: String
+    private let cgroups: CgroupDriver
+    private let seccompFile: String
+    private let terminals = Mutex<[UUID: TerminalSession]>([:])
+    private let logger: Logger
+
+    static let bwrap = "/usr/bin/bwrap", setpriv = "/usr/bin/setpriv", prlimit = "/usr/bin/prlimit"
+
+    /// Whether this host can run it (the tools exist and we are root, who
+    /// can switch to the project's uid and write cgroups).
+    public static var isAvailable: Bool {
+        getuid() == 0 && [bwrap, setpriv].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// - Parameters:
+    ///   - projectID: names the project's cgroup (`a-z`, `0-9`, `-`).
+    ///   - uid: the project's own uid (and gid); the project's files are
+    ///     given to it.
+    public init(projectRoot: String, projectID: String, uid: UInt32, configuration: SandboxConfiguration = .init(),
+                logger: Logger = Logger(label: "hma.sandbox")) throws {
+        guard Self.isAvailable else {
+            throw SandboxError.unavailable(.bwrap, reason: getuid() == 0 ? "bwrap or setpriv is missing (Debian: bubblewrap, util-linux)" : "it needs root to switch to the project's uid")
+        }
+        guard !projectID.isEmpty, projectID.utf8.allSatisfy({ (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }) else {
+            throw SandboxError.launchFailed("project id \(projectID) must be a-z, 0-9 and -")
+        }
+        guard uid >= 1000 else { throw SandboxError.launchFailed("uid \(uid) is a system uid") }
+        self.projectRoot = projectRoot
+        self.uid = uid
+        self.configuration = configuration
+        self.logger = logger
+        group = "\(configuration.cgroupParent)/\(projectID)"
+        cgroups = CgroupDriver(root: configuration.cgroupRoot)
+        enforcement = cgroups.prepare(group: group, limits: configuration.limits)
+        seccompFile = NSTemporaryDirectory() + "hma-seccomp-\(projectID)-\(UUID().uuidString).bpf"
+        let fd = open(seccompFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SandboxError.launchFailed("cannot write the seccomp filter: \(String(cString: strerror(errno)))") }
+        let code = hma_write_seccomp_filter(fd)
+        close(fd)
+        guard code == 0 else { throw SandboxError.launchFailed("cannot build the seccomp filter: \(String(cString: strerror(-code)))") }
+        try Self.giveFiles(at: projectRoot, to: uid)
+        logger.info("bwrap sandbox ready", metadata: [
+            "project": "\(projectID)", "uid": "\(uid)", "limits": "\(enforcement)",
+            "not_enforced": "\(enforcement.unenforced.isEmpty ? "-" : enforcement.unenforced.joined(separator: ","))",
+            "network": "\(configuration.allowNetwork ? "allowed" : "none")",
+        ])
+        if !enforcement.unenforced.isEmpty {
+            logger.warning("sandbox limits not enforced on this host", metadata: ["limits": "\(enforcement.unenforced.joined(separator: ","))"])
+        }
+    }
+
+    deinit { shutdown() }
+
+    public func shutdown() {
+        for terminal in terminals.withLock({ Array($0.values) }) { terminal.close() }
+        cgroups.destroy(group: group)
+        unlink(seccompFile)
+    }
+
+    // MARK: - Commands
+
+    public func run(_ command: [String], options: RunOptions = .init()) async throws -> RunResult {
+        guard !command.isEmpty else { throw SandboxError.emptyCommand }
+        let oomBefore = cgroups.oomKills(group: group)
+        let outcome = try await ProcessRunner.run(
+            launchArguments(command, environment: options.environment, interactive: false), environment: [:],
+            timeout: options.timeout, maxOutputBytes: options.maxOutputBytes)
+        return RunResult(exitCode: outcome.exitCode, signal: outcome.signal, output: outcome.output, truncated: outcome.truncated,
+                         timedOut: outcome.timedOut, outOfMemory: cgroups.oomKills(group: group) > oomBefore, duration: outcome.duration)
+    }
+
+    public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {
+        let count = terminals.withLock { $0.values.filter { !$0.isClosed }.count }
+        guard count < configuration.maxTerminals else { throw SandboxError.tooManyTerminals(limit: configuration.maxTerminals) }
+        let shell = FileManager.default.isExecutableFile(atPath: "/usr/bin/bash") ? "/bin/bash" : "/bin/sh"
+        let session = try TerminalSession(
+            argv: launchArguments([shell, "-i"], environment: ["TERM": "xterm-256color"], interactive: true), environment: [:],
+            rows: rows, columns: columns, onEnd: { [weak self] id in _ = self?.terminals.withLock { $0.removeValue(forKey: id) } })
+        terminals.withLock { $0[session.id] = session }
+        return session
+    }
+
+    /// Terminals still open.
+    public var openTerminals: [TerminalSession] { terminals.withLock { Array($0.values) } }
+
+    /// Closes terminals with no input or output for `idle`.
+    public func reapIdleTerminals(idle: Duration) {
+        let now = ContinuousClock.now
+        for terminal in openTerminals where now - terminal.idleSince >= idle { terminal.close() }
+    }
+
+    // MARK: - The command line
+
+    /// The argv that runs `command` in the sandbox (no I/O; tested alone).
+    func launchArguments(_ command: [String], environment: [String: String], interactive: Bool) -> [String] {
+        let join = cgroups.plan.procsFiles(group: group).map { "echo $$ > '\($0)' || exit 125; " }.joined()
+        let script = "\(join)exec 9< '\(seccompFile)' || exit 125; exec \"$@\""
+        var argv = ["/bin/sh", "-c", script, "hma-sandbox"]
+        let limits = configuration.limits
+        var rlimits: [String] = []
+        if enforcement.memory == .rlimit { rlimits.append("--as=\(limits.memoryBytes * 4)") }  // address space, not resident memory
+        if enforcement.pids == .rlimit { rlimits.append("--nproc=\(limits.pids)") }
+        if !rlimits.isEmpty { argv += [Self.prlimit] + rlimits + ["--"] }
+        argv += [Self.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs",
+                 "--inh-caps=-all", "--bounding-set=-all", "--"]
+        argv += [Self.bwrap, "--unshare-all"]
+        if configuration.allowNetwork { argv += ["--share-net"] }
+        argv += ["--die-with-parent", "--cap-drop", "ALL", "--hostname", "hma-sandbox"]
+        if !interactive { argv += ["--new-session"] }
+        argv += ["--ro-bind", "/usr", "/usr"]
+        for (link, target) in [("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/lib32", "usr/lib32")]
+        where FileManager.default.fileExists(atPath: "/usr/" + target.dropFirst(4)) {
+            argv += ["--symlink", target, link]
+        }
+        for shared in ["/etc/alternatives", "/etc/ssl", "/etc/ca-certificates", "/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"] {
+            argv += ["--ro-bind-try", shared, shared]
+        }
+        if configuration.allowNetwork { argv += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind-try", "/etc/hosts", "/etc/hosts"] }
+        argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", projectRoot, "/project",
+                 "--remount-ro", "/", "--chdir", "/project", "--seccomp", "9", "--clearenv"]
+        var variables = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/project", "LANG": "C.UTF-8", "USER": "project"]
+        for (key, value) in environment { variables[key] = value }
+        for (key, value) in variables.sorted(by: { $0.key < $1.key }) { argv += ["--setenv", key, value] }
+        return argv + ["--"] + command
+    }
+
+    /// Gives the project's files to its uid (symlinks themselves, never
+    /// what they point to).
+    static func giveFiles(at root: String, to uid: UInt32) throws {
+        guard lchown(root, uid, uid) == 0 else {
+            throw SandboxError.launchFailed("cannot give \(root) to uid \(uid): \(String(cString: strerror(errno)))")
+        }
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return }
+        while let relative = walker.nextObject() as? String {
+            lchown(root + "/" + relative, uid, uid)
+        }
+    }
+}

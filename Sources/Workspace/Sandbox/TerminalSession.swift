@@ -1,0 +1,110 @@
+import CSystemCalls
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A shell on a real pseudo-terminal (forkpty) inside a sandbox: write
+/// keystrokes, read output as an AsyncSequence, resize, close. When the
+/// shell exits the output ends and `exitStatus` tells how.
+public final class TerminalSession: Sendable {
+    public let id = UUID()
+    let pid: Int32
+    private let master: Int32
+    /// Output from the terminal, in order, until the shell exits.
+    public let output: AsyncStream<Data>
+    private let exit: AsyncStream<TerminalExit>
+    private let box = StateBox()
+
+    /// Shared with the reader thread, which may outlive the session object.
+    private final class StateBox: Sendable {
+        let state = Mutex<(closed: Bool, lastActivity: ContinuousClock.Instant, exit: TerminalExit?)>((false, .now, nil))
+    }
+    private let onEnd: @Sendable (UUID) -> Void
+
+    public struct TerminalExit: Sendable, Equatable {
+        public let exitCode: Int32?
+        public let signal: Int32?
+    }
+
+    /// Starts `argv` on a new pty of rows×columns.
+    init(argv: [String], environment: [String: String], rows: UInt16, columns: UInt16, onEnd: @escaping @Sendable (UUID) -> Void) throws {
+        var master: Int32 = -1, pid: Int32 = -1
+        let arguments = argv.map { strdup($0) } + [nil]
+        let environmentStrings = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { arguments.forEach { free($0) }; environmentStrings.forEach { free($0) } }
+        let code = arguments.withUnsafeBufferPointer { argvBuffer in
+            environmentStrings.withUnsafeBufferPointer { envBuffer in
+                hma_spawn_in_pty(argv[0], argvBuffer.baseAddress, envBuffer.baseAddress, rows, columns, &master, &pid)
+            }
+        }
+        guard code == 0 else { throw SandboxError.launchFailed("forkpty: \(String(cString: strerror(-code)))") }
+        _ = fcntl(master, F_SETFD, FD_CLOEXEC)
+        self.master = master
+        self.pid = pid
+        self.onEnd = onEnd
+        let (output, outputSink) = AsyncStream<Data>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        let (exit, exitSink) = AsyncStream<TerminalExit>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.output = output
+        self.exit = exit
+        let id = self.id
+        let box = self.box
+        let (masterFD, childPID) = (master, pid)
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 16 << 10)
+            while true {
+                let count = read(masterFD, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }  // EIO: the shell and everything on the pty are gone
+                box.state.withLock { $0.lastActivity = .now }
+                outputSink.yield(Data(buffer[0..<count]))
+            }
+            var status: Int32 = 0
+            while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
+            let signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
+            var ended = TerminalExit(exitCode: signaled ? nil : (status >> 8) & 0xff, signal: signaled ? status & 0x7f : nil)
+            if let code = ended.exitCode, code > 128 && code < 160 { ended = TerminalExit(exitCode: nil, signal: code - 128) }
+            Glibc.close(masterFD)
+            box.state.withLock { $0.exit = ended; $0.closed = true }
+            outputSink.finish()
+            exitSink.yield(ended)
+            exitSink.finish()
+            onEnd(id)
+        }
+    }
+
+    /// Sends keystrokes (bytes) to the shell.
+    public func write(_ data: Data) throws {
+        guard !box.state.withLock({ $0.closed }) else { throw SandboxError.launchFailed("the terminal has ended") }
+        box.state.withLock { $0.lastActivity = .now }
+        var written = 0
+        while written < data.count {
+            let count = data.withUnsafeBytes { Glibc.write(master, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw SandboxError.launchFailed("write to the terminal: \(String(cString: strerror(errno)))") }
+            written += count
+        }
+    }
+
+    /// Changes the terminal's size (the shell gets SIGWINCH).
+    public func resize(rows: UInt16, columns: UInt16) throws {
+        let code = hma_set_window_size(master, rows, columns)
+        guard code == 0 else { throw SandboxError.launchFailed("resize: \(String(cString: strerror(-code)))") }
+    }
+
+    /// Ends the session: the shell and everything it started are killed.
+    public func close() {
+        if !box.state.withLock({ $0.closed }) { kill(pid, SIGKILL) }
+    }
+
+    /// How the shell ended (waits for it).
+    public func exitStatus() async -> TerminalExit {
+        if let ended = box.state.withLock({ $0.exit }) { return ended }
+        for await ended in exit { return ended }
+        return box.state.withLock { $0.exit } ?? TerminalExit(exitCode: nil, signal: nil)
+    }
+
+    var idleSince: ContinuousClock.Instant { box.state.withLock { $0.lastActivity } }
+    public var isClosed: Bool { box.state.withLock { $0.closed } }
+}

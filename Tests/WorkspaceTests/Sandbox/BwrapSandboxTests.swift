@@ -1,0 +1,200 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Workspace
+
+/// Numbers the test projects (each gets its own uid and cgroup).
+let sandboxCounter = Atomic<UInt32>(0)
+
+/// The bubblewrap sandbox on this host (root, bubblewrap, cgroup v1 here):
+/// each test makes a project with its own uid and cgroup.
+@Suite(.serialized, .enabled(if: BwrapSandbox.isAvailable, "needs root and bubblewrap"))
+struct BwrapSandboxTests {
+
+    /// A project directory and its sandbox (uid 260000+, group hma-test/…).
+    func makeSandbox(_ configure: (inout SandboxConfiguration) -> Void = { _ in }) throws -> (TemporaryProject, BwrapSandbox) {
+        let project = try TemporaryProject()
+        chmod(project.outer, 0o755)
+        var configuration = SandboxConfiguration()
+        configuration.cgroupParent = "hma-test"
+        configure(&configuration)
+        let number = sandboxCounter.add(1, ordering: .relaxed).newValue
+        let sandbox = try BwrapSandbox(projectRoot: project.root, projectID: "t\(getpid())-\(number)", uid: 260_000 + number, configuration: configuration)
+        return (project, sandbox)
+    }
+
+    func sh(_ script: String) -> [String] { ["/bin/sh", "-c", script] }
+
+    @Test func runsAsTheProjectsUidInItsDirectoryAndReportsExitStatusAndSignals() async throws {
+        let (project, sandbox) = try makeSandbox()
+        defer { sandbox.shutdown(); project.remove() }
+        #expect(sandbox.enforcement == LimitEnforcement(memory: .cgroupV1, cpu: .cgroupV1, pids: .cgroupV1), "this host has cgroup v1 controllers")
+        let id = try await sandbox.run(sh("id -u; id -g; pwd; echo made > made.txt"))
+        #expect(id.text == "\(sandbox.uid)\n\(sandbox.uid)\n/project\n" && id.exitCode == 0)
+        var info = stat()
+        stat(project.root + "/made.txt", &info)
+        #expect(info.st_uid == sandbox.uid, "files it writes belong to the project's uid")
+        #expect(try await sandbox.run(sh("exit 3")).exitCode == 3)
+        let signaled = try await sandbox.run(sh("kill -TERM $$"))
+        #expect(signaled.signal == SIGTERM && signaled.exitCode == nil, "\(signaled)")
+        #expect(try await sandbox.run(["/usr/bin/env"]).text.split(separator: "\n").sorted() == ["HOME=/project", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin", "PWD=/project", "USER=project"], "a clean environment")
+    }
+
+    @Test func timeoutsKillTheWholeTreeAndOutputIsCapped() async throws {
+        let (project, sandbox) = try makeSandbox()
+        defer { sandbox.shutdown(); project.remove() }
+        var options = RunOptions()
+        options.timeout = .milliseconds(500)
+        let start = ContinuousClock.now
+        let slow = try await sandbox.run(sh("sleep 100 & sleep 100 & sleep 100; echo never"), options: options)
+        #expect(slow.timedOut && slow.signal == SIGKILL && ContinuousClock.now - start < .seconds(5))
+        let leftovers = try String(contentsOfFile: "/sys/fs/cgroup/pids/\(sandbox.group)/cgroup.procs", encoding: .utf8)
+        #expect(leftovers.isEmpty, "every process of the tree is gone: \(leftovers)")
+        options = RunOptions()
+        options.maxOutputBytes = 1000
+        let loud = try await sandbox.run(sh("head -c 5000000 /dev/zero | tr '\\0' x"), options: options)
+        #expect(loud.output.count == 1000 && loud.truncated && loud.exitCode == 0)
+        // Cancelling the task kills the command.
+        let task = Task { try await sandbox.run(self.sh("sleep 100")) }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        let cancelled = ContinuousClock.now
+        _ = try? await task.value
+        #expect(ContinuousClock.now - cancelled < .seconds(5))
+    }
+
+    @Test func theSandboxCannotReachTheHost() async throws {
+        let (project, sandbox) = try makeSandbox()
+        defer { sandbox.shutdown(); project.remove() }
+        let marker = "hma-sandbox-escape-\(UUID().uuidString)"
+        let attempts = try await sandbox.run(sh("""
+            ls /root 2>/dev/null && echo READ-ROOT
+            cat /etc/shadow 2>/dev/null && echo READ-SHADOW
+            ls \(NSHomeDirectory()) 2>/dev/null | head -1 | grep -q . && echo READ-HOME
+            touch /usr/\(marker) 2>/dev/null && echo WROTE-USR
+            touch /\(marker) 2>/dev/null && echo WROTE-SANDBOX-ROOT
+            echo x > /tmp/\(marker) && echo wrote-private-tmp
+            ls \(project.outer) 2>/dev/null && echo SAW-OUTSIDE
+            """))
+        #expect(attempts.text == "wrote-private-tmp\n", "\(attempts.text)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)") && !FileManager.default.fileExists(atPath: "/usr/\(marker)"))
+        #expect(project.outside.isEmpty)
+
+        // No network: a listener on the host's loopback is not reachable.
+        let listener = try LoopbackListener()
+        let network = try await sandbox.run(["/usr/bin/bash", "-c", "echo hi 2>/dev/null > /dev/tcp/127.0.0.1/\(listener.port) && echo CONNECTED; tail -n +3 /proc/net/dev | cut -d: -f1"])
+        #expect(!network.text.contains("CONNECTED"))
+        #expect(network.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["lo"], "only a loopback interface: \(network.text)")
+        #expect(!listener.acceptedAnything)
+    }
+
+    @Test func memoryPidsAndSeccompLimitsHold() async throws {
+        let (project, sandbox) = try makeSandbox { $0.limits.memoryBytes = 64 << 20; $0.limits.pids = 64 }
+        defer { sandbox.shutdown(); project.remove() }
+        let hog = try await sandbox.run(sh("head -c 300M /dev/zero | tail > /dev/null; echo after $?"))
+        #expect(hog.outOfMemory, "the memory limit killed it: \(hog)")
+        #expect(hog.text.contains("after 137"))
+
+        var options = RunOptions()
+        options.timeout = .seconds(3)
+        let bomb = try await sandbox.run(["/usr/bin/bash", "-c", ":(){ :|:& };:"], options: options)
+        #expect(bomb.timedOut || bomb.exitCode != nil)
+        // Contained: the host still starts processes, the sandbox runs again.
+        #expect(try await sandbox.run(sh("echo alive")).text == "alive\n")
+        let pidsMax = try String(contentsOfFile: "/sys/fs/cgroup/pids/\(sandbox.group)/pids.max", encoding: .utf8)
+        #expect(pidsMax == "64\n")
+        #expect(try String(contentsOfFile: "/sys/fs/cgroup/cpu/\(sandbox.group)/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
+
+        // Refused system calls (x86_64 numbers): ptrace, unshare, keyctl, bpf, mount.
+        let calls = try await sandbox.run(["/usr/bin/perl", "-e", """
+            for my $n (101, 272, 250, 321, 165) { syscall($n, 0, 0, 0, 0, 0); print "$n:", ($!{EPERM} ? "EPERM" : "other $!"), "\\n"; }
+            """])
+        #expect(calls.text == "101:EPERM\n272:EPERM\n250:EPERM\n321:EPERM\n165:EPERM\n", "\(calls.text)")
+    }
+
+    @Test func terminalsEchoResizeEndAndAreLimited() async throws {
+        let (project, sandbox) = try makeSandbox { $0.maxTerminals = 2 }
+        defer { sandbox.shutdown(); project.remove() }
+        let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
+        var screen = TerminalScreen(terminal)
+        try terminal.write(Data("echo hel''lo; stty size\n".utf8))
+        try await screen.waitFor("hello")
+        try await screen.waitFor("24 80")
+        try terminal.resize(rows: 30, columns: 100)
+        try terminal.write(Data("stty size\n".utf8))
+        try await screen.waitFor("30 100")
+        // TIOCSTI (typing into the terminal) is refused.
+        try terminal.write(Data("perl -e 'my $c = q(x); ioctl(STDIN, 0x5412, $c) or print q(TIOCSTI-), 0+$!, qq(\\n)'\n".utf8))
+        try await screen.waitFor("TIOCSTI-1\r\n")  // EPERM
+
+        let second = try sandbox.openTerminal()
+        #expect(throws: SandboxError.tooManyTerminals(limit: 2)) { _ = try sandbox.openTerminal() }
+        try terminal.write(Data("exit 7\n".utf8))
+        #expect(await terminal.exitStatus() == .init(exitCode: 7, signal: nil))
+        second.close()
+        #expect(await second.exitStatus().signal == SIGKILL)
+        // Closed sessions free their slots; an idle one is reaped.
+        let idle = try sandbox.openTerminal()
+        sandbox.reapIdleTerminals(idle: .zero)
+        #expect(await idle.exitStatus().signal == SIGKILL)
+        #expect(sandbox.openTerminals.isEmpty)
+    }
+}
+
+/// Reads a terminal's output and waits for text to appear in it.
+struct TerminalScreen {
+    let terminal: TerminalSession
+    var iterator: AsyncStream<Data>.Iterator
+    var text = ""
+
+    init(_ terminal: TerminalSession) {
+        self.terminal = terminal
+        iterator = terminal.output.makeAsyncIterator()
+    }
+
+    mutating func waitFor(_ expected: String, seconds: Double = 10) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !text.contains(expected) {
+            guard ContinuousClock.now < deadline, let chunk = await iterator.next() else {
+                throw ScreenTimeout(expected: expected, seen: text)
+            }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        text = String(text[text.range(of: expected)!.upperBound...])
+    }
+
+    struct ScreenTimeout: Error, CustomStringConvertible {
+        let expected: String
+        let seen: String
+        var description: String { "terminal never showed \(expected); it showed: \(seen)" }
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that records whether anything connected.
+final class LoopbackListener: Sendable {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        listen(fd, 4)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    var acceptedAnything: Bool {
+        let client = accept(fd, nil, nil)
+        if client >= 0 { close(client) }
+        return client >= 0
+    }
+
+    deinit { close(fd) }
+}
