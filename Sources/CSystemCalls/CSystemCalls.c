@@ -60,6 +60,10 @@ int hma_spawn_in_pty(const char *path, char *const argv[], char *const envp[],
             sigaction(signal, &action, NULL);
         }
         sigprocmask(SIG_SETMASK, &none, NULL);
+        // Nothing of the server's (sockets, other children's pipes) leaks in.
+        if (syscall(SYS_close_range, 3, ~0U, 0) != 0) {
+            for (int descriptor = 3; descriptor < 65536; descriptor++) close(descriptor);
+        }
         execve(path, argv, envp);
         _exit(127);
     }
@@ -83,6 +87,8 @@ int hma_spawn(const char *path, char *const argv[], char *const envp[], int outp
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+    // Nothing of the server's (sockets, other children's pipes) leaks in.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_init(&attributes);
     posix_spawnattr_setsigdefault(&attributes, &all);
     posix_spawnattr_setsigmask(&attributes, &none);

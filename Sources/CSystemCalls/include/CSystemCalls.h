@@ -35,14 +35,15 @@ int hma_write_seccomp_filter(int fd);
 /// forkpty + execve in the child (no Swift code runs after fork): starts
 /// `path` with `argv`/`envp` on a new pseudo-terminal of rows×cols, as
 /// session leader with it as the controlling terminal. Stores the master
-/// fd and the child's pid. Returns 0 or -errno.
+/// fd and the child's pid. The child inherits no other descriptor and
+/// starts with default signal handling. Returns 0 or -errno.
 int hma_spawn_in_pty(const char *path, char *const argv[], char *const envp[],
                      unsigned short rows, unsigned short cols, int *master, int *pid);
 
 /// posix_spawn of `path` in a new session, every signal back to its
 /// default action and unblocked (a parent that ignores SIGTERM must not
 /// make its children immune), standard input from /dev/null, standard
-/// output and error to `output_fd`. Stores the pid. Returns 0 or -errno.
+/// output and error to `output_fd`, no other descriptor inherited. Stores the pid. Returns 0 or -errno.
 int hma_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, int *pid);
 
 /// TIOCSWINSZ on a pty master. Returns 0 or -errno.

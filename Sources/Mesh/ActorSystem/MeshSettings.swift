@@ -36,6 +36,8 @@ public struct MeshSettings: Sendable {
     public var reconnectTimeout: Duration = .seconds(3600)
     /// Operator-given labels (`zone=eu`) placement can pin actors to.
     public var labels: [String: String] = [:]
+    /// How long placement waits for a node's load before leaving it out.
+    public var placementLoadTimeout: Duration = .seconds(2)
     /// A virtual actor with no calls for this long is deactivated (its
     /// kind's passivation hook runs first).
     public var virtualActorIdleTimeout: Duration = .seconds(300)

@@ -305,7 +305,7 @@ extension MeshActorSystem {
     }
 
     /// The live member placement picks for `key`: it asks the admitted
-    /// members for their load (1 s deadline) and applies `Placement`. Up
+    /// members for their load (`placementLoadTimeout`) and applies `Placement`. Up
     /// members are preferred to suspect ones.
     func choosePlacement(for key: String, requirement: PlacementRequirement, excluding: Set<NodeName> = []) async -> MemberState? {
         let admitted = cluster.members.filter {
@@ -318,7 +318,7 @@ extension MeshActorSystem {
             for member in members {
                 group.addTask {
                     let host = try? HostActor.resolve(id: HostActor.id(of: member), using: self)
-                    let load = try? await MeshActorSystem.withCallTimeout(.seconds(1)) { try await host?.load() }
+                    let load = try? await MeshActorSystem.withCallTimeout(self.settings.placementLoadTimeout) { try await host?.load() }
                     return (member.node.name, load)
                 }
             }

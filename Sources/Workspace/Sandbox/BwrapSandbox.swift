@@ -17,7 +17,10 @@ import Glibc
 ///
 /// A shell joins the cgroup and opens the seccomp program before it execs
 /// the chain `[prlimit] setpriv bwrap`, so the workload starts inside its
-/// limits — there is no moment it runs outside them.
+/// limits — there is no moment it runs outside them. Each command and each
+/// terminal has a cgroup of its own below the project's (which holds the
+/// limits): ending one kills exactly its processes, background ones and
+/// bwrap's own included, and nothing outlives its command.
 public final class BwrapSandbox: Sandbox {
     public let kind = SandboxKind.bwrap
     public let enforcement: LimitEnforcement
@@ -28,6 +31,7 @@ public final class BwrapSandbox: Sandbox {
     private let cgroups: CgroupDriver
     private let seccompFile: String
     private let terminals = Mutex<[UUID: TerminalSession]>([:])
+    private let sessions = Atomic<UInt64>(0)
     private let logger: Logger
 
     static let bwrap = "/usr/bin/bwrap", setpriv = "/usr/bin/setpriv", prlimit = "/usr/bin/prlimit"
@@ -88,20 +92,31 @@ public final class BwrapSandbox: Sandbox {
     public func run(_ command: [String], options: RunOptions = .init()) async throws -> RunResult {
         guard !command.isEmpty else { throw SandboxError.emptyCommand }
         let oomBefore = cgroups.oomKills(group: group)
+        let session = newSessionGroup()
+        let cgroups = self.cgroups
+        defer { cgroups.destroy(group: session) }
         let outcome = try await ProcessRunner.run(
-            launchArguments(command, environment: options.environment, interactive: false), environment: [:],
-            timeout: options.timeout, maxOutputBytes: options.maxOutputBytes)
+            launchArguments(command, environment: options.environment, interactive: false, session: session), environment: [:],
+            timeout: options.timeout, maxOutputBytes: options.maxOutputBytes, killTree: { cgroups.destroy(group: session) })
+        // The kill is counted where the limit was hit or where the victim was.
+        let outOfMemory = cgroups.oomKills(group: group) > oomBefore || cgroups.oomKills(group: session) > 0
         return RunResult(exitCode: outcome.exitCode, signal: outcome.signal, output: outcome.output, truncated: outcome.truncated,
-                         timedOut: outcome.timedOut, outOfMemory: cgroups.oomKills(group: group) > oomBefore, duration: outcome.duration)
+                         timedOut: outcome.timedOut, outOfMemory: outOfMemory, duration: outcome.duration)
     }
 
     public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {
         let count = terminals.withLock { $0.values.filter { !$0.isClosed }.count }
         guard count < configuration.maxTerminals else { throw SandboxError.tooManyTerminals(limit: configuration.maxTerminals) }
         let shell = FileManager.default.isExecutableFile(atPath: "/usr/bin/bash") ? "/bin/bash" : "/bin/sh"
+        let group = newSessionGroup()
+        let cgroups = self.cgroups
         let session = try TerminalSession(
-            argv: launchArguments([shell, "-i"], environment: ["TERM": "xterm-256color"], interactive: true), environment: [:],
-            rows: rows, columns: columns, onEnd: { [weak self] id in _ = self?.terminals.withLock { $0.removeValue(forKey: id) } })
+            argv: launchArguments([shell, "-i"], environment: ["TERM": "xterm-256color"], interactive: true, session: group), environment: [:],
+            rows: rows, columns: columns, killTree: { cgroups.destroy(group: group) },
+            onEnd: { [weak self] id in
+                cgroups.destroy(group: group)
+                _ = self?.terminals.withLock { $0.removeValue(forKey: id) }
+            })
         terminals.withLock { $0[session.id] = session }
         return session
     }
@@ -117,9 +132,16 @@ public final class BwrapSandbox: Sandbox {
 
     // MARK: - The command line
 
-    /// The argv that runs `command` in the sandbox (no I/O; tested alone).
-    func launchArguments(_ command: [String], environment: [String: String], interactive: Bool) -> [String] {
-        let join = cgroups.plan.procsFiles(group: group).map { "echo $$ > '\($0)' || exit 125; " }.joined()
+    /// A new cgroup for one command or terminal, below the project's.
+    private func newSessionGroup() -> String {
+        let session = "\(group)/s\(sessions.add(1, ordering: .relaxed).newValue)"
+        cgroups.createSubgroup(session)
+        return session
+    }
+
+    /// The argv that runs `command` in the sandbox, joining cgroup `session`.
+    func launchArguments(_ command: [String], environment: [String: String], interactive: Bool, session: String) -> [String] {
+        let join = cgroups.plan.procsFiles(group: session).map { "echo $$ > '\($0)' || exit 125; " }.joined()
         let script = "\(join)exec 9< '\(seccompFile)' || exit 125; exec \"$@\""
         var argv = ["/bin/sh", "-c", script, "hma-sandbox"]
         let limits = configuration.limits

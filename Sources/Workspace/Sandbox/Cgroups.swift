@@ -163,6 +163,14 @@ public struct CgroupDriver: Sendable {
         return enforcement
     }
 
+    /// Creates a group below a prepared one (limits are inherited: the
+    /// parent's bound the whole tree).
+    public func createSubgroup(_ group: String) {
+        for directory in plan.directories(group: group) {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+    }
+
     /// OOM kills in the group so far.
     public func oomKills(group: String) -> Int {
         guard let (file, key) = plan.oomKillCounter(group: group),
@@ -174,8 +182,14 @@ public struct CgroupDriver: Sendable {
         return 0
     }
 
-    /// Kills every process in the group and removes it.
+    /// Kills every process in the group (and its subgroups) and removes it.
     public func destroy(group: String) {
+        for directory in plan.directories(group: group) {
+            let children = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            for child in children where FileManager.default.fileExists(atPath: "\(directory)/\(child)/cgroup.procs") {
+                destroy(group: "\(group)/\(child)")
+            }
+        }
         for _ in 0..<10 {
             var alive = false
             for file in plan.procsFiles(group: group) {
@@ -185,6 +199,9 @@ public struct CgroupDriver: Sendable {
             if !alive { break }
             usleep(20_000)
         }
-        for directory in plan.directories(group: group).reversed() { rmdir(directory) }
+        // A killed process stays in the group until its parent reaps it.
+        for directory in plan.directories(group: group).reversed() {
+            for _ in 0..<50 where rmdir(directory) != 0 && errno == EBUSY { usleep(20_000) }
+        }
     }
 }

@@ -21,7 +21,11 @@ enum ProcessRunner {
         var duration: Duration
     }
 
-    static func run(_ argv: [String], environment: [String: String] = [:], timeout: Duration, maxOutputBytes: Int) async throws -> Outcome {
+    /// - Parameter killTree: ends everything the command started (the
+    ///   sandbox kills its cgroup); called on timeout and cancellation after
+    ///   the first process is killed.
+    static func run(_ argv: [String], environment: [String: String] = [:], timeout: Duration, maxOutputBytes: Int,
+                    killTree: @escaping @Sendable () -> Void = {}) async throws -> Outcome {
         guard !argv.isEmpty else { throw SandboxError.emptyCommand }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SandboxError.launchFailed("pipe: \(String(cString: strerror(errno)))") }
@@ -65,11 +69,13 @@ enum ProcessRunner {
             try await Task.sleep(for: timeout)
             timedOut.store(true, ordering: .relaxed)
             kill(pid, SIGKILL)
+            killTree()
         }
         await withTaskCancellationHandler {
             for await _ in exited {}
         } onCancel: {
             kill(pid, SIGKILL)
+            killTree()
         }
         // Cancelled: the iteration above ended early; the kill is on its way.
         for await _ in exited {}

@@ -22,6 +22,7 @@ public final class TerminalSession: Sendable {
         let state = Mutex<(closed: Bool, lastActivity: ContinuousClock.Instant, exit: TerminalExit?)>((false, .now, nil))
     }
     private let onEnd: @Sendable (UUID) -> Void
+    private let killTree: @Sendable () -> Void
 
     public struct TerminalExit: Sendable, Equatable {
         public let exitCode: Int32?
@@ -29,7 +30,12 @@ public final class TerminalSession: Sendable {
     }
 
     /// Starts `argv` on a new pty of rows×columns.
-    init(argv: [String], environment: [String: String], rows: UInt16, columns: UInt16, onEnd: @escaping @Sendable (UUID) -> Void) throws {
+    /// - Parameters:
+    ///   - killTree: ends everything started in the session (the sandbox
+    ///     kills its cgroup); `close` calls it after killing the first process.
+    ///   - onEnd: told when the shell has ended.
+    init(argv: [String], environment: [String: String], rows: UInt16, columns: UInt16,
+         killTree: @escaping @Sendable () -> Void = {}, onEnd: @escaping @Sendable (UUID) -> Void) throws {
         var master: Int32 = -1, pid: Int32 = -1
         let arguments = argv.map { strdup($0) } + [nil]
         let environmentStrings = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -44,6 +50,7 @@ public final class TerminalSession: Sendable {
         self.master = master
         self.pid = pid
         self.onEnd = onEnd
+        self.killTree = killTree
         let (output, outputSink) = AsyncStream<Data>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let (exit, exitSink) = AsyncStream<TerminalExit>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.output = output
@@ -67,10 +74,10 @@ public final class TerminalSession: Sendable {
             if let code = ended.exitCode, code > 128 && code < 160 { ended = TerminalExit(exitCode: nil, signal: code - 128) }
             Glibc.close(masterFD)
             box.state.withLock { $0.exit = ended; $0.closed = true }
+            onEnd(id)
             outputSink.finish()
             exitSink.yield(ended)
             exitSink.finish()
-            onEnd(id)
         }
     }
 
@@ -95,7 +102,10 @@ public final class TerminalSession: Sendable {
 
     /// Ends the session: the shell and everything it started are killed.
     public func close() {
-        if !box.state.withLock({ $0.closed }) { kill(pid, SIGKILL) }
+        if !box.state.withLock({ $0.closed }) {
+            kill(pid, SIGKILL)
+            killTree()
+        }
     }
 
     /// How the shell ended (waits for it).

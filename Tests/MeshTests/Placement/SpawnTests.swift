@@ -11,6 +11,12 @@ import Testing
         }
         for system in nodes { system.kinds.register("probe", as: ProbeActor.self, placement: .init(role: .worker)) { _, s in ProbeActor(actorSystem: s) } }
         let gateway = nodes[0]
+        // Connections to both workers are open before placement asks for loads
+        // (a cold dial on a loaded machine could miss the load deadline).
+        for worker in nodes[1...] {
+            let member = try #require(gateway.cluster.members.first { $0.node == worker.node })
+            _ = try await HostActor.resolve(id: HostActor.id(of: member), using: gateway).load()
+        }
         // By role: never on the gateway; by load: alternating between the two idle workers.
         var placed: [String] = []
         for _ in 0..<4 {
