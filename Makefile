@@ -10,7 +10,7 @@ TEST_PACKAGES := git python3 openssl iproute2
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster fuzz-wire clean
+.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster bench-workspace fuzz-wire clean
 
 all: build
 
@@ -41,6 +41,12 @@ bench-mesh: deps
 # activation and re-activation. Writes docs/benchmarks.md.
 bench-cluster: deps
 	scripts/bench.sh cluster
+
+# Sandbox start, terminal keystroke round trip, git status vs the git CLI,
+# zip export speed. Writes docs/benchmarks.md. Needs root (bwrap sandbox).
+bench-workspace: deps
+	@scripts/install-system-packages.sh $(TEST_PACKAGES)
+	scripts/bench.sh workspace
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build

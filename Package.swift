@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "hma", targets: ["hma"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Mesh", targets: ["Mesh"]),
+        .library(name: "Workspace", targets: ["Workspace"]),
         .library(name: "MeshTesting", targets: ["MeshTesting"]),
         // Driving node processes (multi-process tests, make bench-cluster).
         .library(name: "ProcessTesting", targets: ["ProcessTesting"]),

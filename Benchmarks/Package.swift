@@ -42,6 +42,10 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "WorkspaceBenchmark",
+            dependencies: ["BenchmarkReport", .product(name: "Workspace", package: "hma")]
+        ),
+        .executableTarget(
             name: "hma-bench-node",
             dependencies: [.product(name: "MeshTesting", package: "hma")]
         ),

@@ -8,7 +8,8 @@ case "${1:-}" in
   storage) product=StorageBenchmark ;;
   mesh) product=MeshBenchmark ;;
   cluster) product=ClusterBenchmark ;;
-  *) echo "usage: scripts/bench.sh storage|mesh|cluster" >&2; exit 2 ;;
+  workspace) product=WorkspaceBenchmark ;;
+  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace" >&2; exit 2 ;;
 esac
 cd Benchmarks
 # A new source file in the parent package is missed by a cached build plan.

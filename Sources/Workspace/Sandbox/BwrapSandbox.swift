@@ -32,6 +32,7 @@ public final class BwrapSandbox: Sandbox {
     private let seccompFile: String
     private let terminals = Mutex<[UUID: TerminalSession]>([:])
     private let sessions = Atomic<UInt64>(0)
+    private let reaper = Mutex<Task<Void, Never>?>(nil)
     private let logger: Logger
 
     static let bwrap = "/usr/bin/bwrap", setpriv = "/usr/bin/setpriv", prlimit = "/usr/bin/prlimit"
@@ -77,11 +78,21 @@ public final class BwrapSandbox: Sandbox {
         if !enforcement.unenforced.isEmpty {
             logger.warning("sandbox limits not enforced on this host", metadata: ["limits": "\(enforcement.unenforced.joined(separator: ","))"])
         }
+        let idle = configuration.terminalIdleTimeout
+        reaper.withLock {
+            $0 = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: min(idle / 2, .seconds(60)))
+                    self?.reapIdleTerminals(idle: idle)
+                }
+            }
+        }
     }
 
     deinit { shutdown() }
 
     public func shutdown() {
+        reaper.withLock { $0?.cancel() }
         for terminal in terminals.withLock({ Array($0.values) }) { terminal.close() }
         cgroups.destroy(group: group)
         unlink(seccompFile)

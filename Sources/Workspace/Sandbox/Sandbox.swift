@@ -75,6 +75,8 @@ public struct SandboxConfiguration: Sendable {
     /// Parent group of the projects' groups.
     public var cgroupParent = "hma"
     public var maxTerminals = 5
+    /// A terminal with no input or output for this long is closed.
+    public var terminalIdleTimeout: Duration = .seconds(30 * 60)
     public var dockerSocket = "/var/run/docker.sock"
     public var dockerImage = "debian:bookworm-slim"
     public init() {}
