@@ -49,28 +49,32 @@ for _ in 0..<200 {
 }
 
 // 2. Keystroke round trip.
-let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
-var output = terminal.output.makeAsyncIterator()
-// Wait for the shell's prompt; then each typed key is echoed by readline.
-var pending = ""
-while !pending.contains("$ ") {
-    guard let chunk = await output.next() else { fatalError("the terminal ended: \(pending)") }
-    pending += String(decoding: chunk, as: UTF8.self)
-}
-pending = ""
-var keystrokes: [Double] = []
-for index in 0..<2000 {
-    let key = Character(UnicodeScalar(UInt8(97 + index % 26)))
-    keystrokes.append(try await time {
+func measureKeystrokes(_ terminal: TerminalSession, count: Int) async throws -> [Double] {
+    var output = terminal.output.makeAsyncIterator()
+    // Wait for the shell's prompt; then each typed key is echoed by readline.
+    var pending = ""
+    while !pending.contains("$ ") {
+        guard let chunk = await output.next() else { fatalError("the terminal ended: \(pending)") }
+        pending += String(decoding: chunk, as: UTF8.self)
+    }
+    pending = ""
+    var keystrokes: [Double] = []
+    for index in 0..<count {
+        let key = Character(UnicodeScalar(UInt8(97 + index % 26)))
+        let start = ContinuousClock.now
         try terminal.write(Data(String(key).utf8))
         while !pending.contains(key) {
-            guard let chunk = await output.next() else { return }
+            guard let chunk = await output.next() else { return keystrokes }
             pending += String(decoding: chunk, as: UTF8.self)
         }
+        keystrokes.append(seconds(ContinuousClock.now - start) * 1000)
         pending = ""
-    })
-    if index % 100 == 99 { try terminal.write(Data([0x15])) }  // Ctrl-U: keep the line short
+        if index % 100 == 99 { try terminal.write(Data([0x15])) }  // Ctrl-U: keep the line short
+    }
+    return keystrokes
 }
+let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
+var keystrokes = try await measureKeystrokes(terminal, count: 2000)
 terminal.close()
 keystrokes.removeFirst(50)  // warm-up
 sandbox.shutdown()

@@ -24,7 +24,6 @@ public final class ProjectFiles: Sendable {
     /// project's sandbox user); nil keeps the process's own.
     public let owner: (uid: UInt32, gid: UInt32)?
     private let rootFD: Int32
-    private let subscribers = Mutex<[UUID: AsyncStream<FileChange>.Continuation]>([:])
 
     /// Opens the project at `root` (which must exist and be a directory).
     public init(root: String, limits: FileLimits = .init(), owner: (uid: UInt32, gid: UInt32)? = nil) throws(WorkspaceError) {
@@ -36,10 +35,7 @@ public final class ProjectFiles: Sendable {
         self.owner = owner
     }
 
-    deinit {
-        close(rootFD)
-        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.finish() }
-    }
+    deinit { close(rootFD) }
 
     // MARK: - Reading
 
@@ -143,7 +139,6 @@ public final class ProjectFiles: Sendable {
             unlinkat(parent, temporary, 0)
             throw failure
         }
-        publish(FileChange(kind: existed ? .modified : .created, path: path, isDirectory: false))
     }
 
     /// Creates an empty file, or a directory; fails if something is there.
@@ -161,7 +156,6 @@ public final class ProjectFiles: Sendable {
             if let owner { fchown(fd, owner.uid, owner.gid) }
             close(fd)
         }
-        publish(FileChange(kind: .created, path: path, isDirectory: directory))
     }
 
     /// Deletes a file, a symlink (not what it points to) or a directory
@@ -179,7 +173,6 @@ public final class ProjectFiles: Sendable {
         } else if unlinkat(parent, path.name, 0) != 0 {
             throw Self.error(errno, path.description, "delete")
         }
-        publish(FileChange(kind: .deleted, path: path, isDirectory: isDirectory))
     }
 
     /// Moves or renames; fails if the target exists.
@@ -199,22 +192,6 @@ public final class ProjectFiles: Sendable {
         guard hma_renameat2(sourceParent, source.name, targetParent, target.name, UInt32(HMA_RENAME_NOREPLACE)) == 0 else {
             throw Self.error(errno, errno == EEXIST ? target.description : source.description, "move")
         }
-        publish(FileChange(kind: .moved, path: source, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR, movedTo: target))
-    }
-
-    // MARK: - Changes
-
-    /// Changes made through this object from now on (for the IDE's file tree).
-    public func changes() -> AsyncStream<FileChange> {
-        let (stream, continuation) = AsyncStream<FileChange>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-        let id = UUID()
-        subscribers.withLock { $0[id] = continuation }
-        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0.removeValue(forKey: id) } }
-        return stream
-    }
-
-    private func publish(_ change: FileChange) {
-        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.yield(change) }
     }
 
     // MARK: - Descriptors
@@ -234,7 +211,6 @@ public final class ProjectFiles: Sendable {
             walked = walked.appending(name)
             if mkdirat(current, name, 0o755) == 0 {
                 if let owner { fchownat(current, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
-                publish(FileChange(kind: .created, path: walked, isDirectory: true))
             } else if errno != EEXIST {
                 let error = Self.error(errno, walked.description, "create directory")
                 close(current)
@@ -323,7 +299,7 @@ public struct FileEntry: Hashable, Sendable {
     public let size: Int
 }
 
-/// A change made to the project's files.
+/// A change to the project's files, as `FileWatcher` reports it.
 public struct FileChange: Hashable, Sendable {
     public enum Kind: String, Sendable, Codable { case created, modified, deleted, moved }
     public let kind: Kind

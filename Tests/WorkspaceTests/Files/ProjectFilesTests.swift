@@ -93,21 +93,4 @@ import Testing
         FileManager.default.createFile(atPath: project.root + "/huge", contents: Data(count: 5000))
         #expect(throws: WorkspaceError.fileTooLarge("huge", bytes: 5000, limit: 1000)) { _ = try files.read("huge") }
     }
-
-    @Test func changesAreReported() async throws {
-        let project = try TemporaryProject()
-        defer { project.remove() }
-        let files = try project.files()
-        let changes = files.changes()
-        try files.write("src/a.txt", Data("1".utf8))
-        try files.write("src/a.txt", Data("2".utf8))
-        try files.move("src/a.txt", to: "b.txt")
-        try files.delete("src")
-        var seen: [String] = []
-        for await change in changes {
-            seen.append("\(change.kind) \(change.path)\(change.movedTo.map { " → \($0)" } ?? "")")
-            if seen.count == 5 { break }
-        }
-        #expect(seen == ["created src", "created src/a.txt", "modified src/a.txt", "moved src/a.txt → b.txt", "deleted src"])
-    }
 }
