@@ -8,8 +8,10 @@ public enum GitCredentials: Sendable {
     case none
     /// HTTPS basic authentication (a password or an access token).
     case usernamePassword(username: String, password: String)
-    /// SSH with a key file.
-    case sshKey(username: String, privateKey: String, publicKey: String?, passphrase: String?)
+    /// SSH with a key file. The server's host key must match
+    /// `hostKeySHA256` (as `ssh-keygen -lf` prints it: `SHA256:…`); a
+    /// server presenting another key is refused.
+    case sshKey(username: String, privateKey: String, publicKey: String?, passphrase: String?, hostKeySHA256: String)
 }
 
 extension GitRepository {
@@ -114,11 +116,23 @@ private func withCallbacks<T>(_ credentials: GitCredentials, _ body: (git_remote
         case .usernamePassword(let username, let password):
             guard allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0 else { return GIT_PASSTHROUGH.rawValue }
             return git_credential_userpass_plaintext_new(out, username, password)
-        case .sshKey(let username, let privateKey, let publicKey, let passphrase):
+        case .sshKey(let username, let privateKey, let publicKey, let passphrase, _):
             guard allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 else { return GIT_PASSTHROUGH.rawValue }
             let user = usernameFromURL.map { String(cString: $0) } ?? username
             return git_credential_ssh_key_new(out, user, publicKey, privateKey, passphrase)
         }
+    }
+    callbacks.certificate_check = { cert, _, _, payload in
+        guard let cert, let payload else { return -1 }
+        let box = Unmanaged<CredentialBox>.fromOpaque(payload).takeUnretainedValue()
+        guard cert.pointee.cert_type == GIT_CERT_HOSTKEY_LIBSSH2 else { return GIT_PASSTHROUGH.rawValue }  // x509: the default checks
+        guard case .sshKey(_, _, _, _, let expected) = box.credentials else { return GIT_ECERTIFICATE.rawValue }
+        let hostKey = UnsafeRawPointer(cert).assumingMemoryBound(to: git_cert_hostkey.self).pointee
+        guard hostKey.type.rawValue & GIT_CERT_SSH_SHA256.rawValue != 0 else { return GIT_ECERTIFICATE.rawValue }
+        let digest = withUnsafeBytes(of: hostKey.hash_sha256) { Data($0) }
+        // ssh-keygen prints unpadded base64.
+        let printed = "SHA256:" + digest.base64EncodedString().replacingOccurrences(of: "=", with: "")
+        return printed == expected ? 0 : GIT_ECERTIFICATE.rawValue
     }
     return try body(callbacks)
 }
