@@ -30,7 +30,7 @@ public final class BwrapSandbox: Sandbox {
     let group: String
     private let cgroups: CgroupDriver
     private let seccompFile: String
-    private let terminals = Mutex<[UUID: TerminalSession]>([:])
+    private let terminals: TerminalRegistry
     private let sessions = Atomic<UInt64>(0)
     private let reaper = Mutex<Task<Void, Never>?>(nil)
     private let logger: Logger
@@ -60,6 +60,7 @@ public final class BwrapSandbox: Sandbox {
         self.uid = uid
         self.configuration = configuration
         self.logger = logger
+        terminals = TerminalRegistry(limit: configuration.maxTerminals)
         group = "\(configuration.cgroupParent)/\(projectID)"
         cgroups = CgroupDriver(root: configuration.cgroupRoot)
         enforcement = cgroups.prepare(group: group, limits: configuration.limits)
@@ -93,7 +94,7 @@ public final class BwrapSandbox: Sandbox {
 
     public func shutdown() {
         reaper.withLock { $0?.cancel() }
-        for terminal in terminals.withLock({ Array($0.values) }) { terminal.close() }
+        terminals.closeAll()
         cgroups.destroy(group: group)
         unlink(seccompFile)
     }
@@ -116,30 +117,25 @@ public final class BwrapSandbox: Sandbox {
     }
 
     public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {
-        let count = terminals.withLock { $0.values.filter { !$0.isClosed }.count }
-        guard count < configuration.maxTerminals else { throw SandboxError.tooManyTerminals(limit: configuration.maxTerminals) }
         let shell = FileManager.default.isExecutableFile(atPath: "/usr/bin/bash") ? "/bin/bash" : "/bin/sh"
-        let group = newSessionGroup()
         let cgroups = self.cgroups
-        let session = try TerminalSession(
-            argv: launchArguments([shell, "-i"], environment: ["TERM": "xterm-256color"], interactive: true, session: group), environment: [:],
-            rows: rows, columns: columns, killTree: { cgroups.destroy(group: group) },
-            onEnd: { [weak self] id in
-                cgroups.destroy(group: group)
-                _ = self?.terminals.withLock { $0.removeValue(forKey: id) }
-            })
-        terminals.withLock { $0[session.id] = session }
-        return session
+        return try terminals.open { onEnd in
+            let group = newSessionGroup()
+            return try TerminalSession(
+                argv: launchArguments([shell, "-i"], environment: ["TERM": "xterm-256color"], interactive: true, session: group), environment: [:],
+                rows: rows, columns: columns, killTree: { cgroups.destroy(group: group) },
+                onEnd: { id in
+                    cgroups.destroy(group: group)
+                    onEnd(id)
+                })
+        }
     }
 
     /// Terminals still open.
-    public var openTerminals: [TerminalSession] { terminals.withLock { Array($0.values) } }
+    public var openTerminals: [TerminalSession] { terminals.all }
 
     /// Closes terminals with no input or output for `idle`.
-    public func reapIdleTerminals(idle: Duration) {
-        let now = ContinuousClock.now
-        for terminal in openTerminals where now - terminal.idleSince >= idle { terminal.close() }
-    }
+    public func reapIdleTerminals(idle: Duration) { terminals.closeIdle(for: idle) }
 
     // MARK: - The command line
 

@@ -101,10 +101,10 @@ enum ProcessRunner {
 }
 
 /// Passes strings to C as a NULL-terminated `char *[]` for the duration of `body`.
-func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {
+func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) throws -> T) rethrows -> T {
     let pointers = strings.map { strdup($0) } + [nil]
     defer { pointers.forEach { free($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    return try pointers.withUnsafeBufferPointer { try body($0.baseAddress!) }
 }
 
 /// Output kept up to a limit; the rest only counted.

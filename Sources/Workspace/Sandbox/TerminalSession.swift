@@ -37,12 +37,9 @@ public final class TerminalSession: Sendable {
     init(argv: [String], environment: [String: String], rows: UInt16, columns: UInt16,
          killTree: @escaping @Sendable () -> Void = {}, onEnd: @escaping @Sendable (UUID) -> Void) throws {
         var master: Int32 = -1, pid: Int32 = -1
-        let arguments = argv.map { strdup($0) } + [nil]
-        let environmentStrings = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { arguments.forEach { free($0) }; environmentStrings.forEach { free($0) } }
-        let code = arguments.withUnsafeBufferPointer { argvBuffer in
-            environmentStrings.withUnsafeBufferPointer { envBuffer in
-                hma_spawn_in_pty(argv[0], argvBuffer.baseAddress, envBuffer.baseAddress, rows, columns, &master, &pid)
+        let code = withCStrings(argv) { arguments in
+            withCStrings(environment.map { "\($0.key)=\($0.value)" }) { variables in
+                hma_spawn_in_pty(argv[0], arguments, variables, rows, columns, &master, &pid)
             }
         }
         guard code == 0 else { throw SandboxError.launchFailed("forkpty: \(String(cString: strerror(-code)))") }
@@ -117,4 +114,32 @@ public final class TerminalSession: Sendable {
 
     var idleSince: ContinuousClock.Instant { box.state.withLock { $0.lastActivity } }
     public var isClosed: Bool { box.state.withLock { $0.closed } }
+}
+
+/// The open terminals of one sandbox: the per-project limit, and closing
+/// them (all, or the idle ones).
+final class TerminalRegistry: Sendable {
+    private let sessions = Mutex<[UUID: TerminalSession]>([:])
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Starts a session with `make`, unless `limit` are open; `make` gets
+    /// the callback that removes the session when its shell ends.
+    func open(_ make: (_ onEnd: @escaping @Sendable (UUID) -> Void) throws -> TerminalSession) throws -> TerminalSession {
+        let count = sessions.withLock { $0.values.filter { !$0.isClosed }.count }
+        guard count < limit else { throw SandboxError.tooManyTerminals(limit: limit) }
+        let session = try make { [weak self] id in _ = self?.sessions.withLock { $0.removeValue(forKey: id) } }
+        sessions.withLock { $0[session.id] = session }
+        return session
+    }
+
+    var all: [TerminalSession] { sessions.withLock { Array($0.values) } }
+
+    func closeAll() { for session in all { session.close() } }
+
+    func closeIdle(for idle: Duration) {
+        let now = ContinuousClock.now
+        for session in all where now - session.idleSince >= idle { session.close() }
+    }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 /// The `none` backend: plain processes in the project directory, as the
 /// server's own user, with no isolation and no limits. Only when an
@@ -11,13 +10,12 @@ public final class UnsandboxedRunner: Sandbox {
     public let kind = SandboxKind.none
     public let enforcement = LimitEnforcement(memory: .none, cpu: .none, pids: .none)
     public let projectRoot: String
-    private let maxTerminals: Int
-    private let terminals = Mutex<[UUID: TerminalSession]>([:])
+    private let terminals: TerminalRegistry
     private let logger: Logger
 
     public init(projectRoot: String, configuration: SandboxConfiguration, logger: Logger = Logger(label: "hma.sandbox")) {
         self.projectRoot = projectRoot
-        self.maxTerminals = configuration.maxTerminals
+        terminals = TerminalRegistry(limit: configuration.maxTerminals)
         self.logger = logger
         logger.warning("UNSAFE: sandbox 'none' — project commands run unisolated as this server's user, with no limits",
                        metadata: ["project": "\(projectRoot)"])
@@ -35,19 +33,15 @@ public final class UnsandboxedRunner: Sandbox {
     }
 
     public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {
-        let count = terminals.withLock { $0.values.filter { !$0.isClosed }.count }
-        guard count < maxTerminals else { throw SandboxError.tooManyTerminals(limit: maxTerminals) }
-        let session = try TerminalSession(
-            argv: ["/bin/sh", "-c", "cd \"$0\" && exec /bin/sh -i", projectRoot],
-            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": projectRoot, "TERM": "xterm-256color"],
-            rows: rows, columns: columns, onEnd: { [weak self] id in _ = self?.terminals.withLock { $0.removeValue(forKey: id) } })
-        terminals.withLock { $0[session.id] = session }
-        return session
+        try terminals.open { onEnd in
+            try TerminalSession(
+                argv: ["/bin/sh", "-c", "cd \"$0\" && exec /bin/sh -i", projectRoot],
+                environment: ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": projectRoot, "TERM": "xterm-256color"],
+                rows: rows, columns: columns, onEnd: onEnd)
+        }
     }
 
-    public func shutdown() {
-        for terminal in terminals.withLock({ Array($0.values) }) { terminal.close() }
-    }
+    public func shutdown() { terminals.closeAll() }
 }
 
 /// Chooses and makes the sandbox for a project.
