@@ -155,6 +155,11 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "AgentsTests",
+            dependencies: ["Agents"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
