@@ -8,6 +8,11 @@ import Testing
     @Test func spawnPlacesByRoleLabelAndLoad() async throws {
         let nodes = try await startCluster(["sp-gw", "sp-w1", "sp-w2"]) { name, settings in
             settings.roles = name == "sp-gw" ? [.gateway] : [.worker]
+            // This test is about placement: a member suspected because the
+            // machine is busy with other tests must not drop out of it.
+            settings.failureDetector.probeInterval = .seconds(5)
+            settings.failureDetector.probeTimeout = .seconds(2)
+            settings.failureDetector.suspicionTimeout = .seconds(30)
         }
         for system in nodes { system.kinds.register("probe", as: ProbeActor.self, placement: .init(role: .worker)) { _, s in ProbeActor(actorSystem: s) } }
         let gateway = nodes[0]

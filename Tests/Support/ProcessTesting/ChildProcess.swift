@@ -102,8 +102,10 @@ public final class ChildProcess: Sendable {
             break
         }
         await errorOutput.waitUntilFinished()
-        // A second call finds the stream finished; the process has ended by then.
-        return status ?? process.terminationStatus
+        // A second call finds the stream finished; the process has ended by
+        // then — unless the wait was cancelled while it runs (-1: unknown).
+        if let status { return status }
+        return process.isRunning ? -1 : process.terminationStatus
     }
 
     public var terminatedBySignal: Bool { process.terminationReason == .uncaughtSignal }
@@ -170,7 +172,7 @@ final class OutputBuffer: Sendable {
     private struct State {
         var data = Data()
         var finished = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     }
     private let state = Mutex(State())
 
@@ -184,17 +186,26 @@ final class OutputBuffer: Sendable {
             defer { state.waiters.removeAll() }
             return state.waiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters.values { waiter.resume() }
     }
 
+    /// Returns when the stream ended, or when the task is cancelled (a
+    /// grandchild that inherited the stream must not hang a test past its
+    /// `within` bound).
     func waitUntilFinished() async {
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { state -> Bool in
-                if state.finished { return true }
-                state.waiters.append(continuation)
-                return false
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done = state.withLock { state -> Bool in
+                    if state.finished || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if done { continuation.resume() }
             }
-            if done { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume()
         }
     }
 }
