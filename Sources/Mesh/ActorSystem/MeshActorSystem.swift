@@ -438,12 +438,13 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                 return (existing, nil)
             }
             // The peer's connection is the canonical one when the peer has the
-            // lower name, or when ours has been dialling for over a second: a
-            // dial into a network that was partitioned hangs until its connect
-            // timeout, and the member must not look silent meanwhile. (Two
-            // nodes dialling each other at once both finish within that second
-            // and keep the lower name's connection.)
-            if peer.node.name.rawValue < node.name.rawValue || (existing.peer == nil && existing.age > .seconds(1)) {
+            // lower name, or when ours has been dialling for over half the
+            // connect timeout (2.5 s): a dial into a network that was
+            // partitioned hangs until its connect timeout, and the member must
+            // not look silent meanwhile. (Two nodes dialling each other at once
+            // finish well within that, even on a busy machine, and keep the
+            // lower name's connection.)
+            if peer.node.name.rawValue < node.name.rawValue || (existing.peer == nil && existing.age > settings.connectTimeout / 2) {
                 associations[key] = association
                 return (nil, existing)
             }

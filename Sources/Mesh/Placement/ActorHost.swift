@@ -318,8 +318,14 @@ extension MeshActorSystem {
             for member in members {
                 group.addTask {
                     let host = try? HostActor.resolve(id: HostActor.id(of: member), using: self)
-                    let load = try? await MeshActorSystem.withCallTimeout(self.settings.placementLoadTimeout) { try await host?.load() }
-                    return (member.node.name, load)
+                    // Asked twice: a connection being replaced by a duplicate's
+                    // retirement fails the first call at once.
+                    for _ in 0..<2 {
+                        if let load = try? await MeshActorSystem.withCallTimeout(self.settings.placementLoadTimeout, { try await host?.load() }) {
+                            return (member.node.name, load)
+                        }
+                    }
+                    return (member.node.name, nil)
                 }
             }
             var loads: [NodeName: NodeLoad] = [:]

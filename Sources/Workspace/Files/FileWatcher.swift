@@ -11,6 +11,10 @@ import Glibc
 /// written and closed; the server's own atomic writes (a temporary file
 /// renamed over the target) as one `modified` of the target.
 ///
+/// A file written into a directory that has just appeared may be reported
+/// twice (once by the scan of the new directory, once by its event): the
+/// stream says what to look at again, not a count of writes.
+///
 /// Events are reported as the kernel delivers them; a burst that overflows
 /// the kernel's queue is reported as a `modified` of the root directory
 /// (read the tree again).
@@ -75,17 +79,32 @@ public final class FileWatcher: Sendable {
         return stream
     }
 
-    /// Watches `directory` and everything below it (except `.git`).
-    private func addTree(_ directory: ProjectPath) {
+    /// Watches `directory` and everything below it (except `.git`). For a
+    /// directory that just appeared, what was put in it before its watch
+    /// existed is reported too (inotify cannot have seen it).
+    private func addTree(_ directory: ProjectPath, reportContents: Bool = false) {
         let full = directory.isRoot ? root : root + "/" + directory.description
         let wd = inotify_add_watch(inotify, full, Self.mask)
         guard wd >= 0 else { return }
         state.withLock { $0.paths[wd] = directory }
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: full) else { return }
-        for name in entries where name != ".git" {
+        var found: [FileChange] = []
+        for name in entries where name != ".git" && !name.hasPrefix(".hma-write-") {
             var info = stat()
-            if lstat(full + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { addTree(directory.appending(name)) }
+            guard lstat(full + "/" + name, &info) == 0 else { continue }
+            let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+            if reportContents {
+                found.append(FileChange(kind: isDirectory ? .created : .modified, path: directory.appending(name), isDirectory: isDirectory))
+            }
+            if isDirectory { addTree(directory.appending(name), reportContents: reportContents) }
         }
+        publish(found)
+    }
+
+    private func publish(_ changes: [FileChange]) {
+        guard !changes.isEmpty else { return }
+        let subscribers = self.subscribers.withLock { Array($0.values) }
+        for change in changes { for subscriber in subscribers { subscriber.yield(change) } }
     }
 
     private func handle(_ buffer: [UInt8], count: Int) {
@@ -114,9 +133,13 @@ public final class FileWatcher: Sendable {
             let temporary = name.hasPrefix(".hma-write-")
             switch true {
             case mask & UInt32(IN_CREATE) != 0:
-                if isDirectory { addTree(path) }
                 if !temporary && !isDirectory { continue }  // a file is reported when written and closed
                 if !temporary { changes.append(FileChange(kind: .created, path: path, isDirectory: true)) }
+                if isDirectory {
+                    publish(changes)
+                    changes.removeAll()
+                    addTree(path, reportContents: true)
+                }
             case mask & UInt32(IN_CLOSE_WRITE) != 0:
                 if !temporary { changes.append(FileChange(kind: .modified, path: path, isDirectory: false)) }
             case mask & UInt32(IN_DELETE) != 0:
@@ -125,7 +148,7 @@ public final class FileWatcher: Sendable {
                 state.withLock { $0.pendingMoves[cookie] = (path, temporary) }
             case mask & UInt32(IN_MOVED_TO) != 0:
                 let source = state.withLock { $0.pendingMoves.removeValue(forKey: cookie) }
-                if isDirectory { addTree(path) }
+                if isDirectory { addTree(path) }  // its contents moved with it
                 if let (from, wasTemporary) = source {
                     // An atomic write lands: the target was written.
                     changes.append(wasTemporary ? FileChange(kind: .modified, path: path, isDirectory: false)
@@ -143,8 +166,6 @@ public final class FileWatcher: Sendable {
             return Array(state.pendingMoves.values)
         }
         for (path, temporary) in gone where !temporary { changes.append(FileChange(kind: .deleted, path: path, isDirectory: false)) }
-        guard !changes.isEmpty else { return }
-        let subscribers = self.subscribers.withLock { Array($0.values) }
-        for change in changes { for subscriber in subscribers { subscriber.yield(change) } }
+        publish(changes)
     }
 }

@@ -70,8 +70,8 @@ public final class TerminalSession: Sendable {
             var ended = TerminalExit(exitCode: signaled ? nil : (status >> 8) & 0xff, signal: signaled ? status & 0x7f : nil)
             if let code = ended.exitCode, code > 128 && code < 160 { ended = TerminalExit(exitCode: nil, signal: code - 128) }
             Glibc.close(masterFD)
+            onEnd(id)  // before anyone waiting on the exit hears of it
             box.state.withLock { $0.exit = ended; $0.closed = true }
-            onEnd(id)
             outputSink.finish()
             exitSink.yield(ended)
             exitSink.finish()

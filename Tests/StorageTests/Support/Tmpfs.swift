@@ -15,8 +15,22 @@ final class Tmpfs: @unchecked Sendable {
         try Self.mount(["-t", "tmpfs", "-o", "size=\(sizeKiB)k", "tmpfs", path])
     }
 
+    /// Remounts; a read-only remount is retried a few times, because a
+    /// process that another test is starting at that moment can briefly
+    /// hold a writable descriptor of a file here (between fork and exec),
+    /// and the kernel then refuses with EBUSY.
     func remount(readOnly: Bool) throws {
-        try Self.mount(["-o", readOnly ? "remount,ro" : "remount,rw", path])
+        var attempt = 0
+        while true {
+            do {
+                try Self.mount(["-o", readOnly ? "remount,ro" : "remount,rw", path])
+                return
+            } catch let error as MountFailed where attempt < 10 {
+                _ = error
+                attempt += 1
+                usleep(100_000)
+            }
+        }
     }
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }

@@ -3,19 +3,20 @@ import Testing
 @testable import Workspace
 
 @Suite struct FileWatcherTests {
-    /// Collects changes until `count` have arrived (bounded by a deadline).
-    func collect(_ changes: AsyncStream<FileChange>, count: Int) async throws -> [String] {
+    /// Collects changes until every one of `expected` has been seen
+    /// (duplicates allowed), bounded by a deadline; returns them in order.
+    func collect(_ changes: AsyncStream<FileChange>, until expected: [String]) async throws -> [String] {
         try await withThrowingTaskGroup(of: [String].self) { group in
             group.addTask {
                 var seen: [String] = []
                 for await change in changes {
                     seen.append("\(change.kind) \(change.path)\(change.movedTo.map { " → \($0)" } ?? "")")
-                    if seen.count == count { break }
+                    if Set(expected).isSubset(of: Set(seen)) { break }
                 }
                 return seen
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(10))
+                try await Task.sleep(for: .seconds(20))
                 throw CancellationError()
             }
             let result = try await group.next()!
@@ -23,6 +24,9 @@ import Testing
             return result
         }
     }
+
+    /// The position of the first occurrence of each, for order checks.
+    func position(_ change: String, in seen: [String]) -> Int { seen.firstIndex(of: change) ?? -1 }
 
     @Test func changesThroughTheAPIAndByOtherProcessesAreReported() async throws {
         let project = try TemporaryProject()
@@ -42,11 +46,13 @@ import Testing
         shell.currentDirectoryURL = URL(fileURLWithPath: project.root)
         try shell.run()
         shell.waitUntilExit()
-        let seen = try await collect(changes, count: 6)
-        #expect(seen == [
-            "created src", "modified src/app.js", "modified existing/a.txt", "moved existing/a.txt → b.txt",
-            "modified src/from-shell.txt", "deleted existing",
-        ])
+        let expected = ["created src", "modified src/app.js", "modified existing/a.txt", "moved existing/a.txt → b.txt",
+                        "modified src/from-shell.txt", "deleted existing"]
+        let seen = try await collect(changes, until: expected)
+        #expect(Set(seen) == Set(expected), "nothing else was reported: \(seen)")
+        #expect(position("created src", in: seen) < position("modified src/app.js", in: seen))
+        #expect(position("modified existing/a.txt", in: seen) < position("moved existing/a.txt → b.txt", in: seen))
+        #expect(position("moved existing/a.txt → b.txt", in: seen) < position("deleted existing", in: seen))
     }
 
     @Test func gitInternalsAreNotReported() async throws {
@@ -60,7 +66,7 @@ import Testing
         try repository.stageAll()
         try repository.commit(message: "one", author: GitSignature(name: "A", email: "a@hma.test"))
         try project.files().write("after.txt", Data("y".utf8))
-        let seen = try await collect(changes, count: 2)
-        #expect(seen == ["modified tracked.txt", "modified after.txt"])
+        let seen = try await collect(changes, until: ["modified tracked.txt", "modified after.txt"])
+        #expect(seen == ["modified tracked.txt", "modified after.txt"], "no change inside .git is reported")
     }
 }
