@@ -1,0 +1,51 @@
+/// What a language model streams back, the same for every provider.
+public enum ProviderEvent: Sendable, Equatable {
+    case textDelta(String)
+    /// Part of a tool call as it streams: `index` tells calls apart (several
+    /// may stream in parallel); id and name come first, arguments in pieces.
+    case toolCallDelta(index: Int, id: String?, name: String?, argumentsDelta: String)
+    /// A tool call whose arguments are complete (and valid JSON).
+    case toolCall(ToolCall)
+    case usage(Usage)
+    case finish(FinishReason)
+}
+
+public struct ToolCall: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    /// The arguments as the model wrote them: a JSON object.
+    public var arguments: String
+}
+
+public struct Usage: Sendable, Equatable {
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// True when the provider sent no usage and these are estimates.
+    public var estimated: Bool
+}
+
+public enum FinishReason: Sendable, Equatable {
+    case stop
+    case length
+    case toolCalls
+    case contentFilter
+    /// A reason this client does not know, kept as the provider wrote it.
+    case other(String)
+}
+
+/// Why a provider call failed.
+public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The stream ended before the provider said it had finished.
+    case streamInterrupted(after: String)
+    case malformedEvent(String)
+    case malformedToolArguments(name: String, arguments: String)
+
+    public var description: String {
+        switch self {
+        case .streamInterrupted(let after): return "the reply stream broke off before it finished (after \(after))"
+        case .malformedEvent(let detail): return "the provider sent an event this client cannot read: \(detail)"
+        case .malformedToolArguments(let name, let arguments):
+            return "the model called \(name) with arguments that are not a JSON object: \(arguments.prefix(200))"
+        }
+    }
+}
