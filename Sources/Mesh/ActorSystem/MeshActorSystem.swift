@@ -459,6 +459,12 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         return association
     }
 
+    /// Whether `association` is the one calls to its peer use (not a
+    /// duplicate being retired, not one already replaced).
+    func isCurrent(_ association: Association) -> Bool {
+        !association.isRetiring && associations.withLock { $0[association.peerName] === association }
+    }
+
     /// Drops a closed association so the next call dials again.
     func forget(_ association: Association?) {
         guard let association else { return }

@@ -43,6 +43,8 @@ final class LifecycleWatches: Sendable {
         var watches: [MeshActorID: [UUID: Watch]] = [:]
         /// Nodes watching each local actor (by path).
         var remoteWatchers: [String: Set<NodeID>] = [:]
+        /// Remote actors whose node has confirmed our watch.
+        var confirmed: Set<MeshActorID> = []
     }
 
     private let state = Mutex(State())
@@ -93,7 +95,11 @@ final class LifecycleWatches: Sendable {
                     let exists = try await MeshActorSystem.withCallTimeout(.seconds(5)) {
                         try await lifecycle.watch(path: watched.path, from: system.node)
                     }
-                    if !exists { self.fire(watched, .notFound) }
+                    if exists {
+                        self.state.withLock { _ = $0.confirmed.insert(watched) }
+                    } else {
+                        self.fire(watched, .notFound)
+                    }
                     return
                 } catch MeshError.actorNotFound {
                     self.fire(watched, .nodeDown)  // the node restarted: that start is gone
@@ -119,6 +125,11 @@ final class LifecycleWatches: Sendable {
         state.withLock { $0.watches[id]?.count ?? 0 }
     }
 
+    /// Whether `id`'s node has confirmed this node's watch of it (for tests).
+    func isConfirmed(_ id: MeshActorID) -> Bool {
+        state.withLock { $0.confirmed.contains(id) }
+    }
+
     /// Nodes watching the local actor at `path` (for tests).
     func remoteWatcherCount(path: String) -> Int {
         state.withLock { $0.remoteWatchers[path]?.count ?? 0 }
@@ -130,7 +141,10 @@ final class LifecycleWatches: Sendable {
 
     /// Runs and removes every watch of `id`.
     func fire(_ id: MeshActorID, _ reason: TerminationReason) {
-        let watches = state.withLock { $0.watches.removeValue(forKey: id) } ?? [:]
+        let watches: [UUID: Watch] = state.withLock { state in
+            state.confirmed.remove(id)
+            return state.watches.removeValue(forKey: id) ?? [:]
+        }
         let termination = Termination(actor: id, reason: reason)
         for watch in watches.values { watch.handler(termination) }
     }

@@ -61,6 +61,9 @@ final class Association: Sendable {
     private let state = Mutex(State())
     private let nextCallID = Atomic<UInt64>(1)
 
+    /// Being replaced by another connection to the same peer.
+    var isRetiring: Bool { state.withLock { $0.retiring } }
+
     /// When it was made (a dial that takes long is likely stuck).
     private let createdAt = ContinuousClock.now
     var age: Duration { .now - createdAt }

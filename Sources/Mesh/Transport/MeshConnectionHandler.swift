@@ -173,7 +173,11 @@ final class MeshConnectionHandler: ChannelInboundHandler {
         handshakeTimer?.cancel()
         // The handshake's record of the peer: the association may already be
         // closed (a reset arrives as an error before the channel goes inactive).
-        if let peer = handshake.peer?.node { system.cluster.connectionLost(to: peer) }
+        // Only the peer's current connection going away is news about the
+        // peer: a duplicate retired on purpose is not.
+        if let peer = handshake.peer?.node, let association, system.isCurrent(association) {
+            system.cluster.connectionLost(to: peer)
+        }
         association?.close(.nodeUnreachable(node: association?.peerName ?? "?", reason: "connection closed"))
         system.forget(association)
         context.fireChannelInactive()

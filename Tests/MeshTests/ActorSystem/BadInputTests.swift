@@ -115,7 +115,10 @@ import Testing
         let server = try await startNode("patient") { $0.handshakeTimeout = .seconds(2) }
         let peer = try await RawPeer(connectingTo: server.endpoint, credentials: TestCertificates.credentials("slowpoke"))
         await peer.waitForTLS()
-        try await peer.send([0, 0, 0, 50, 0x01, 1, 2, 3])  // promises 50 bytes, sends 4
+        // Promises 50 bytes, sends 4. (On a very busy machine the timer may
+        // already have closed the connection: the send then fails, and the
+        // connection is closed all the same.)
+        try? await peer.send([0, 0, 0, 50, 0x01, 1, 2, 3])
         try await within(10, "the handshake timer to close it") { await peer.waitForClose() }
         try await server.shutdown()
     }

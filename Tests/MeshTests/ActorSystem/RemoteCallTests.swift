@@ -208,7 +208,7 @@ import Testing
         let results = try await withThrowingTaskGroup(of: (any Error)?.self) { group in
             for _ in 0..<100 {
                 group.addTask {
-                    do { _ = try await remote.sleep(milliseconds: 8000); return nil } catch { return error }
+                    do { _ = try await remote.sleep(milliseconds: 60_000); return nil } catch { return error }
                 }
             }
             // Every call is queued or running on the server before it goes away.
@@ -219,9 +219,10 @@ import Testing
             return errors
         }
         let elapsed = ContinuousClock.now - start
-        print("100 in-flight calls failed \(elapsed) after the peer shut down (deadline 10 s)")
+        print("100 in-flight calls failed \(elapsed) after the peer shut down (their replies were 60 s away)")
         #expect(results.allSatisfy { if case MeshError.nodeUnreachable? = $0 as? MeshError { true } else { false } })
-        #expect(elapsed < .seconds(5))
+        // Far sooner than the replies, with room for a loaded machine.
+        #expect(elapsed < .seconds(20))
         try await client.shutdown()
     }
 

@@ -32,7 +32,11 @@ final class Terminations: Sendable {
     }
 
     @Test func aWatchOfARemoteActorFiresWhenItStopsAndSurvivesAReconnect() async throws {
-        let nodes = try await startCluster(["watch-a", "watch-b"])
+        // The test drops the connection on purpose: a detector patient enough
+        // that a busy machine does not turn that into "down".
+        let nodes = try await startCluster(["watch-a", "watch-b"]) { _, settings in
+            settings.failureDetector.suspicionTimeout = .seconds(30)
+        }
         let (a, b) = (nodes[0], nodes[1])
         for node in nodes { node.kinds.register("probe", as: ProbeActor.self) { _, system in ProbeActor(actorSystem: system) } }
         let remote = try await a.spawn(ProbeActor.self, kind: "probe", requirement: PlacementRequirement(labels: [:]).pinned(to: b))
@@ -42,12 +46,15 @@ final class Terminations: Sendable {
         a.watch(remote, by: watcher, onTermination: seen.handler)
         // The watch is registered on b once a's call arrives there.
         _ = try await remote.add(1, 2)
-        try await waitUntil("b to record a's watch") { b.watches.remoteWatcherCount(path: remote.id.path) == 1 }
+        try await waitUntil("b to record a's watch, and a to hear it did") {
+            b.watches.remoteWatcherCount(path: remote.id.path) == 1 && a.watches.isConfirmed(remote.id)
+        }
         // The connection drops (not the node): the watch stays.
         a.dropAssociation(to: b.node)
         #expect(a.cluster.isAlive(b.node))
         try await a.stop(spawned: remote.id)
-        #expect(try await seen.next("remote termination") == Termination(actor: remote.id, reason: .stopped))
+        let termination = try await seen.next("remote termination")
+        #expect(termination == Termination(actor: remote.id, reason: .stopped), "\(termination)")
         withExtendedLifetime(watcher) {}
         await shutdownAll(nodes)
     }

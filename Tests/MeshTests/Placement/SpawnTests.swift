@@ -29,7 +29,12 @@ import Testing
             #expect(try await probe.add(2, 3) == 5)
             placed.append(probe.id.node.name.rawValue)
         }
-        #expect(placed.sorted() == ["sp-w1", "sp-w1", "sp-w2", "sp-w2"])
+        var loads: [String] = []
+        for worker in nodes[1...] {
+            let member = try #require(gateway.cluster.members.first { $0.node == worker.node })
+            loads.append("\(worker.node.name) \(member.status) \(try await HostActor.resolve(id: HostActor.id(of: member), using: gateway).load())")
+        }
+        #expect(placed.sorted() == ["sp-w1", "sp-w1", "sp-w2", "sp-w2"], "\(loads)")
         // Pinned by label.
         let pinned = try await gateway.spawn(ProbeActor.self, kind: "probe", requirement: PlacementRequirement(role: .worker).pinned(to: nodes[2]))
         #expect(pinned.id.node == nodes[2].node)
