@@ -87,22 +87,31 @@ final class LifecycleWatches: Sendable {
     /// until it answers or the node is gone.
     private func registerRemotely(_ watched: MeshActorID) {
         let system = self.system
+        Self.retrying(while: { self.isWatched(watched) && system.cluster.isAlive(watched.node) }) {
+            do {
+                let lifecycle = try LifecycleActor.resolve(id: LifecycleActor.id(on: watched), using: system)
+                let exists = try await MeshActorSystem.withCallTimeout(.seconds(5)) {
+                    try await lifecycle.watch(path: watched.path, from: system.node)
+                }
+                if exists {
+                    self.state.withLock { _ = $0.confirmed.insert(watched) }
+                } else {
+                    self.fire(watched, .notFound)
+                }
+            } catch MeshError.actorNotFound {
+                self.fire(watched, .nodeDown)  // the node restarted: that start is gone
+            }
+        }
+    }
+
+    /// Runs `attempt` in a task until it returns, retrying after failures
+    /// (100 ms, doubling to 2 s) for as long as `wanted` holds.
+    private static func retrying(while wanted: @escaping @Sendable () -> Bool, _ attempt: @escaping @Sendable () async throws -> Void) {
         Task {
             var delay = Duration.milliseconds(100)
-            while self.isWatched(watched) && system.cluster.isAlive(watched.node) {
+            while wanted() {
                 do {
-                    let lifecycle = try LifecycleActor.resolve(id: LifecycleActor.id(on: watched), using: system)
-                    let exists = try await MeshActorSystem.withCallTimeout(.seconds(5)) {
-                        try await lifecycle.watch(path: watched.path, from: system.node)
-                    }
-                    if exists {
-                        self.state.withLock { _ = $0.confirmed.insert(watched) }
-                    } else {
-                        self.fire(watched, .notFound)
-                    }
-                    return
-                } catch MeshError.actorNotFound {
-                    self.fire(watched, .nodeDown)  // the node restarted: that start is gone
+                    try await attempt()
                     return
                 } catch {
                     try? await Task.sleep(for: delay)
@@ -174,19 +183,10 @@ final class LifecycleWatches: Sendable {
     private func notify(_ watcher: NodeID, of id: MeshActorID) {
         guard let member = system.cluster.member(watcher) else { return }
         let system = self.system
-        Task {
-            var delay = Duration.milliseconds(100)
-            while system.cluster.isAlive(watcher) {
-                do {
-                    let lifecycle = try LifecycleActor.resolve(
-                        id: MeshActorID(node: watcher, endpoint: member.endpoint, path: LifecycleActor.path), using: system)
-                    try await MeshActorSystem.withCallTimeout(.seconds(5)) { try await lifecycle.terminated(id) }
-                    return
-                } catch {
-                    try? await Task.sleep(for: delay)
-                    delay = min(delay * 2, .seconds(2))
-                }
-            }
+        Self.retrying(while: { system.cluster.isAlive(watcher) }) {
+            let lifecycle = try LifecycleActor.resolve(
+                id: MeshActorID(node: watcher, endpoint: member.endpoint, path: LifecycleActor.path), using: system)
+            try await MeshActorSystem.withCallTimeout(.seconds(5)) { try await lifecycle.terminated(id) }
         }
     }
 

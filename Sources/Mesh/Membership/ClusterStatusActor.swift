@@ -25,19 +25,8 @@ public distributed actor ClusterStatusActor {
 
     /// Every member with its load (asked of each live member's host).
     public distributed func report() async -> [MemberReport] {
-        let system = actorSystem
-        let members = system.cluster.members
-        return await withTaskGroup(of: MemberReport.self) { group in
-            for member in members {
-                group.addTask {
-                    guard !member.status.isFinal, let host = try? HostActor.resolve(id: HostActor.id(of: member), using: system) else {
-                        return MemberReport(member: member, load: nil)
-                    }
-                    let load = try? await MeshActorSystem.withCallTimeout(.seconds(1)) { try await host.load() }
-                    return MemberReport(member: member, load: load)
-                }
-            }
-            return await group.reduce(into: []) { $0.append($1) }.sorted { $0.member.node.name.rawValue < $1.member.node.name.rawValue }
-        }
+        let members = actorSystem.cluster.members
+        let loads = await actorSystem.loads(of: members, timeout: .seconds(1))
+        return members.map { MemberReport(member: $0, load: loads[$0.node.name]) }
     }
 }

@@ -304,24 +304,16 @@ extension MeshActorSystem {
         try await HostActor.resolve(id: HostActor.id(of: member), using: self).stop(path: id.path)
     }
 
-    /// The live member placement picks for `key`: it asks the admitted
-    /// members for their load (`placementLoadTimeout`) and applies `Placement`. Up
-    /// members are preferred to suspect ones.
-    func choosePlacement(for key: String, requirement: PlacementRequirement, excluding: Set<NodeName> = []) async -> MemberState? {
-        let admitted = cluster.members.filter {
-            !$0.status.isFinal && !excluding.contains($0.node.name) && requirement.admits(roles: $0.roles, labels: $0.labels)
-        }
-        // Up members first; a suspect one (perhaps only slow) when nothing else fits.
-        let up = admitted.filter { $0.status == .up }
-        let members = up.isEmpty ? admitted : up
-        let loads = await withTaskGroup(of: (NodeName, NodeLoad?).self) { group in
-            for member in members {
+    /// The load of each of `members` that answered within `timeout` (asked
+    /// in parallel, twice each: a connection being replaced by a duplicate's
+    /// retirement fails the first call at once).
+    func loads(of members: [MemberState], timeout: Duration) async -> [NodeName: NodeLoad] {
+        await withTaskGroup(of: (NodeName, NodeLoad?).self) { group in
+            for member in members where !member.status.isFinal {
                 group.addTask {
                     let host = try? HostActor.resolve(id: HostActor.id(of: member), using: self)
-                    // Asked twice: a connection being replaced by a duplicate's
-                    // retirement fails the first call at once.
                     for _ in 0..<2 {
-                        if let load = try? await MeshActorSystem.withCallTimeout(self.settings.placementLoadTimeout, { try await host?.load() }) {
+                        if let load = try? await MeshActorSystem.withCallTimeout(timeout, { try await host?.load() }) {
                             return (member.node.name, load)
                         }
                     }
@@ -332,6 +324,19 @@ extension MeshActorSystem {
             for await (name, load) in group { loads[name] = load }
             return loads
         }
+    }
+
+    /// The live member placement picks for `key`: it asks the admitted
+    /// members for their load (`placementLoadTimeout`) and applies `Placement`. Up
+    /// members are preferred to suspect ones.
+    func choosePlacement(for key: String, requirement: PlacementRequirement, excluding: Set<NodeName> = []) async -> MemberState? {
+        let admitted = cluster.members.filter {
+            !$0.status.isFinal && !excluding.contains($0.node.name) && requirement.admits(roles: $0.roles, labels: $0.labels)
+        }
+        // Up members first; a suspect one (perhaps only slow) when nothing else fits.
+        let up = admitted.filter { $0.status == .up }
+        let members = up.isEmpty ? admitted : up
+        let loads = await loads(of: members, timeout: settings.placementLoadTimeout)
         let candidates = members.map {
             PlacementCandidate(name: $0.node.name, roles: $0.roles, labels: $0.labels, load: loads[$0.node.name])
         }

@@ -107,13 +107,12 @@ public final class BwrapSandbox: Sandbox {
         let session = newSessionGroup()
         let cgroups = self.cgroups
         defer { cgroups.destroy(group: session) }
-        let outcome = try await ProcessRunner.run(
+        var result = try await ProcessRunner.run(
             launchArguments(command, environment: options.environment, interactive: false, session: session), environment: [:],
             timeout: options.timeout, maxOutputBytes: options.maxOutputBytes, killTree: { cgroups.destroy(group: session) })
         // The kill is counted where the limit was hit or where the victim was.
-        let outOfMemory = cgroups.oomKills(group: group) > oomBefore || cgroups.oomKills(group: session) > 0
-        return RunResult(exitCode: outcome.exitCode, signal: outcome.signal, output: outcome.output, truncated: outcome.truncated,
-                         timedOut: outcome.timedOut, outOfMemory: outOfMemory, duration: outcome.duration)
+        result.outOfMemory = cgroups.oomKills(group: group) > oomBefore || cgroups.oomKills(group: session) > 0
+        return result
     }
 
     public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {

@@ -50,30 +50,29 @@ public final class DockerSandbox: Sandbox {
         guard started.status == 204 || started.status == 304 else {
             throw SandboxError.launchFailed("docker start: \(started.status) \(String(decoding: started.body, as: UTF8.self))")
         }
-        var timedOut = false
         let waiter = Task { try await client.send(DockerRequests.wait(id)) }
-        let deadline = Task {
-            try await Task.sleep(for: options.timeout)
+        let deadline = Task { [client] () -> Bool in
+            guard (try? await Task.sleep(for: options.timeout)) != nil else { return false }
             _ = try? await client.send(DockerRequests.kill(id))
+            return true
         }
         let waited = try await withTaskCancellationHandler {
             try await waiter.value
         } onCancel: {
             Task { [client] in _ = try? await client.send(DockerRequests.kill(id)) }
         }
-        if deadline.isCancelled == false { deadline.cancel() }
+        deadline.cancel()
+        let timedOut = await deadline.value
         let status = ((try? JSONSerialization.jsonObject(with: waited.body) as? [String: Any])?["StatusCode"] as? Int) ?? -1
         let inspect = try await client.send(DockerRequests.inspect(id))
         let state = ((try? JSONSerialization.jsonObject(with: inspect.body) as? [String: Any])?["State"] as? [String: Any]) ?? [:]
         let outOfMemory = state["OOMKilled"] as? Bool ?? false
-        if ContinuousClock.now - start >= options.timeout { timedOut = true }
         let logs = try await client.send(DockerRequests.logs(id))
         let output = DockerRequests.demultiplex(logs.body)
-        var result = RunResult(exitCode: nil, signal: nil, output: output.prefix(options.maxOutputBytes),
-                               truncated: output.count > options.maxOutputBytes, timedOut: timedOut, outOfMemory: outOfMemory,
-                               duration: ContinuousClock.now - start)
-        if status > 128 && status < 160 { result.signal = Int32(status - 128) } else { result.exitCode = Int32(status) }
-        return result
+        let (exitCode, signal) = RunResult.ending(exitCode: Int32(status))
+        return RunResult(exitCode: exitCode, signal: signal, output: output.prefix(options.maxOutputBytes),
+                         truncated: output.count > options.maxOutputBytes, timedOut: timedOut, outOfMemory: outOfMemory,
+                         duration: ContinuousClock.now - start)
     }
 
     public func openTerminal(rows: UInt16, columns: UInt16) throws -> TerminalSession {

@@ -12,20 +12,11 @@ import Glibc
 /// process ends the whole tree (bwrap's `--die-with-parent` and its own pid
 /// namespace; the container for docker).
 enum ProcessRunner {
-    struct Outcome {
-        var exitCode: Int32?
-        var signal: Int32?
-        var output: Data
-        var truncated: Bool
-        var timedOut: Bool
-        var duration: Duration
-    }
-
     /// - Parameter killTree: ends everything the command started (the
     ///   sandbox kills its cgroup); called on timeout and cancellation after
     ///   the first process is killed.
     static func run(_ argv: [String], environment: [String: String] = [:], timeout: Duration, maxOutputBytes: Int,
-                    killTree: @escaping @Sendable () -> Void = {}) async throws -> Outcome {
+                    killTree: @escaping @Sendable () -> Void = {}) async throws -> RunResult {
         guard !argv.isEmpty else { throw SandboxError.emptyCommand }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SandboxError.launchFailed("pipe: \(String(cString: strerror(errno)))") }
@@ -81,22 +72,11 @@ enum ProcessRunner {
         for await _ in exited {}
         deadline.cancel()
         for await _ in drained {}  // everything it wrote, read
-        let raw = status.withLock { $0 }
-        var outcome = Outcome(exitCode: nil, signal: nil, output: collected.data, truncated: collected.truncated,
-                              timedOut: timedOut.load(ordering: .relaxed), duration: ContinuousClock.now - start)
-        let signal = raw & 0x7f
-        if signal != 0 && signal != 0x7f {
-            outcome.signal = signal
-        } else {
-            let code = (raw >> 8) & 0xff
-            if code > 128 && code < 160 {
-                outcome.signal = code - 128  // the sandbox reports a child killed by a signal as 128 + signal
-            } else {
-                outcome.exitCode = code
-            }
-        }
+        let (exitCode, signal) = RunResult.ending(waitStatus: status.withLock { $0 })
+        let result = RunResult(exitCode: exitCode, signal: signal, output: collected.data, truncated: collected.truncated,
+                               timedOut: timedOut.load(ordering: .relaxed), outOfMemory: false, duration: ContinuousClock.now - start)
         try Task.checkCancellation()
-        return outcome
+        return result
     }
 }
 

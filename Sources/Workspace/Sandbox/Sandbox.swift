@@ -44,6 +44,19 @@ public struct RunResult: Sendable, Equatable {
     public var duration: Duration
 
     public var succeeded: Bool { exitCode == 0 }
+
+    /// (exit code, signal) from an exit status a sandbox reports: 129–159
+    /// is a child killed by signal N − 128 (bwrap and containers say so).
+    static func ending(exitCode code: Int32) -> (exitCode: Int32?, signal: Int32?) {
+        code > 128 && code < 160 ? (nil, code - 128) : (code, nil)
+    }
+
+    /// (exit code, signal) from a raw `waitpid` status.
+    static func ending(waitStatus raw: Int32) -> (exitCode: Int32?, signal: Int32?) {
+        let signal = raw & 0x7f
+        if signal != 0 && signal != 0x7f { return (nil, signal) }
+        return ending(exitCode: (raw >> 8) & 0xff)
+    }
     public var text: String { String(decoding: output, as: UTF8.self) }
 }
 

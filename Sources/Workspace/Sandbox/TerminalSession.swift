@@ -66,9 +66,8 @@ public final class TerminalSession: Sendable {
             }
             var status: Int32 = 0
             while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
-            let signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
-            var ended = TerminalExit(exitCode: signaled ? nil : (status >> 8) & 0xff, signal: signaled ? status & 0x7f : nil)
-            if let code = ended.exitCode, code > 128 && code < 160 { ended = TerminalExit(exitCode: nil, signal: code - 128) }
+            let (exitCode, signal) = RunResult.ending(waitStatus: status)
+            let ended = TerminalExit(exitCode: exitCode, signal: signal)
             Glibc.close(masterFD)
             onEnd(id)  // before anyone waiting on the exit hears of it
             box.state.withLock { $0.exit = ended; $0.closed = true }

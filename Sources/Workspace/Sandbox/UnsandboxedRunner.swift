@@ -27,9 +27,7 @@ public final class UnsandboxedRunner: Sandbox {
         let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", projectRoot] + (executable == command[0] ? command : [executable] + command)
         var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": projectRoot, "LANG": "C.UTF-8"]
         for (key, value) in options.environment { environment[key] = value }
-        let outcome = try await ProcessRunner.run(argv, environment: environment, timeout: options.timeout, maxOutputBytes: options.maxOutputBytes)
-        return RunResult(exitCode: outcome.exitCode, signal: outcome.signal, output: outcome.output, truncated: outcome.truncated,
-                         timedOut: outcome.timedOut, outOfMemory: false, duration: outcome.duration)
+        return try await ProcessRunner.run(argv, environment: environment, timeout: options.timeout, maxOutputBytes: options.maxOutputBytes)
     }
 
     public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {

@@ -48,7 +48,7 @@ import Testing
         }
     }
 
-    @Test func theUnsandboxedRunnerRunsOnlyWhenChosenAndSaysItIsUnsafe() async throws {
+    @Test func theUnsandboxedRunnerRunsOnlyWhenChosenAndEnforcesNothing() async throws {
         let project = try TemporaryProject()
         defer { project.remove() }
         var configuration = SandboxConfiguration()
