@@ -5,8 +5,10 @@ SHELL := /bin/bash
 SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev libseccomp-dev bubblewrap pkg-config
 # What the tests use besides: the git CLI and its HTTP backend (to check the
 # libgit2 wrapper and serve it), python3 + openssl (a local HTTPS git server),
-# iproute2 (network namespaces for partition tests).
-TEST_PACKAGES := git python3 openssl iproute2
+# openssh-server (a local sshd for git over SSH), iproute2 (network
+# namespaces for partition tests), podman + runc + catatonit (a Docker
+# Engine API for the docker sandbox backend) and debootstrap (its image).
+TEST_PACKAGES := git python3 openssl iproute2 openssh-server podman runc catatonit debootstrap
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
@@ -26,6 +28,7 @@ dev: build
 # Every test suite. Exits non-zero on any failure.
 test: deps
 	@scripts/install-system-packages.sh $(TEST_PACKAGES)
+	@scripts/prepare-sandbox-image.sh
 	swift build --build-tests
 	swift test --skip-build
 

@@ -189,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkspaceTests",
-            dependencies: ["Workspace", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["Workspace", "ProcessTesting", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),
         // Tests that start real `hma` processes (and the appender) and talk to

@@ -32,7 +32,6 @@ public final class BwrapSandbox: Sandbox {
     private let seccompFile: String
     private let terminals: TerminalRegistry
     private let sessions = Atomic<UInt64>(0)
-    private let reaper = Mutex<Task<Void, Never>?>(nil)
     private let logger: Logger
 
     static let bwrap = "/usr/bin/bwrap", setpriv = "/usr/bin/setpriv", prlimit = "/usr/bin/prlimit"
@@ -60,7 +59,7 @@ public final class BwrapSandbox: Sandbox {
         self.uid = uid
         self.configuration = configuration
         self.logger = logger
-        terminals = TerminalRegistry(limit: configuration.maxTerminals)
+        terminals = TerminalRegistry(limit: configuration.maxTerminals, idleTimeout: configuration.terminalIdleTimeout)
         group = "\(configuration.cgroupParent)/\(projectID)"
         cgroups = CgroupDriver(root: configuration.cgroupRoot)
         enforcement = cgroups.prepare(group: group, limits: configuration.limits)
@@ -79,21 +78,11 @@ public final class BwrapSandbox: Sandbox {
         if !enforcement.unenforced.isEmpty {
             logger.warning("sandbox limits not enforced on this host", metadata: ["limits": "\(enforcement.unenforced.joined(separator: ","))"])
         }
-        let idle = configuration.terminalIdleTimeout
-        reaper.withLock {
-            $0 = Task { [weak self] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: min(idle / 2, .seconds(60)))
-                    self?.reapIdleTerminals(idle: idle)
-                }
-            }
-        }
     }
 
     deinit { shutdown() }
 
     public func shutdown() {
-        reaper.withLock { $0?.cancel() }
         terminals.closeAll()
         cgroups.destroy(group: group)
         unlink(seccompFile)

@@ -7,6 +7,10 @@ public struct SandboxLimits: Sendable, Equatable {
     public var cpus = 0.5
     /// Processes and threads at once (a fork bomb stops here).
     public var pids = 256
+    /// Open descriptors per process. Containers get it as an explicit
+    /// `nofile` ulimit: the engines' own default (about a million) is above
+    /// what an unprivileged host allows, and runc then refuses to start.
+    public var openFiles = 4096
     public init() {}
 }
 

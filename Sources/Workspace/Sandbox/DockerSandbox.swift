@@ -12,8 +12,9 @@ import Glibc
 /// the project directory mounted writable, and memory, nano-CPU and pids
 /// limits.
 ///
-/// Terminals need the attach API over a hijacked connection, which this
-/// backend does not have yet: `openTerminal` says so.
+/// Terminals are containers with a TTY the engine allocates, reached
+/// through the attach API on a hijacked connection (raw bytes both ways
+/// once the engine answers the upgrade).
 public final class DockerSandbox: Sandbox {
     public let kind = SandboxKind.docker
     public let enforcement = LimitEnforcement(memory: .container, cpu: .container, pids: .container)
@@ -22,6 +23,7 @@ public final class DockerSandbox: Sandbox {
     let configuration: SandboxConfiguration
     let projectID: String
     private let client: UnixHTTPClient
+    private let terminals: TerminalRegistry
 
     public init(projectRoot: String, projectID: String, uid: UInt32, configuration: SandboxConfiguration,
                 logger: Logger = Logger(label: "hma.sandbox")) throws {
@@ -33,6 +35,7 @@ public final class DockerSandbox: Sandbox {
         self.uid = uid
         self.configuration = configuration
         client = UnixHTTPClient(socketPath: configuration.dockerSocket)
+        terminals = TerminalRegistry(limit: configuration.maxTerminals, idleTimeout: configuration.terminalIdleTimeout)
         try BwrapSandbox.giveFiles(at: projectRoot, to: uid)
         logger.info("docker sandbox ready", metadata: ["project": "\(projectID)", "image": "\(configuration.dockerImage)", "limits": "\(enforcement)"])
     }
@@ -41,15 +44,21 @@ public final class DockerSandbox: Sandbox {
         guard !command.isEmpty else { throw SandboxError.emptyCommand }
         let start = ContinuousClock.now
         let create = DockerRequests.create(command: command, projectRoot: projectRoot, uid: uid, configuration: configuration, environment: options.environment)
-        let created = try await client.send(create)
-        guard created.status == 201, let id = (try? JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["Id"] as? String else {
-            throw SandboxError.launchFailed("docker create: \(created.status) \(String(decoding: created.body, as: UTF8.self))")
+        let id = try DockerRequests.containerID(try await client.send(create))
+        // The container goes before the result is returned, whatever ended
+        // the command (no container outlives its run).
+        let result: Result<RunResult, any Error>
+        do {
+            result = .success(try await runCreated(id, options: options, start: start))
+        } catch {
+            result = .failure(error)
         }
-        defer { Task { [client] in _ = try? await client.send(DockerRequests.remove(id)) } }
-        let started = try await client.send(DockerRequests.start(id))
-        guard started.status == 204 || started.status == 304 else {
-            throw SandboxError.launchFailed("docker start: \(started.status) \(String(decoding: started.body, as: UTF8.self))")
-        }
+        _ = try? await client.send(DockerRequests.remove(id))
+        return try result.get()
+    }
+
+    private func runCreated(_ id: String, options: RunOptions, start: ContinuousClock.Instant) async throws -> RunResult {
+        try DockerRequests.checkStarted(try await client.send(DockerRequests.start(id)))
         let waiter = Task { try await client.send(DockerRequests.wait(id)) }
         let deadline = Task { [client] () -> Bool in
             guard (try? await Task.sleep(for: options.timeout)) != nil else { return false }
@@ -75,11 +84,49 @@ public final class DockerSandbox: Sandbox {
                          duration: ContinuousClock.now - start)
     }
 
+    /// Opens a shell in a new container of the project with a TTY. Blocks
+    /// for the few engine requests that make it (create, attach, start).
     public func openTerminal(rows: UInt16, columns: UInt16) throws -> TerminalSession {
-        throw SandboxError.unavailable(.docker, reason: "terminals need the Engine attach API, which the docker backend does not have yet; use bwrap")
+        try terminals.open { onEnd in
+            let shell = ["/bin/sh", "-c", "command -v bash >/dev/null && exec bash -i || exec sh -i"]
+            let create = DockerRequests.create(command: shell, projectRoot: projectRoot, uid: uid, configuration: configuration,
+                                               environment: ["TERM": "xterm-256color"], terminal: true)
+            let id = try DockerRequests.containerID(try client.sendBlocking(create))
+            let client = self.client
+            let remove: @Sendable () -> Void = { _ = try? client.sendBlocking(DockerRequests.remove(id)) }
+            let stream: Int32
+            do {
+                // Attached before the start, so not a byte of the prompt is lost.
+                stream = try client.hijack(DockerRequests.attach(id))
+                try DockerRequests.checkStarted(try client.sendBlocking(DockerRequests.start(id)))
+                _ = try? client.sendBlocking(DockerRequests.resize(id, rows: rows, columns: columns))
+            } catch {
+                remove()
+                throw error
+            }
+            return TerminalSession(
+                descriptor: stream,
+                resize: { rows, columns in
+                    let response = try client.sendBlocking(DockerRequests.resize(id, rows: rows, columns: columns))
+                    guard response.status == 200 || response.status == 201 else {
+                        throw SandboxError.launchFailed("resize: \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+                    }
+                },
+                terminate: { _ = try? client.sendBlocking(DockerRequests.kill(id)) },
+                waitForExit: {
+                    let waited = try? client.sendBlocking(DockerRequests.wait(id))
+                    let status = waited.flatMap { (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["StatusCode"] as? Int } ?? -1
+                    remove()
+                    let (exitCode, signal) = RunResult.ending(exitCode: Int32(status))
+                    return TerminalSession.TerminalExit(exitCode: exitCode, signal: signal)
+                },
+                onEnd: onEnd)
+        }
     }
 
-    public func shutdown() {}
+    public func shutdown() { terminals.closeAll() }
+
+    deinit { shutdown() }
 }
 
 /// The Engine API requests of the docker backend (no I/O; tested alone).
@@ -88,11 +135,16 @@ enum DockerRequests {
         var method: String
         var path: String
         var body: Data?
+        /// Asks the engine to hand the connection over to a raw stream.
+        var upgrade = false
     }
 
     static let version = "v1.41"
 
-    static func create(command: [String], projectRoot: String, uid: UInt32, configuration: SandboxConfiguration, environment: [String: String]) -> Request {
+    /// - Parameter terminal: a TTY and an open standard input (a shell the
+    ///   user types into through `attach`).
+    static func create(command: [String], projectRoot: String, uid: UInt32, configuration: SandboxConfiguration,
+                       environment: [String: String], terminal: Bool = false) -> Request {
         var variables = ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/project", "LANG=C.UTF-8"]
         variables += environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let hostConfig: [String: Any] = [
@@ -101,6 +153,8 @@ enum DockerRequests {
             "MemorySwap": configuration.limits.memoryBytes,
             "NanoCpus": Int(configuration.limits.cpus * 1_000_000_000),
             "PidsLimit": configuration.limits.pids,
+            "Ulimits": [["Name": "nofile", "Soft": configuration.limits.openFiles, "Hard": configuration.limits.openFiles],
+                        ["Name": "nproc", "Soft": configuration.limits.pids, "Hard": configuration.limits.pids]],
             "NetworkMode": configuration.allowNetwork ? "bridge" : "none",
             "CapDrop": ["ALL"],
             "SecurityOpt": ["no-new-privileges"],
@@ -111,7 +165,7 @@ enum DockerRequests {
         let body: [String: Any] = [
             "Image": configuration.dockerImage, "Cmd": command, "WorkingDir": "/project", "User": "\(uid):\(uid)",
             "Env": variables, "NetworkDisabled": !configuration.allowNetwork, "AttachStdout": true, "AttachStderr": true,
-            "Tty": false, "HostConfig": hostConfig,
+            "Tty": terminal, "OpenStdin": terminal, "AttachStdin": terminal, "StdinOnce": false, "HostConfig": hostConfig,
             "Labels": ["dev.hma.project": URL(fileURLWithPath: projectRoot).lastPathComponent],
         ]
         let data = try! JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
@@ -124,6 +178,26 @@ enum DockerRequests {
     static func inspect(_ id: String) -> Request { Request(method: "GET", path: "/\(version)/containers/\(id)/json") }
     static func logs(_ id: String) -> Request { Request(method: "GET", path: "/\(version)/containers/\(id)/logs?stdout=1&stderr=1") }
     static func remove(_ id: String) -> Request { Request(method: "DELETE", path: "/\(version)/containers/\(id)?force=1") }
+    static func attach(_ id: String) -> Request {
+        Request(method: "POST", path: "/\(version)/containers/\(id)/attach?stream=1&stdin=1&stdout=1&stderr=1", upgrade: true)
+    }
+    static func resize(_ id: String, rows: UInt16, columns: UInt16) -> Request {
+        Request(method: "POST", path: "/\(version)/containers/\(id)/resize?h=\(rows)&w=\(columns)")
+    }
+
+    /// The new container's id from a `create` answer, or the engine's reason.
+    static func containerID(_ response: UnixHTTPClient.Response) throws -> String {
+        guard response.status == 201, let id = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any])?["Id"] as? String else {
+            throw SandboxError.launchFailed("docker create: \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return id
+    }
+
+    static func checkStarted(_ response: UnixHTTPClient.Response) throws {
+        guard response.status == 204 || response.status == 304 else {
+            throw SandboxError.launchFailed("docker start: \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        }
+    }
 
     /// The logs of a container without a TTY come in frames: a byte for the
     /// stream, three zero bytes, a big-endian u32 length, then the bytes.
@@ -154,15 +228,56 @@ struct UnixHTTPClient: Sendable {
     func send(_ request: DockerRequests.Request) async throws -> Response {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try self.blockingSend(request) })
+                continuation.resume(with: Result { try self.sendBlocking(request) })
             }
         }
     }
 
-    private func blockingSend(_ request: DockerRequests.Request) throws -> Response {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SandboxError.launchFailed("socket: \(String(cString: strerror(errno)))") }
+    /// The same, on the calling thread.
+    func sendBlocking(_ request: DockerRequests.Request) throws -> Response {
+        let fd = try connectAndSend(request)
         defer { close(fd) }
+        var response = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        return try Self.parse(response)
+    }
+
+    /// Sends an upgrading request (attach) and returns the connection once
+    /// the engine has answered, positioned at the first byte of the stream.
+    func hijack(_ request: DockerRequests.Request) throws -> Int32 {
+        let fd = try connectAndSend(request)
+        // The head is read a byte at a time so no stream byte is taken with it.
+        var head = Data()
+        var byte: UInt8 = 0
+        while !head.suffix(4).elementsEqual("\r\n\r\n".utf8) {
+            let count = recv(fd, &byte, 1, 0)
+            if count < 0 && errno == EINTR { continue }
+            guard count == 1, head.count < 16 << 10 else {
+                close(fd)
+                throw SandboxError.launchFailed("docker attach: the engine closed the connection")
+            }
+            head.append(byte)
+        }
+        let status = (try? Self.parse(head))?.status ?? 0
+        guard status == 101 || status == 200 else {
+            close(fd)
+            throw SandboxError.launchFailed("docker attach: \(String(decoding: head, as: UTF8.self).prefix(200))")
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return fd
+    }
+
+    private func connectAndSend(_ request: DockerRequests.Request) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SandboxError.launchFailed("socket: \(String(cString: strerror(errno)))") }
+        var handedOver = false
+        defer { if !handedOver { close(fd) } }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         _ = withUnsafeMutableBytes(of: &address.sun_path) { buffer in
@@ -172,7 +287,8 @@ struct UnixHTTPClient: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw SandboxError.unavailable(.docker, reason: "cannot connect to \(socketPath): \(String(cString: strerror(errno)))") }
-        var head = "\(request.method) \(request.path) HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
+        var head = "\(request.method) \(request.path) HTTP/1.1\r\nHost: docker\r\n"
+        head += request.upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n"
         if let body = request.body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" } else { head += "Content-Length: 0\r\n" }
         var message = Data((head + "\r\n").utf8)
         if let body = request.body { message.append(body) }
@@ -184,15 +300,8 @@ struct UnixHTTPClient: Sendable {
                 sent += count
             }
         }
-        var response = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            response.append(contentsOf: buffer[0..<count])
-        }
-        return try Self.parse(response)
+        handedOver = true
+        return fd
     }
 
     /// Parses a complete HTTP/1.1 response (Content-Length, chunked, or to the end).

@@ -5,13 +5,18 @@ import Synchronization
 import Glibc
 #endif
 
-/// A shell on a real pseudo-terminal (forkpty) inside a sandbox: write
-/// keystrokes, read output as an AsyncSequence, resize, close. When the
-/// shell exits the output ends and `exitStatus` tells how.
+/// A shell on a terminal inside a sandbox: write keystrokes, read output
+/// as an AsyncSequence, resize, close. When the shell exits the output ends
+/// and `exitStatus` tells how.
+///
+/// The terminal is one descriptor both ways: a real pseudo-terminal's
+/// master (forkpty; bwrap and none backends) or a container's attach stream
+/// whose TTY the engine allocates (docker backend). The backend supplies
+/// how to resize it, end it, and learn how the shell ended.
 public final class TerminalSession: Sendable {
     public let id = UUID()
-    let pid: Int32
-    private let master: Int32
+    private let descriptor: Int32
+    private let isSocket: Bool
     /// Output from the terminal, in order, until the shell exits.
     public let output: AsyncStream<Data>
     private let exit: AsyncStream<TerminalExit>
@@ -21,8 +26,8 @@ public final class TerminalSession: Sendable {
     private final class StateBox: Sendable {
         let state = Mutex<(closed: Bool, lastActivity: ContinuousClock.Instant, exit: TerminalExit?)>((false, .now, nil))
     }
-    private let onEnd: @Sendable (UUID) -> Void
-    private let killTree: @Sendable () -> Void
+    private let onResize: @Sendable (_ rows: UInt16, _ columns: UInt16) throws -> Void
+    private let terminate: @Sendable () -> Void
 
     public struct TerminalExit: Sendable, Equatable {
         public let exitCode: Int32?
@@ -34,8 +39,8 @@ public final class TerminalSession: Sendable {
     ///   - killTree: ends everything started in the session (the sandbox
     ///     kills its cgroup); `close` calls it after killing the first process.
     ///   - onEnd: told when the shell has ended.
-    init(argv: [String], environment: [String: String], rows: UInt16, columns: UInt16,
-         killTree: @escaping @Sendable () -> Void = {}, onEnd: @escaping @Sendable (UUID) -> Void) throws {
+    convenience init(argv: [String], environment: [String: String], rows: UInt16, columns: UInt16,
+                     killTree: @escaping @Sendable () -> Void = {}, onEnd: @escaping @Sendable (UUID) -> Void) throws {
         var master: Int32 = -1, pid: Int32 = -1
         let code = withCStrings(argv) { arguments in
             withCStrings(environment.map { "\($0.key)=\($0.value)" }) { variables in
@@ -44,31 +49,56 @@ public final class TerminalSession: Sendable {
         }
         guard code == 0 else { throw SandboxError.launchFailed("forkpty: \(String(cString: strerror(-code)))") }
         _ = fcntl(master, F_SETFD, FD_CLOEXEC)
-        self.master = master
-        self.pid = pid
-        self.onEnd = onEnd
-        self.killTree = killTree
+        let (masterFD, childPID) = (master, pid)
+        self.init(
+            descriptor: master,
+            resize: { rows, columns in
+                let code = hma_set_window_size(masterFD, rows, columns)
+                guard code == 0 else { throw SandboxError.launchFailed("resize: \(String(cString: strerror(-code)))") }
+            },
+            terminate: {
+                kill(childPID, SIGKILL)
+                killTree()
+            },
+            waitForExit: {
+                var status: Int32 = 0
+                while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
+                let (exitCode, signal) = RunResult.ending(waitStatus: status)
+                return TerminalExit(exitCode: exitCode, signal: signal)
+            },
+            onEnd: onEnd)
+    }
+
+    /// A session over an open terminal `descriptor`, which it owns.
+    /// - Parameters:
+    ///   - terminate: ends the shell and everything it started.
+    ///   - waitForExit: called once the output has ended (on the reader
+    ///     thread, so it may block): how the shell ended.
+    ///   - onEnd: told when the shell has ended.
+    init(descriptor: Int32, resize: @escaping @Sendable (UInt16, UInt16) throws -> Void, terminate: @escaping @Sendable () -> Void,
+         waitForExit: @escaping @Sendable () -> TerminalExit, onEnd: @escaping @Sendable (UUID) -> Void) {
+        self.descriptor = descriptor
+        var info = stat()
+        isSocket = fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
+        self.onResize = resize
+        self.terminate = terminate
         let (output, outputSink) = AsyncStream<Data>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let (exit, exitSink) = AsyncStream<TerminalExit>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.output = output
         self.exit = exit
         let id = self.id
         let box = self.box
-        let (masterFD, childPID) = (master, pid)
         Thread.detachNewThread {
             var buffer = [UInt8](repeating: 0, count: 16 << 10)
             while true {
-                let count = read(masterFD, &buffer, buffer.count)
+                let count = read(descriptor, &buffer, buffer.count)
                 if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }  // EIO: the shell and everything on the pty are gone
+                if count <= 0 { break }  // EIO/EOF: the shell and everything on the terminal are gone
                 box.state.withLock { $0.lastActivity = .now }
                 outputSink.yield(Data(buffer[0..<count]))
             }
-            var status: Int32 = 0
-            while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
-            let (exitCode, signal) = RunResult.ending(waitStatus: status)
-            let ended = TerminalExit(exitCode: exitCode, signal: signal)
-            Glibc.close(masterFD)
+            let ended = waitForExit()
+            Glibc.close(descriptor)
             onEnd(id)  // before anyone waiting on the exit hears of it
             box.state.withLock { $0.exit = ended; $0.closed = true }
             outputSink.finish()
@@ -83,7 +113,11 @@ public final class TerminalSession: Sendable {
         box.state.withLock { $0.lastActivity = .now }
         var written = 0
         while written < data.count {
-            let count = data.withUnsafeBytes { Glibc.write(master, $0.baseAddress! + written, $0.count - written) }
+            let count = data.withUnsafeBytes { bytes in
+                // A socket (an attach stream) must not raise SIGPIPE when the container is gone.
+                isSocket ? Glibc.send(descriptor, bytes.baseAddress! + written, bytes.count - written, Int32(MSG_NOSIGNAL))
+                    : Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+            }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw SandboxError.launchFailed("write to the terminal: \(String(cString: strerror(errno)))") }
             written += count
@@ -92,16 +126,13 @@ public final class TerminalSession: Sendable {
 
     /// Changes the terminal's size (the shell gets SIGWINCH).
     public func resize(rows: UInt16, columns: UInt16) throws {
-        let code = hma_set_window_size(master, rows, columns)
-        guard code == 0 else { throw SandboxError.launchFailed("resize: \(String(cString: strerror(-code)))") }
+        guard !isClosed else { throw SandboxError.launchFailed("the terminal has ended") }
+        try onResize(rows, columns)
     }
 
     /// Ends the session: the shell and everything it started are killed.
     public func close() {
-        if !box.state.withLock({ $0.closed }) {
-            kill(pid, SIGKILL)
-            killTree()
-        }
+        if !box.state.withLock({ $0.closed }) { terminate() }
     }
 
     /// How the shell ended (waits for it).
@@ -116,12 +147,26 @@ public final class TerminalSession: Sendable {
 }
 
 /// The open terminals of one sandbox: the per-project limit, and closing
-/// them (all, or the idle ones).
+/// them (all, or the idle ones — checked every half idle timeout, at most
+/// every minute).
 final class TerminalRegistry: Sendable {
     private let sessions = Mutex<[UUID: TerminalSession]>([:])
+    private let reaper = Mutex<Task<Void, Never>?>(nil)
     let limit: Int
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, idleTimeout: Duration) {
+        self.limit = limit
+        reaper.withLock {
+            $0 = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: min(idleTimeout / 2, .seconds(60)))
+                    self?.closeIdle(for: idleTimeout)
+                }
+            }
+        }
+    }
+
+    deinit { reaper.withLock { $0?.cancel() } }
 
     /// Starts a session with `make`, unless `limit` are open; `make` gets
     /// the callback that removes the session when its shell ends.
@@ -135,7 +180,11 @@ final class TerminalRegistry: Sendable {
 
     var all: [TerminalSession] { sessions.withLock { Array($0.values) } }
 
-    func closeAll() { for session in all { session.close() } }
+    /// Closes every terminal and stops reaping (the sandbox shuts down).
+    func closeAll() {
+        reaper.withLock { $0?.cancel() }
+        for session in all { session.close() }
+    }
 
     func closeIdle(for idle: Duration) {
         let now = ContinuousClock.now

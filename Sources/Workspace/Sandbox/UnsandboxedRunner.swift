@@ -15,7 +15,7 @@ public final class UnsandboxedRunner: Sandbox {
 
     public init(projectRoot: String, configuration: SandboxConfiguration, logger: Logger = Logger(label: "hma.sandbox")) {
         self.projectRoot = projectRoot
-        terminals = TerminalRegistry(limit: configuration.maxTerminals)
+        terminals = TerminalRegistry(limit: configuration.maxTerminals, idleTimeout: configuration.terminalIdleTimeout)
         self.logger = logger
         logger.warning("UNSAFE: sandbox 'none' — project commands run unisolated as this server's user, with no limits",
                        metadata: ["project": "\(projectRoot)"])

@@ -22,6 +22,8 @@ import Testing
         #expect(host["Memory"] as? Int == 256 << 20 && host["MemorySwap"] as? Int == 256 << 20)
         #expect(host["NanoCpus"] as? Int == 500_000_000)
         #expect(host["PidsLimit"] as? Int == 128)
+        let ulimits = try #require(host["Ulimits"] as? [[String: Any]])
+        #expect(ulimits.map { "\($0["Name"]!)=\($0["Soft"]!):\($0["Hard"]!)" } == ["nofile=4096:4096", "nproc=128:128"])
         #expect(host["NetworkMode"] as? String == "none")
         #expect(host["CapDrop"] as? [String] == ["ALL"])
         #expect(host["SecurityOpt"] as? [String] == ["no-new-privileges"])
