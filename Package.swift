@@ -7,6 +7,7 @@ import PackageDescription
 // arrows point from user to used; nothing points back up.
 //
 //   hma (CLI) ──> Gateway ──> Agents ──> Mesh
+//                   │            ├──> Providers (LLM APIs, AsyncHTTPClient)
 //                   │            └──> Workspace ──> CGit2 (libgit2)
 //                   └──> Storage (GRDB over the system SQLite)
 
@@ -26,6 +27,8 @@ let package = Package(
         .library(name: "MeshTesting", targets: ["MeshTesting"]),
         // Driving node processes (multi-process tests, make bench-cluster).
         .library(name: "ProcessTesting", targets: ["ProcessTesting"]),
+        .library(name: "Providers", targets: ["Providers"]),
+        .library(name: "ProviderTesting", targets: ["ProviderTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // One trait only: SwiftPM 6.3.1 orders several trait flags at random and
         // would rebuild hummingbird on every other build (see PLATFORM.md).
         .package(
@@ -96,9 +100,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Language model providers: one protocol, each provider's native
+        // streaming API over AsyncHTTPClient, the model catalogue, the demo model.
+        .target(
+            name: "Providers",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Agents",
-            dependencies: ["Mesh", "Workspace"],
+            dependencies: ["Mesh", "Workspace", "Providers"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -154,9 +171,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A local HTTP server that plays scripted answers in the providers'
+        // wire formats (provider tests, `make bench-llm`).
+        .target(
+            name: "ProviderTesting",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/Support/ProviderTesting",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
-            name: "AgentsTests",
-            dependencies: ["Agents"],
+            name: "ProvidersTests",
+            dependencies: ["Providers", "ProviderTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

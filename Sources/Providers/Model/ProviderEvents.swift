@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a language model streams back, the same for every provider.
 public enum ProviderEvent: Sendable, Equatable {
     case textDelta(String)
@@ -15,6 +17,12 @@ public struct ToolCall: Sendable, Equatable {
     public var name: String
     /// The arguments as the model wrote them: a JSON object.
     public var arguments: String
+
+    public init(id: String, name: String, arguments: String) {
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+    }
 }
 
 public struct Usage: Sendable, Equatable {
@@ -22,6 +30,12 @@ public struct Usage: Sendable, Equatable {
     public var outputTokens: Int
     /// True when the provider sent no usage and these are estimates.
     public var estimated: Bool
+
+    public init(inputTokens: Int, outputTokens: Int, estimated: Bool) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.estimated = estimated
+    }
 }
 
 public enum FinishReason: Sendable, Equatable {
@@ -31,21 +45,4 @@ public enum FinishReason: Sendable, Equatable {
     case contentFilter
     /// A reason this client does not know, kept as the provider wrote it.
     case other(String)
-}
-
-/// Why a provider call failed.
-public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The stream ended before the provider said it had finished.
-    case streamInterrupted(after: String)
-    case malformedEvent(String)
-    case malformedToolArguments(name: String, arguments: String)
-
-    public var description: String {
-        switch self {
-        case .streamInterrupted(let after): return "the reply stream broke off before it finished (after \(after))"
-        case .malformedEvent(let detail): return "the provider sent an event this client cannot read: \(detail)"
-        case .malformedToolArguments(let name, let arguments):
-            return "the model called \(name) with arguments that are not a JSON object: \(arguments.prefix(200))"
-        }
-    }
 }

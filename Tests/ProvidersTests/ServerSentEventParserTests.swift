@@ -1,5 +1,5 @@
 import Testing
-@testable import Agents
+@testable import Providers
 
 @Suite struct ServerSentEventParserTests {
     func parse(_ text: String, splitEvery size: Int) throws -> [ServerSentEvent] {

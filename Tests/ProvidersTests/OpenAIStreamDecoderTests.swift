@@ -1,5 +1,5 @@
 import Testing
-@testable import Agents
+@testable import Providers
 
 /// Streams in the shape OpenAI's Chat Completions API sends them.
 @Suite struct OpenAIStreamDecoderTests {

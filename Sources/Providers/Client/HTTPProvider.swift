@@ -1,0 +1,176 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// A provider reached over HTTP in its own wire format: sends the request,
+/// retries what may succeed on a new attempt (before any of the reply
+/// arrived), turns refusals into typed errors, and streams the reply
+/// through the SSE parser and the format's decoder.
+public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
+    public var name: String { format.provider }
+    public let format: Format
+    public let endpoint: Endpoint
+    public let options: HTTPProviderOptions
+    public let limiter: ConcurrencyLimiter
+    private let client: HTTPClient
+    private let logger: Logger
+
+    public init(format: Format, endpoint: Endpoint, options: HTTPProviderOptions = .init(), logger: Logger = Logger(label: "hma.providers")) {
+        self.format = format
+        self.endpoint = endpoint
+        self.options = options
+        self.logger = logger
+        limiter = ConcurrencyLimiter(limit: options.maxConcurrentRequests)
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .nanoseconds(Int64(options.connectTimeout.nanoseconds)),
+                                      read: .nanoseconds(Int64(options.readTimeout.nanoseconds)))
+        configuration.decompression = .disabled
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, options.maxConcurrentRequests)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    deinit { try? client.syncShutdown() }
+
+    public func stream(_ request: ModelRequest) -> AsyncThrowingStream<ProviderEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<ProviderEvent, any Error>.makeStream()
+        let task = Task {
+            do {
+                try await limiter.withSlot { try await self.run(request, into: continuation) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    private func run(_ request: ModelRequest, into continuation: AsyncThrowingStream<ProviderEvent, any Error>.Continuation) async throws {
+        let wire = try format.request(for: request, endpoint: endpoint)
+        var attempt = 1
+        while true {
+            let response: HTTPClientResponse
+            do {
+                response = try await send(wire)
+                if response.status.code / 100 != 2 {
+                    throw format.error(status: Int(response.status.code), retryAfter: Self.retryAfter(response.headers),
+                                       body: try await Self.collect(response.body, limit: 64 << 10), model: request.model)
+                }
+            } catch let error as ProviderError {
+                guard let delay = options.retry.delay(after: error, attempt: attempt) else { throw error }
+                logger.notice("retrying a model request", metadata: [
+                    "provider": "\(name)", "attempt": "\(attempt + 1)", "delay": "\(delay)", "reason": "\(error)",
+                ])
+                try await Task.sleep(for: delay)
+                attempt += 1
+                continue
+            }
+            try await relay(response, request: request, into: continuation)
+            return
+        }
+    }
+
+    private func send(_ wire: WireRequest) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: wire.url)
+        request.method = .POST
+        for header in wire.headers { request.headers.add(name: header.name, value: header.value) }
+        request.body = .bytes(ByteBuffer(bytes: wire.body))
+        do {
+            // The deadline covers the answer's head; the read timeout every
+            // silence after it.
+            return try await client.execute(request, timeout: .nanoseconds(Int64((options.readTimeout + options.connectTimeout).nanoseconds)), logger: logger)
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    /// Streams the body through the parser and decoder; adds an estimated
+    /// usage when the provider sent none.
+    private func relay(_ response: HTTPClientResponse, request: ModelRequest,
+                       into continuation: AsyncThrowingStream<ProviderEvent, any Error>.Continuation) async throws {
+        var parser = ServerSentEventParser(maxLineBytes: options.maxEventBytes)
+        var decoder = format.makeDecoder()
+        var sawUsage = false
+        var text = "", calls: [ToolCall] = []
+        func deliver(_ events: [ProviderEvent]) {
+            for event in events {
+                switch event {
+                case .usage: sawUsage = true
+                case .textDelta(let delta): text += delta
+                case .toolCall(let call): calls.append(call)
+                default: break
+                }
+                continuation.yield(event)
+            }
+        }
+        do {
+            for try await buffer in response.body {
+                let events: [ServerSentEvent]
+                do {
+                    events = try parser.feed(buffer.readableBytesView)
+                } catch {
+                    throw ProviderError.malformedEvent("an event line over \(options.maxEventBytes) bytes")
+                }
+                for event in events { deliver(try decoder.decode(event)) }
+            }
+        } catch let error as ProviderError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ProviderError.streamInterrupted(after: "\(text.count) characters of text (\(mapped(error)))")
+        }
+        _ = parser.finish()  // an event not closed by an empty line is dropped: the decoder then says the reply is cut
+        try decoder.end()
+        if !sawUsage { continuation.yield(.usage(UsageEstimate.of(request, replyText: text, calls: calls))) }
+    }
+
+    private func mapped(_ error: any Error) -> any Error {
+        if error is ProviderError || error is CancellationError { return error }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .readTimeout, .deadlineExceeded: return ProviderError.timeout(provider: name, after: options.readTimeout)
+            case .cancelled: return CancellationError()
+            case .connectTimeout: return ProviderError.connectionFailed(provider: name, message: "connect timed out after \(options.connectTimeout)")
+            case .remoteConnectionClosed: return ProviderError.connectionFailed(provider: name, message: "the server closed the connection")
+            default: return ProviderError.connectionFailed(provider: name, message: "\(error)")
+            }
+        }
+        return ProviderError.connectionFailed(provider: name, message: "\(error)")
+    }
+
+    static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
+        RetryPolicy.retryAfter(headerValue: headers.first(name: "retry-after"), milliseconds: headers.first(name: "retry-after-ms"))
+    }
+
+    static func collect(_ body: HTTPClientResponse.Body, limit: Int) async throws -> Data {
+        var data = Data()
+        for try await buffer in body {
+            if data.count < limit { data.append(contentsOf: buffer.readableBytesView.prefix(limit - data.count)) }
+        }
+        return data
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+/// How an `HTTPProvider` behaves: retries, concurrency, deadlines.
+public struct HTTPProviderOptions: Sendable {
+    public var retry = RetryPolicy()
+    /// Requests in flight at once to this provider (more wait).
+    public var maxConcurrentRequests = 8
+    public var connectTimeout: Duration = .seconds(10)
+    /// Longest silence — before the answer or between two chunks — before
+    /// the request is given up (local models may think a while).
+    public var readTimeout: Duration = .seconds(120)
+    /// An SSE line (one event's data) longer than this is refused.
+    public var maxEventBytes = 8 << 20
+    public init() {}
+}

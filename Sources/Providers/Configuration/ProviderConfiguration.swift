@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+
+/// The providers HMA knows, and how each is reached.
+public enum ProviderKind: String, Sendable, CaseIterable, Equatable {
+    case openai, anthropic, gemini, deepseek, xai, ollama
+    /// Replays recorded conversations; needs no key (see `DemoProvider`).
+    case demo
+
+    /// The environment variable holding the key (the names users of the
+    /// earlier HMA know), and the one overriding the base URL.
+    public var keyVariable: String? {
+        switch self {
+        case .openai: return "OPENAI_API_KEY"
+        case .anthropic: return "ANTHROPIC_API_KEY"
+        case .gemini: return "GOOGLE_GEMINI_API_KEY"
+        case .deepseek: return "DEEPSEEK_API_KEY"
+        case .xai: return "XAI_API_KEY"
+        case .ollama, .demo: return nil
+        }
+    }
+
+    public var baseURLVariable: String? {
+        switch self {
+        case .openai: return "HMA_OPENAI_BASE_URL"
+        case .anthropic: return "HMA_ANTHROPIC_BASE_URL"
+        case .gemini: return "HMA_GEMINI_BASE_URL"
+        case .deepseek: return "HMA_DEEPSEEK_BASE_URL"
+        case .xai: return "HMA_XAI_BASE_URL"
+        case .ollama: return "OLLAMA_HOST"
+        case .demo: return nil
+        }
+    }
+
+    public var defaultBaseURL: String {
+        switch self {
+        case .openai: return "https://api.openai.com/v1"
+        case .anthropic: return "https://api.anthropic.com"
+        case .gemini: return "https://generativelanguage.googleapis.com/v1beta"
+        case .deepseek: return "https://api.deepseek.com/v1"
+        case .xai: return "https://api.x.ai/v1"
+        case .ollama: return "http://127.0.0.1:11434/v1"
+        case .demo: return ""
+        }
+    }
+}
+
+/// One configured provider.
+public struct ProviderSettings: Sendable {
+    public var kind: ProviderKind
+    public var baseURL: String
+    public var apiKey: APIKey?
+    public var options: HTTPProviderOptions
+
+    public init(kind: ProviderKind, baseURL: String? = nil, apiKey: APIKey? = nil, options: HTTPProviderOptions = .init()) {
+        self.kind = kind
+        self.baseURL = baseURL ?? kind.defaultBaseURL
+        self.apiKey = apiKey
+        self.options = options
+        if kind == .ollama || kind == .demo { self.options.readTimeout = max(self.options.readTimeout, .seconds(300)) }
+    }
+
+    public var endpoint: Endpoint { Endpoint(baseURL: baseURL, apiKey: apiKey) }
+}
+
+/// Which providers are configured: from the environment, plus keys users
+/// give at run time (kept in memory only). The demo model is always there
+/// and is the choice only when no real provider is configured.
+public struct ProviderConfiguration: Sendable {
+    /// Configured providers in order of preference (real ones first; demo last).
+    public private(set) var providers: [ProviderSettings]
+
+    public init(providers: [ProviderSettings]) {
+        self.providers = providers.filter { $0.kind != .demo } + [ProviderSettings(kind: .demo)]
+    }
+
+    /// Reads the keys and base URLs from `environment`. A provider counts
+    /// as configured with its key, or — for OpenAI-compatible servers that
+    /// need none (vLLM, llama.cpp, LM Studio) — with just a base URL.
+    public static func fromEnvironment(_ environment: [String: String]) throws(ProviderError) -> ProviderConfiguration {
+        var providers: [ProviderSettings] = []
+        for kind in ProviderKind.allCases where kind != .demo {
+            let rawKey = kind.keyVariable.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+                ?? (kind == .gemini ? environment["GEMINI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 } : nil)
+            let base = kind.baseURLVariable.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+            if kind == .ollama {
+                guard let base else { continue }
+                providers.append(ProviderSettings(kind: .ollama, baseURL: Self.ollamaBaseURL(base)))
+                continue
+            }
+            guard rawKey != nil || base != nil else { continue }
+            let key = try rawKey.map { raw throws(ProviderError) in try APIKey(raw, provider: kind.rawValue) }
+            providers.append(ProviderSettings(kind: kind, baseURL: base, apiKey: key))
+        }
+        return ProviderConfiguration(providers: providers)
+    }
+
+    /// `OLLAMA_HOST` as Ollama itself reads it: `host`, `host:port` or a URL;
+    /// its OpenAI-compatible API is under `/v1`.
+    static func ollamaBaseURL(_ host: String) -> String {
+        var url = host.contains("://") ? host : "http://" + host
+        while url.hasSuffix("/") { url.removeLast() }
+        let authority = url.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first ?? ""
+        if !authority.contains(":") { url += ":11434" }
+        return url.hasSuffix("/v1") ? url : url + "/v1"
+    }
+
+    public func settings(for kind: ProviderKind) -> ProviderSettings? { providers.first { $0.kind == kind } }
+
+    /// The provider to use when none is named: the first real one, else demo.
+    public var preferred: ProviderSettings { providers[0] }
+
+    /// Adds or replaces a provider's key for this process (a user's own key
+    /// given in the IDE): in memory only, never written or logged.
+    public mutating func setKey(_ raw: String, for kind: ProviderKind) throws(ProviderError) {
+        let key = try APIKey(raw, provider: kind.rawValue)
+        if let index = providers.firstIndex(where: { $0.kind == kind }) {
+            providers[index].apiKey = key
+        } else {
+            providers.insert(ProviderSettings(kind: kind, apiKey: key), at: providers.count - 1)
+        }
+    }
+
+    /// The client for a configured provider.
+    public static func makeProvider(_ settings: ProviderSettings, logger: Logger = Logger(label: "hma.providers")) -> any LanguageModelProvider {
+        switch settings.kind {
+        case .openai:
+            // OpenAI's own API wants max_completion_tokens; a compatible server at another URL, max_tokens.
+            let own = settings.baseURL == ProviderKind.openai.defaultBaseURL
+            return HTTPProvider(format: OpenAIChatFormat(provider: "openai", usesMaxCompletionTokens: own), endpoint: settings.endpoint,
+                                options: settings.options, logger: logger)
+        case .deepseek, .xai, .ollama:
+            return HTTPProvider(format: OpenAIChatFormat(provider: settings.kind.rawValue), endpoint: settings.endpoint,
+                                options: settings.options, logger: logger)
+        case .anthropic:
+            return HTTPProvider(format: AnthropicMessagesFormat(), endpoint: settings.endpoint, options: settings.options, logger: logger)
+        case .gemini:
+            return HTTPProvider(format: GeminiFormat(), endpoint: settings.endpoint, options: settings.options, logger: logger)
+        case .demo:
+            return DemoProvider.bundled()
+        }
+    }
+}

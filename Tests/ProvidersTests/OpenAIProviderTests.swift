@@ -1,0 +1,256 @@
+import Foundation
+import ProviderTesting
+import Testing
+@testable import Providers
+
+/// The OpenAI client against a local server that checks the exact request
+/// and answers in Chat Completions' streaming shape.
+@Suite struct OpenAIProviderTests {
+    static func chunk(_ delta: String, finish: String? = nil) -> (event: String?, data: String) {
+        (nil, #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-test","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}]}"#)
+    }
+    static let usage: (event: String?, data: String) = (nil, #"{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":31,"completion_tokens":5,"total_tokens":36}}"#)
+    static let done: (event: String?, data: String) = (nil, "[DONE]")
+    static let hello = [chunk(#"{"role":"assistant","content":""}"#), chunk(#"{"content":"Hel"}"#), chunk(#"{"content":"lo"}"#),
+                        chunk("{}", finish: "stop"), usage, done]
+
+    func provider(_ server: ScriptedHTTPServer, key: String? = "sk-test-123", options: HTTPProviderOptions = testOptions(),
+                  ownAPI: Bool = true) throws -> HTTPProvider<OpenAIChatFormat> {
+        HTTPProvider(format: OpenAIChatFormat(provider: "openai", usesMaxCompletionTokens: ownAPI),
+                     endpoint: Endpoint(baseURL: server.baseURL + "/v1/", apiKey: try key.map { try APIKey($0, provider: "openai") }),
+                     options: options)
+    }
+
+    @Test func sendsTheExactChatCompletionsRequestAndStreamsTheReply() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in sseAnswer(Self.hello) }
+        defer { Task { await server.shutdown() } }
+        let reply = try await provider(server).complete(sampleRequest)
+        #expect(reply == ModelReply(text: "Hello", toolCalls: [], usage: Usage(inputTokens: 31, outputTokens: 5, estimated: false), finishReason: .stop))
+
+        let request = try #require(server.requests.first)
+        #expect(request.method == "POST" && request.path == "/v1/chat/completions")
+        #expect(request.headers["authorization"] == "Bearer sk-test-123")
+        #expect(request.headers["content-type"] == "application/json")
+        #expect(request.headers["accept"] == "text/event-stream")
+        let body = try #require(request.json)
+        #expect(body["model"] as? String == "gpt-test" && body["stream"] as? Bool == true)
+        #expect((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true)
+        #expect(body["temperature"] as? Double == 0.2 && body["max_completion_tokens"] as? Int == 256 && body["max_tokens"] == nil)
+        #expect(body["stop"] as? [String] == ["END"])
+        let messages = try #require(body["messages"] as? [[String: Any]])
+        #expect(messages.map { $0["role"] as? String } == ["system", "user", "assistant", "tool"])
+        #expect(messages[0]["content"] as? String == "You write code." && messages[1]["content"] as? String == "Make a file")
+        let call = try #require((messages[2]["tool_calls"] as? [[String: Any]])?.first)
+        #expect(call["id"] as? String == "call_1" && call["type"] as? String == "function")
+        #expect((call["function"] as? [String: Any])?["name"] as? String == "create_file")
+        #expect((call["function"] as? [String: Any])?["arguments"] as? String == #"{"path":"a.txt"}"#)
+        #expect(messages[2]["content"] is NSNull, "an assistant turn of only tool calls has null content")
+        #expect(messages[3]["tool_call_id"] as? String == "call_1" && messages[3]["content"] as? String == "created")
+        let tool = try #require((body["tools"] as? [[String: Any]])?.first)
+        #expect(tool["type"] as? String == "function")
+        let function = try #require(tool["function"] as? [String: Any])
+        #expect(function["name"] as? String == "create_file" && function["description"] as? String == "Creates a file")
+        #expect((function["parameters"] as? [String: Any])?["required"] as? [String] == ["path"])
+    }
+
+    @Test func compatibleServersGetMaxTokensAndNoKeyWhenNoneIsConfigured() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in sseAnswer(Self.hello) }
+        defer { Task { await server.shutdown() } }
+        _ = try await provider(server, key: nil, ownAPI: false).complete(sampleRequest)
+        let request = try #require(server.requests.first)
+        #expect(request.headers["authorization"] == nil)
+        #expect(request.json?["max_tokens"] as? Int == 256 && request.json?["max_completion_tokens"] == nil)
+    }
+
+    @Test func parallelToolCallsStreamAndComplete() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            sseAnswer([
+                Self.chunk(#"{"role":"assistant","tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"read_file","arguments":""}}]}"#),
+                Self.chunk(#"{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"run","arguments":"{\"cmd\":"}}]}"#),
+                Self.chunk(#"{"tool_calls":[{"index":0,"function":{"arguments":"{\"path\":\"a.ts\"}"}}]}"#),
+                Self.chunk(#"{"tool_calls":[{"index":1,"function":{"arguments":"\"make\"}"}}]}"#),
+                Self.chunk("{}", finish: "tool_calls"), Self.usage, Self.done,
+            ])
+        }
+        defer { Task { await server.shutdown() } }
+        let reply = try await provider(server).complete(sampleRequest)
+        #expect(reply.toolCalls == [ToolCall(id: "call_a", name: "read_file", arguments: #"{"path":"a.ts"}"#),
+                                    ToolCall(id: "call_b", name: "run", arguments: #"{"cmd":"make"}"#)])
+        #expect(reply.finishReason == .toolCalls)
+    }
+
+    @Test(arguments: [
+        (401, #"{"error":{"message":"Incorrect API key provided: sk-test***123.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#, "authentication"),
+        (403, #"{"error":{"message":"You are not allowed to sample from this model","type":"invalid_request_error","param":null,"code":null}}"#, "permissionDenied"),
+        (404, #"{"error":{"message":"The model `gpt-nope` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#, "unknownModel"),
+        (400, #"{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#, "contextOverflow"),
+        (429, #"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#, "quotaExhausted"),
+        (400, #"{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error","param":"temperature","code":null}}"#, "badRequest"),
+    ])
+    func refusedRequestsBecomeTypedErrorsWithoutRetrying(status: Int, body: String, expected: String) async throws {
+        let server = try await ScriptedHTTPServer { _, _ in errorAnswer(status, body) }
+        defer { Task { await server.shutdown() } }
+        let (events, error) = await collect(try provider(server).stream(sampleRequest))
+        #expect(events.isEmpty)
+        let typed = try #require(error as? ProviderError, "\(String(describing: error))")
+        #expect(Self.kind(typed) == expected, "\(typed)")
+        #expect(server.requests.count == 1, "not retried")
+        #expect(!typed.description.contains("sk-test-123"))
+    }
+
+    static func kind(_ error: ProviderError) -> String {
+        String(String(describing: Mirror(reflecting: error).children.first?.label ?? "\(error)"))
+    }
+
+    @Test func rateLimitsAreRetriedAfterTheirRetryAfter() async throws {
+        let server = try await ScriptedHTTPServer { _, number in
+            number == 0 ? errorAnswer(429, #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#,
+                                      headers: [("retry-after", "1")])
+                : sseAnswer(Self.hello)
+        }
+        defer { Task { await server.shutdown() } }
+        let start = ContinuousClock.now
+        let reply = try await provider(server).complete(sampleRequest)
+        #expect(reply.text == "Hello" && server.requests.count == 2)
+        #expect(ContinuousClock.now - start >= .seconds(1), "waited as Retry-After asked")
+    }
+
+    @Test func rateLimitsWithoutRetryAfterBackOffAndServerErrorsAreRetried() async throws {
+        let server = try await ScriptedHTTPServer { _, number in
+            switch number {
+            case 0: return errorAnswer(429, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#)
+            case 1: return errorAnswer(500, #"{"error":{"message":"The server had an error while processing your request.","type":"server_error"}}"#)
+            case 2: return errorAnswer(503, "upstream unavailable")
+            default: return sseAnswer(Self.hello)
+            }
+        }
+        defer { Task { await server.shutdown() } }
+        let reply = try await provider(server).complete(sampleRequest)
+        #expect(reply.text == "Hello" && server.requests.count == 4)
+    }
+
+    @Test func persistentServerErrorsEndAfterTheLastAttempt() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in errorAnswer(502, "<html>Bad gateway</html>") }
+        defer { Task { await server.shutdown() } }
+        let (_, error) = await collect(try provider(server, options: testOptions(attempts: 3)).stream(sampleRequest))
+        #expect(error as? ProviderError == .serverError(provider: "openai", status: 502, message: "<html>Bad gateway</html>"))
+        #expect(server.requests.count == 3)
+    }
+
+    @Test func aRetryAfterLongerThanTheLimitIsNotWaitedFor() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            errorAnswer(429, #"{"error":{"message":"slow down","code":"rate_limit_exceeded"}}"#, headers: [("retry-after", "3600")])
+        }
+        defer { Task { await server.shutdown() } }
+        let (_, error) = await collect(try provider(server).stream(sampleRequest))
+        #expect(error as? ProviderError == .rateLimited(provider: "openai", retryAfter: .seconds(3600), message: "slow down"))
+        #expect(server.requests.count == 1)
+    }
+
+    @Test func aStreamCutAfterHalfAToolCallIsAnErrorNotAReply() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            sseAnswer([Self.chunk(#"{"role":"assistant","tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"write_file","arguments":"{\"path\":\"a"}}]}"#)],
+                      thenEnd: false)
+        }
+        defer { Task { await server.shutdown() } }
+        let (events, error) = await collect(try provider(server).stream(sampleRequest))
+        #expect(events.count == 1, "the delta that arrived was delivered")
+        guard case .streamInterrupted = error as? ProviderError else {
+            Issue.record("expected streamInterrupted, got \(String(describing: error))")
+            return
+        }
+        await #expect(throws: ProviderError.self) { _ = try await provider(server).complete(sampleRequest) }
+    }
+
+    @Test func malformedToolArgumentsAreReported() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            sseAnswer([Self.chunk(#"{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"run","arguments":"{\"cmd\": make"}}]}"#),
+                       Self.chunk("{}", finish: "tool_calls"), Self.done])
+        }
+        defer { Task { await server.shutdown() } }
+        let (_, error) = await collect(try provider(server).stream(sampleRequest))
+        #expect(error as? ProviderError == .malformedToolArguments(name: "run", arguments: #"{"cmd": make"#))
+    }
+
+    @Test func anEventLineOfTenMegabytesIsRefused() async throws {
+        let huge = String(repeating: "x", count: 10 << 20)
+        let server = try await ScriptedHTTPServer { _, _ in sseAnswer([Self.chunk(#"{"content":"\#(huge)"}"#), Self.done]) }
+        defer { Task { await server.shutdown() } }
+        let (events, error) = await collect(try provider(server).stream(sampleRequest))
+        #expect(events.isEmpty)
+        #expect(error as? ProviderError == .malformedEvent("an event line over \(8 << 20) bytes"))
+    }
+
+    @Test func anUnknownFinishReasonIsKept() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            sseAnswer([Self.chunk(#"{"content":"ok"}"#), Self.chunk("{}", finish: "brand_new_reason"), Self.usage, Self.done])
+        }
+        defer { Task { await server.shutdown() } }
+        #expect(try await provider(server).complete(sampleRequest).finishReason == .other("brand_new_reason"))
+    }
+
+    @Test func aServerThatNeverAnswersTimesOut() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in [.hang] }
+        defer { Task { await server.shutdown() } }
+        let start = ContinuousClock.now
+        let (_, error) = await collect(try provider(server, options: testOptions(readTimeout: .milliseconds(500), attempts: 1)).stream(sampleRequest))
+        #expect(error as? ProviderError == .timeout(provider: "openai", after: .milliseconds(500)), "\(String(describing: error))")
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
+    @Test func aStallMidReplyTimesOutAsAnInterruption() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            [.head(status: 200, headers: [("content-type", "text/event-stream")]), .body(ScriptedHTTPServer.sse([Self.chunk(#"{"content":"Hel"}"#)])), .hang]
+        }
+        defer { Task { await server.shutdown() } }
+        let (events, error) = await collect(try provider(server, options: testOptions(readTimeout: .milliseconds(500))).stream(sampleRequest))
+        #expect(events == [.textDelta("Hel")])
+        guard case .streamInterrupted(let after) = error as? ProviderError else {
+            Issue.record("expected streamInterrupted, got \(String(describing: error))")
+            return
+        }
+        #expect(after.contains("3 characters") && after.contains("sent nothing"), "\(after)")
+    }
+
+    @Test func cancellingTheConsumerClosesTheRequest() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            [.head(status: 200, headers: [("content-type", "text/event-stream")]), .body(ScriptedHTTPServer.sse([Self.chunk(#"{"content":"Hel"}"#)])),
+             .pause(.seconds(30)), .body(ScriptedHTTPServer.sse([Self.chunk(#"{"content":"lo"}"#)])), .end]
+        }
+        defer { Task { await server.shutdown() } }
+        let stream = try provider(server).stream(sampleRequest)
+        let task = Task {
+            var iterator = stream.makeAsyncIterator()
+            return try await iterator.next()
+        }
+        #expect(try await task.value == .textDelta("Hel"))
+        // The iterator is gone with the task: the stream terminates, the request is cancelled.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await server.waitForClosedConnections(1) }
+            group.addTask { try await Task.sleep(for: .seconds(10)); throw CancellationError() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    @Test func theConcurrencyLimitHoldsRequestsBack() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in [.pause(.milliseconds(100))] + sseAnswer(Self.hello) }
+        defer { Task { await server.shutdown() } }
+        let client = try provider(server, options: testOptions(concurrency: 2))
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<6 { group.addTask { try await client.complete(sampleRequest).text } }
+            for try await text in group { #expect(text == "Hello") }
+        }
+        #expect(server.requests.count == 6)
+        #expect(server.maxConcurrentRequests == 2)
+    }
+
+    @Test func withoutUsageFromTheServerTheUsageIsEstimatedAndSaysSo() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            sseAnswer([Self.chunk(#"{"content":"Hello there"}"#), Self.chunk("{}", finish: "stop"), Self.done])
+        }
+        defer { Task { await server.shutdown() } }
+        let reply = try await provider(server).complete(sampleRequest)
+        #expect(reply.usage.estimated && reply.usage.outputTokens == 3 && reply.usage.inputTokens > 0)
+    }
+}

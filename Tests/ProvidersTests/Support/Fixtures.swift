@@ -1,0 +1,51 @@
+import Foundation
+import ProviderTesting
+@testable import Providers
+
+/// Options for tests: quick retries and a short read timeout, so the
+/// failure paths run in well under a second each.
+func testOptions(readTimeout: Duration = .seconds(5), attempts: Int = 4, concurrency: Int = 8) -> HTTPProviderOptions {
+    var options = HTTPProviderOptions()
+    options.retry.maxAttempts = attempts
+    options.retry.initialDelay = .milliseconds(10)
+    options.retry.maxDelay = .milliseconds(50)
+    options.readTimeout = readTimeout
+    options.connectTimeout = .seconds(2)
+    options.maxConcurrentRequests = concurrency
+    return options
+}
+
+/// A conversation with a system prompt, a user turn, an earlier tool call
+/// and its result, and one tool — every part of a request a format maps.
+let sampleRequest = ModelRequest(
+    model: "gpt-test",
+    system: "You write code.",
+    messages: [
+        .user("Make a file"),
+        .assistant("", toolCalls: [ToolCall(id: "call_1", name: "create_file", arguments: #"{"path":"a.txt"}"#)]),
+        .toolResult(for: ToolCall(id: "call_1", name: "create_file", arguments: "{}"), "created"),
+    ],
+    tools: [ToolDefinition(name: "create_file", description: "Creates a file",
+                           parameters: #"{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}"#)],
+    temperature: 0.2, maxOutputTokens: 256, stop: ["END"])
+
+/// An answer with the given status and JSON body (no retry header).
+func errorAnswer(_ status: Int, _ body: String, headers: [(String, String)] = []) -> [ScriptedHTTPServer.Step] {
+    [.head(status: status, headers: [("content-type", "application/json"), ("content-length", "\(body.utf8.count)")] + headers), .text(body), .end]
+}
+
+/// A 200 event stream with these events.
+func sseAnswer(_ events: [(event: String?, data: String)], thenEnd: Bool = true) -> [ScriptedHTTPServer.Step] {
+    [.head(status: 200, headers: [("content-type", "text/event-stream")]), .body(ScriptedHTTPServer.sse(events))] + (thenEnd ? [.end] : [.close])
+}
+
+/// Collects a stream's events, or the error that ended it.
+func collect(_ stream: AsyncThrowingStream<ProviderEvent, any Error>) async -> (events: [ProviderEvent], error: (any Error)?) {
+    var events: [ProviderEvent] = []
+    do {
+        for try await event in stream { events.append(event) }
+        return (events, nil)
+    } catch {
+        return (events, error)
+    }
+}
