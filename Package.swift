@@ -135,6 +135,7 @@ let package = Package(
             dependencies: [
                 "Gateway",
                 "Mesh",
+                "Providers",
                 "Storage",
                 "Workspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -226,7 +227,7 @@ let package = Package(
         // them over sockets. They find the executables next to the test bundle.
         .testTarget(
             name: "ProcessTests",
-            dependencies: ["hma", "hma-storage-appender", "hma-mesh-node", "Storage", "Mesh", "MeshTesting", "ProcessTesting"],
+            dependencies: ["hma", "hma-storage-appender", "hma-mesh-node", "Storage", "Mesh", "MeshTesting", "ProcessTesting", "ProviderTesting"],
             swiftSettings: swiftSettings
         ),
         // Multi-process cluster tests: one OS process per node. Run them

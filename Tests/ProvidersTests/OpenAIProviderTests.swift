@@ -147,6 +147,26 @@ import Testing
         #expect(server.requests.count == 1)
     }
 
+    @Test func aConnectionClosedBeforeAnyAnswerIsRetried() async throws {
+        let server = try await ScriptedHTTPServer { _, number in number == 0 ? [.close] : sseAnswer(Self.hello) }
+        defer { Task { await server.shutdown() } }
+        #expect(try await provider(server).complete(sampleRequest).text == "Hello")
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func aServerNobodyListensOnIsUnreachableWithoutExtraAttempts() async throws {
+        let closed = try await ScriptedHTTPServer { _, _ in [] }
+        await closed.shutdown()  // its port is now free: connections are refused
+        let start = ContinuousClock.now
+        let (_, error) = await collect(try provider(closed).stream(sampleRequest))
+        guard case .unreachable(let provider, let message) = error as? ProviderError else {
+            Issue.record("expected unreachable, got \(String(describing: error))")
+            return
+        }
+        #expect(provider == "openai" && message.contains("connection refused"))
+        #expect(ContinuousClock.now - start < .seconds(8), "one connect timeout (2 s here), not one per attempt")
+    }
+
     @Test func aStreamCutAfterHalfAToolCallIsAnErrorNotAReply() async throws {
         let server = try await ScriptedHTTPServer { _, _ in
             sseAnswer([Self.chunk(#"{"role":"assistant","tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"write_file","arguments":"{\"path\":\"a"}}]}"#)],

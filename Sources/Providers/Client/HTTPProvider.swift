@@ -133,9 +133,17 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
             switch error {
             case .readTimeout, .deadlineExceeded: return ProviderError.timeout(provider: name, after: options.readTimeout)
             case .cancelled: return CancellationError()
-            case .connectTimeout: return ProviderError.connectionFailed(provider: name, message: "connect timed out after \(options.connectTimeout)")
+            case .connectTimeout: return ProviderError.unreachable(provider: name, message: "no connection to \(endpoint.baseURL) within \(options.connectTimeout)")
             case .remoteConnectionClosed: return ProviderError.connectionFailed(provider: name, message: "the server closed the connection")
             default: return ProviderError.connectionFailed(provider: name, message: "\(error)")
+            }
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            // AsyncHTTPClient has already kept trying for the connect timeout.
+            case ECONNREFUSED: return ProviderError.unreachable(provider: name, message: "connection refused at \(endpoint.baseURL) (is the server running?)")
+            case ECONNRESET: return ProviderError.connectionFailed(provider: name, message: "the connection was reset")
+            default: break
             }
         }
         return ProviderError.connectionFailed(provider: name, message: "\(error)")
@@ -166,7 +174,9 @@ public struct HTTPProviderOptions: Sendable {
     public var retry = RetryPolicy()
     /// Requests in flight at once to this provider (more wait).
     public var maxConcurrentRequests = 8
-    public var connectTimeout: Duration = .seconds(10)
+    /// AsyncHTTPClient keeps trying to connect (a refused connection too)
+    /// until this passes.
+    public var connectTimeout: Duration = .seconds(5)
     /// Longest silence — before the answer or between two chunks — before
     /// the request is given up (local models may think a while).
     public var readTimeout: Duration = .seconds(120)

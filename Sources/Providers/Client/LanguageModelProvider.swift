@@ -34,6 +34,7 @@ extension LanguageModelProvider {
             case .finish(let reason): finish = reason
             }
         }
+        try Task.checkCancellation()  // a cancelled caller ends the stream early: that is not a broken reply
         guard let finish else { throw ProviderError.streamInterrupted(after: "\(text.count) characters of text, with no finish") }
         return ModelReply(text: text, toolCalls: calls,
                           usage: usage ?? UsageEstimate.of(request, replyText: text, calls: calls), finishReason: finish)

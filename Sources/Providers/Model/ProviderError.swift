@@ -25,7 +25,11 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Nothing arrived for the read timeout (a server that accepted the
     /// connection and never answered, or stalled mid-reply).
     case timeout(provider: String, after: Duration)
+    /// The connection broke (a reset); worth another attempt.
     case connectionFailed(provider: String, message: String)
+    /// No connection could be made within the connect timeout (refused,
+    /// or no answer): not retried, the connect attempts already were.
+    case unreachable(provider: String, message: String)
     /// The stream ended before the provider said it had finished.
     case streamInterrupted(after: String)
     case malformedEvent(String)
@@ -57,7 +61,8 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
         case .serverError(let provider, let status, let message): return "\(provider) had a server error (\(status)): \(message)"
         case .badRequest(let provider, let status, let message): return "\(provider) refused the request (\(status)): \(message)"
         case .timeout(let provider, let after): return "\(provider) sent nothing for \(after)"
-        case .connectionFailed(let provider, let message): return "could not reach \(provider): \(message)"
+        case .connectionFailed(let provider, let message): return "the connection to \(provider) failed: \(message)"
+        case .unreachable(let provider, let message): return "could not reach \(provider): \(message)"
         case .streamInterrupted(let after): return "the reply stream broke off before it finished (after \(after))"
         case .malformedEvent(let detail): return "the provider sent an event this client cannot read: \(detail)"
         case .malformedToolArguments(let name, let arguments):

@@ -138,7 +138,7 @@ public struct GeminiStreamDecoder: StreamDecoding {
         if let error = object["error"] as? [String: Any] {
             throw .streamInterrupted(after: "the server reported \(error["message"] as? String ?? "an error")")
         }
-        guard !finished else { return [] }
+        guard !finished else { return [] }  // finish and usage went out once already
         if let feedback = object["promptFeedback"] as? [String: Any], let reason = feedback["blockReason"] as? String {
             let detail = (feedback["blockReasonMessage"] as? String).map { " (\($0))" } ?? ""
             throw .refusal(provider: provider, message: "blocked: \(reason)\(detail)")
