@@ -12,7 +12,7 @@ TEST_PACKAGES := git python3 openssl iproute2 openssh-server podman runc cataton
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster bench-workspace fuzz-wire clean
+.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster bench-workspace bench-llm fuzz-wire clean
 
 all: build
 
@@ -50,6 +50,12 @@ bench-cluster: deps
 bench-workspace: deps
 	@scripts/install-system-packages.sh $(TEST_PACKAGES)
 	scripts/bench.sh workspace
+
+# Provider client overhead per streamed token and 100-stream throughput,
+# against OpenAI's Python SDK (fetched from PyPI). Writes docs/benchmarks.md.
+bench-llm: deps
+	@scripts/install-system-packages.sh python3 python3-pip
+	scripts/bench.sh llm
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build

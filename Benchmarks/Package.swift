@@ -46,6 +46,14 @@ let package = Package(
             dependencies: ["BenchmarkReport", .product(name: "Workspace", package: "hma")]
         ),
         .executableTarget(
+            name: "LLMBenchmark",
+            dependencies: [
+                "BenchmarkReport",
+                .product(name: "Providers", package: "hma"),
+                .product(name: "ProviderTesting", package: "hma"),
+            ]
+        ),
+        .executableTarget(
             name: "hma-bench-node",
             dependencies: [.product(name: "MeshTesting", package: "hma")]
         ),

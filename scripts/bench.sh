@@ -9,7 +9,8 @@ case "${1:-}" in
   mesh) product=MeshBenchmark ;;
   cluster) product=ClusterBenchmark ;;
   workspace) product=WorkspaceBenchmark ;;
-  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace" >&2; exit 2 ;;
+  llm) product=LLMBenchmark ;;
+  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace|llm" >&2; exit 2 ;;
 esac
 cd Benchmarks
 # A new source file in the parent package is missed by a cached build plan.
@@ -17,4 +18,15 @@ rm -f .build/release.yaml .build/release/description.json
 swift build -c release --product "$product"
 # The cluster benchmark starts node processes from this binary.
 if [ "$1" = cluster ]; then swift build -c release --product hma-bench-node; fi
+# The LLM benchmark's peer: OpenAI's Python SDK, from PyPI into the build folder.
+if [ "$1" = llm ]; then
+  peer="$root/Benchmarks/.build/python-peer"
+  if [ ! -d "$peer/site/openai" ]; then
+    mkdir -p "$peer"
+    python3 -m pip install -q --target "$peer/site" openai==1.109.1 \
+      || python3 -m pip install -q --break-system-packages --target "$peer/site" openai==1.109.1
+  fi
+  cp "$root/Benchmarks/Peers/openai_peer.py" "$peer/"
+  export BENCH_PYTHON_PEER="$peer"
+fi
 BENCH_DOCS="$root/docs/benchmarks.md" "$(swift build -c release --show-bin-path)/$product"

@@ -154,6 +154,15 @@ import Testing
         #expect(server.requests.count == 2)
     }
 
+    @Test func anErrorBodyCutShortStillGivesItsStatusAndIsRetried() async throws {
+        let server = try await ScriptedHTTPServer { _, number in
+            number == 0 ? [.head(status: 503, headers: [("content-length", "200")]), .text(#"{"error":{"mess"#), .close] : sseAnswer(Self.hello)
+        }
+        defer { Task { await server.shutdown() } }
+        #expect(try await provider(server).complete(sampleRequest).text == "Hello")
+        #expect(server.requests.count == 2)
+    }
+
     @Test func aServerNobodyListensOnIsUnreachableWithoutExtraAttempts() async throws {
         let closed = try await ScriptedHTTPServer { _, _ in [] }
         await closed.shutdown()  // its port is now free: connections are refused
@@ -175,10 +184,11 @@ import Testing
         defer { Task { await server.shutdown() } }
         let (events, error) = await collect(try provider(server).stream(sampleRequest))
         #expect(events.count == 1, "the delta that arrived was delivered")
-        guard case .streamInterrupted = error as? ProviderError else {
+        guard case .streamInterrupted(let after) = error as? ProviderError else {
             Issue.record("expected streamInterrupted, got \(String(describing: error))")
             return
         }
+        #expect(after.contains("a partial tool call"), "\(after)")
         await #expect(throws: ProviderError.self) { _ = try await provider(server).complete(sampleRequest) }
     }
 

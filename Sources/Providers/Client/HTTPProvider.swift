@@ -55,8 +55,10 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
             do {
                 response = try await send(wire)
                 if response.status.code / 100 != 2 {
-                    throw format.error(status: Int(response.status.code), retryAfter: Self.retryAfter(response.headers),
-                                       body: try await Self.collect(response.body, limit: 64 << 10), model: request.model)
+                    let error = format.error(status: Int(response.status.code), retryAfter: Self.retryAfter(response.headers),
+                                             body: await Self.collect(response.body, limit: 64 << 10), model: request.model)
+                    // Providers sometimes quote the key back ("Consumer 'api_key:…' has been suspended").
+                    throw endpoint.apiKey.map { error.redacting($0.secret) } ?? error
                 }
             } catch let error as ProviderError {
                 guard let delay = options.retry.delay(after: error, attempt: attempt) else { throw error }
@@ -120,7 +122,13 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw ProviderError.streamInterrupted(after: "\(text.count) characters of text (\(mapped(error)))")
+            // The connection broke or went silent: the decoder says what was
+            // cut (text, a partial tool call) — unless the reply had finished.
+            do {
+                try decoder.end()
+            } catch .streamInterrupted(let after) {
+                throw ProviderError.streamInterrupted(after: "\(after); \(mapped(error))")
+            }
         }
         _ = parser.finish()  // an event not closed by an empty line is dropped: the decoder then says the reply is cut
         try decoder.end()
@@ -153,11 +161,15 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
         RetryPolicy.retryAfter(headerValue: headers.first(name: "retry-after"), milliseconds: headers.first(name: "retry-after-ms"))
     }
 
-    static func collect(_ body: HTTPClientResponse.Body, limit: Int) async throws -> Data {
+    /// The start of an error body; what arrived if the connection breaks
+    /// while it is read (the status alone still names the error).
+    static func collect(_ body: HTTPClientResponse.Body, limit: Int) async -> Data {
         var data = Data()
-        for try await buffer in body {
-            if data.count < limit { data.append(contentsOf: buffer.readableBytesView.prefix(limit - data.count)) }
-        }
+        do {
+            for try await buffer in body {
+                if data.count < limit { data.append(contentsOf: buffer.readableBytesView.prefix(limit - data.count)) }
+            }
+        } catch {}
         return data
     }
 }

@@ -39,6 +39,28 @@ public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No provider is configured or known under that name.
     case notConfigured(String)
 
+    /// The same error with `secret` removed from every message in it.
+    public func redacting(_ secret: String) -> ProviderError {
+        guard !secret.isEmpty else { return self }
+        func clean(_ text: String) -> String { text.replacingOccurrences(of: secret, with: "<redacted>") }
+        switch self {
+        case .authentication(let provider, let message): return .authentication(provider: provider, message: clean(message))
+        case .permissionDenied(let provider, let message): return .permissionDenied(provider: provider, message: clean(message))
+        case .unknownModel(let provider, let model, let message): return .unknownModel(provider: provider, model: model, message: clean(message))
+        case .contextOverflow(let provider, let message): return .contextOverflow(provider: provider, message: clean(message))
+        case .refusal(let provider, let message): return .refusal(provider: provider, message: clean(message))
+        case .quotaExhausted(let provider, let message): return .quotaExhausted(provider: provider, message: clean(message))
+        case .rateLimited(let provider, let retryAfter, let message): return .rateLimited(provider: provider, retryAfter: retryAfter, message: clean(message))
+        case .serverError(let provider, let status, let message): return .serverError(provider: provider, status: status, message: clean(message))
+        case .badRequest(let provider, let status, let message): return .badRequest(provider: provider, status: status, message: clean(message))
+        case .connectionFailed(let provider, let message): return .connectionFailed(provider: provider, message: clean(message))
+        case .unreachable(let provider, let message): return .unreachable(provider: provider, message: clean(message))
+        case .streamInterrupted(let after): return .streamInterrupted(after: clean(after))
+        case .malformedEvent(let detail): return .malformedEvent(clean(detail))
+        case .invalidKey, .timeout, .malformedToolArguments, .leftTheRecording, .notConfigured: return self
+        }
+    }
+
     /// Whether a new attempt may succeed (before any of the reply arrived).
     public var isRetryable: Bool {
         switch self {

@@ -28,6 +28,8 @@ public final class ScriptedHTTPServer: Sendable {
         /// Content-Length is given).
         case head(status: Int, headers: [(String, String)] = [])
         case body(Data)
+        /// Body bytes made at the moment they are written (timestamps).
+        case bodyNow(@Sendable () -> Data)
         case pause(Duration)
         /// The end of the response.
         case end
@@ -180,6 +182,8 @@ private final class ScriptHandler: ChannelInboundHandler, @unchecked Sendable {
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
             case .body(let data):
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: data)))), promise: nil)
+            case .bodyNow(let make):
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: make())))), promise: nil)
             case .pause(let duration):
                 context.flush()
                 let rest = steps
