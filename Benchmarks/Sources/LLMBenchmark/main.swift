@@ -131,9 +131,8 @@ rows.append("Per-token overhead: \(hmaDelays.count) tokens streamed 1 ms apart o
             + "throughput: \(throughputStreams) streams of \(throughputTokens) tokens each, written as fast as the connections take them, all at once.")
 
 let closing = String(format: "client overhead per streamed token p50 %.0f µs", hmaP50)
-for line in rows { print(line) }
-print(ratios.joined())
-print(closing)
+for line in rows + ratios { print(line) }
 try writeBenchmarkSection(name: "llm", command: "make bench-llm", detail: "local server on 127.0.0.1, same run for both clients",
-                          summary: ratios + [closing].reversed(), table: rows)
+                          summary: [closing] + ratios, table: rows)
 await server.shutdown()
+print(closing)

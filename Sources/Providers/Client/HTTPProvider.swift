@@ -31,7 +31,13 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    deinit { try? client.syncShutdown() }
+    /// Keep one provider object per provider and reuse it: it holds the
+    /// connection pool. Its last reference may go on any thread (an event
+    /// loop's too), so the pool is shut down without blocking.
+    deinit {
+        let client = self.client
+        Task { try? await client.shutdown() }
+    }
 
     public func stream(_ request: ModelRequest) -> AsyncThrowingStream<ProviderEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<ProviderEvent, any Error>.makeStream()

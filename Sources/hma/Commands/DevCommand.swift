@@ -42,6 +42,7 @@ struct DevCommand: AsyncParsableCommand {
         if let meshPort { flags["mesh.port"] = .init(.int(meshPort), isSecret: false) }
         let settings = try await NodeSettings.load(flags: flags, configFile: common.config)
         let logger = Logs.bootstrap(level: try settings.logLevel())
+        LanguageModelAnnouncement.log(environment: ProcessInfo.processInfo.environment, to: logger)
 
         let gateway = GatewayConfiguration(
             host: settings.string("http.host", default: "127.0.0.1"),

@@ -32,6 +32,7 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         let settings = try await NodeSettings.load(flags: flags, configFile: common.config)
         let logger = Logs.bootstrap(level: try settings.logLevel())
+        LanguageModelAnnouncement.log(environment: ProcessInfo.processInfo.environment, to: logger)
         let gateway = GatewayConfiguration(
             host: settings.string("http.host", default: "127.0.0.1"), port: try settings.int("http.port", default: 8080))
         let seeds = try join.map(MeshNodeOptions.seeds) ?? []

@@ -100,6 +100,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("Unknown log level \(logLevel).") }
         let logger = Logs.bootstrap(level: level)
+        LanguageModelAnnouncement.log(environment: ProcessInfo.processInfo.environment, to: logger)
         let seeds = try MeshNodeOptions.seeds(join)
         let mesh = try await MeshActorSystem.start(try node.meshSettings(roles: [.worker]), logger: logger)
         try await MeshNodeOptions.join(mesh, seeds: seeds, timeout: .seconds(node.joinTimeout), logger: logger)
