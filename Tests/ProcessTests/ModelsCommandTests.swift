@@ -70,6 +70,28 @@ import Testing
         #expect(server.requests.first?.headers["authorization"] == nil, "a keyless local server gets no key")
     }
 
+    @Test(arguments: [
+        (#"stop "<|im_end|>""#, "note  context: no num_ctx in its Modelfile", "set OLLAMA_CONTEXT_LENGTH=32768", "once its context is raised"),
+        ("num_ctx 65536\nstop \"<|im_end|>\"", "ok    context: Ollama serves it with num_ctx 65,536 from its Modelfile (trained for 32,768 tokens)", "=> HMA", "for every agent"),
+    ])
+    func anOllamaModelsServedContextIsCheckedThroughOllamasOwnAPI(parameters: String, context: String, advice: String, verdict: String) async throws {
+        let chat = Self.openAI(toolCalls: true)
+        let server = try await ScriptedHTTPServer { request, number in
+            guard request.path == "/api/show" else { return chat(request, number) }
+            let body = String(decoding: try! JSONSerialization.data(withJSONObject: [
+                "parameters": parameters, "model_info": ["general.architecture": "qwen2", "qwen2.context_length": 32768],
+            ]), as: UTF8.self)
+            return [.head(status: 200, headers: [("content-type", "application/json"), ("content-length", "\(body.utf8.count)")]), .text(body), .end]
+        }
+        defer { Task { await server.shutdown() } }
+        let (status, output) = try await run(["check", "--provider", "ollama", "--model", "qwen2.5-coder:14b"],
+                                            ["OLLAMA_HOST": "127.0.0.1:\(server.port)"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains(context) && output.contains(advice) && output.contains(verdict), "\(output)")
+        #expect(server.requests.contains { $0.path == "/api/show" && $0.json?["model"] as? String == "qwen2.5-coder:14b" })
+        #expect(server.requests.contains { $0.path == "/v1/chat/completions" })
+    }
+
     @Test func aRefusedKeyFailsTheCheckInPlainWords() async throws {
         let server = try await ScriptedHTTPServer { _, _ in
             let body = #"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#

@@ -276,6 +276,17 @@ import Testing
         #expect(server.requests.count == 1, "a reply that had begun is not retried")
     }
 
+    @Test func anOverloadedErrorEventBeforeAnyReplyIsRetried() async throws {
+        let server = try await ScriptedHTTPServer { _, number in
+            number == 0 ? sseAnswer([Self.messageStart(), Self.ping,
+                                     ("error", #"{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}"#)])
+                : sseAnswer(Self.hello)
+        }
+        defer { Task { await server.shutdown() } }
+        let reply = try await provider(server).complete(Self.request)
+        #expect(reply.text == "Hello" && server.requests.count == 2)
+    }
+
     @Test func aServerThatNeverAnswersTimesOut() async throws {
         let server = try await ScriptedHTTPServer { _, _ in [.hang] }
         defer { Task { await server.shutdown() } }

@@ -32,9 +32,22 @@ import Testing
         #expect(openai.apiKey == nil && openai.endpoint.baseURL == "http://127.0.0.1:8000/v1")
     }
 
-    @Test(arguments: ["localhost", "http://localhost", "http://localhost:11434", "http://localhost:11434/", "http://localhost:11434/v1"])
-    func ollamaHostIsReadAsOllamaReadsIt(host: String) {
-        #expect(ProviderConfiguration.ollamaBaseURL(host) == "http://localhost:11434/v1")
+    @Test(arguments: [
+        ("localhost", "http://localhost:11434/v1"), ("localhost:11500", "http://localhost:11500/v1"),
+        ("http://localhost:11434", "http://localhost:11434/v1"), ("http://localhost:11434/", "http://localhost:11434/v1"),
+        ("http://localhost", "http://localhost:80/v1"), ("https://ollama.example.com", "https://ollama.example.com:443/v1"),
+        ("\"0.0.0.0:11434\"", "http://0.0.0.0:11434/v1"), ("'gpu-box'", "http://gpu-box:11434/v1"),
+        ("[::1]:8080", "http://[::1]:8080/v1"), ("[::1]", "http://[::1]:11434/v1"), ("", "http://127.0.0.1:11434/v1"),
+        ("host:notaport", "http://host:11434/v1"),
+    ])
+    func ollamaHostIsReadAsOllamaReadsIt(host: String, expected: String) {
+        #expect(ProviderConfiguration.ollamaBaseURL(host) == expected)
+    }
+
+    @Test func localServersWithoutAKeyWaitLongerForAFirstToken() throws {
+        let configuration = try ProviderConfiguration.fromEnvironment(["HMA_OPENAI_BASE_URL": "http://127.0.0.1:8000/v1", "ANTHROPIC_API_KEY": "sk-a"])
+        #expect(configuration.settings(for: .openai)?.options.readTimeout == .seconds(300))
+        #expect(configuration.settings(for: .anthropic)?.options.readTimeout == .seconds(120))
     }
 
     @Test func keysWithWhitespaceInsideAreRefusedAndSurroundingWhitespaceIsTrimmed() throws {
@@ -109,5 +122,10 @@ import Testing
         let now = Date(timeIntervalSince1970: 1_700_000_000)
         #expect(RetryPolicy.retryAfter(headerValue: "Tue, 14 Nov 2023 22:13:40 GMT", milliseconds: nil, now: now) == .seconds(20))
         #expect(RetryPolicy.retryAfter(headerValue: "soon", milliseconds: nil) == nil)
+        for hostile in ["inf", "1e300", "-5", "nan"] {
+            #expect(RetryPolicy.retryAfter(headerValue: hostile, milliseconds: nil).map { $0 <= .seconds(86_400) } ?? true, "\(hostile) neither traps nor waits for ever")
+        }
+        #expect(RetryPolicy.retryAfter(headerValue: nil, milliseconds: "1e30") == .seconds(86_400))
+        #expect(policy.delay(after: .streamInterrupted(after: "x"), attempt: 1, retryable: true, jitter: 1) == .milliseconds(100))
     }
 }

@@ -66,7 +66,7 @@ import Testing
             {"contents":[{"role":"user","parts":[{"text":"Hi"}]}],
              "systemInstruction":{"parts":[{"text":"Be brief."}]},
              "tools":[{"functionDeclarations":[{"name":"read_file","description":"Read a file",
-                "parameters":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}]}],
+                "parametersJsonSchema":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}]}],
              "generationConfig":{"temperature":0.5,"maxOutputTokens":1000,"stopSequences":["END"]}}
             """#))
     }

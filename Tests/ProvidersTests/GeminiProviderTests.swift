@@ -74,7 +74,7 @@ import Testing
                {"role":"user","parts":[{"functionResponse":{"name":"create_file","response":{"result":"created"}}}]}],
              "systemInstruction":{"parts":[{"text":"You write code."}]},
              "tools":[{"functionDeclarations":[{"name":"create_file","description":"Creates a file",
-                "parameters":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}]}],
+                "parametersJsonSchema":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}]}],
              "generationConfig":{"temperature":0.2,"maxOutputTokens":256,"stopSequences":["END"]}}
             """#.utf8)))
     }

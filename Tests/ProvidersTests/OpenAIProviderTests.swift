@@ -80,7 +80,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (401, #"{"error":{"message":"Incorrect API key provided: sk-test***123.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#, "authentication"),
+        (401, #"{"error":{"message":"Incorrect API key provided: sk-test-123.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#, "authentication"),
         (403, #"{"error":{"message":"You are not allowed to sample from this model","type":"invalid_request_error","param":null,"code":null}}"#, "permissionDenied"),
         (404, #"{"error":{"message":"The model `gpt-nope` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#, "unknownModel"),
         (400, #"{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#, "contextOverflow"),
@@ -95,7 +95,7 @@ import Testing
         let typed = try #require(error as? ProviderError, "\(String(describing: error))")
         #expect(Self.kind(typed) == expected, "\(typed)")
         #expect(server.requests.count == 1, "not retried")
-        #expect(!typed.description.contains("sk-test-123"))
+        #expect(!typed.description.contains("sk-test-123"), "a key the server quotes back is redacted")
     }
 
     static func kind(_ error: ProviderError) -> String {
@@ -113,6 +113,44 @@ import Testing
         let reply = try await provider(server).complete(sampleRequest)
         #expect(reply.text == "Hello" && server.requests.count == 2)
         #expect(ContinuousClock.now - start >= .seconds(1), "waited as Retry-After asked")
+    }
+
+    @Test func openAIsRetryAfterMillisecondsIsHonoured() async throws {
+        let server = try await ScriptedHTTPServer { _, number in
+            number == 0 ? errorAnswer(429, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#,
+                                      headers: [("retry-after-ms", "400"), ("retry-after", "30")])
+                : sseAnswer(Self.hello)
+        }
+        defer { Task { await server.shutdown() } }
+        let start = ContinuousClock.now
+        #expect(try await provider(server).complete(sampleRequest).text == "Hello")
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(400) && waited < .seconds(20), "the finer header wins: \(waited)")
+    }
+
+    @Test func aRedirectIsNotFollowedSoTheKeyStaysWithItsHost() async throws {
+        let server = try await ScriptedHTTPServer { _, _ in
+            [.head(status: 307, headers: [("location", "http://127.0.0.2:9/steal"), ("content-length", "0")]), .end]
+        }
+        defer { Task { await server.shutdown() } }
+        let (_, error) = await collect(try provider(server).stream(sampleRequest))
+        #expect(error as? ProviderError == .badRequest(provider: "openai", status: 307, message: ""), "\(String(describing: error))")
+        #expect(server.requests.count == 1)
+    }
+
+    @Test func usageRepeatedInEveryChunkIsReportedOnceAtTheEnd() async throws {
+        @Sendable func chunk(_ delta: String, finish: String? = nil, completion: Int) -> (event: String?, data: String) {
+            (nil, #"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}],"usage":{"prompt_tokens":9,"completion_tokens":\#(completion),"total_tokens":\#(9 + completion)}}"#)
+        }
+        let server = try await ScriptedHTTPServer { _, _ in
+            sseAnswer([chunk(#"{"content":"a"}"#, completion: 1), chunk(#"{"content":"b"}"#, completion: 2), chunk("{}", finish: "stop", completion: 2), Self.done])
+        }
+        defer { Task { await server.shutdown() } }
+        let (events, error) = await collect(try provider(server).stream(sampleRequest))
+        #expect(error == nil)
+        let usages = events.filter { if case .usage = $0 { true } else { false } }
+        #expect(usages == [.usage(Usage(inputTokens: 9, outputTokens: 2, estimated: false))])
+        #expect(events.last == usages.last)
     }
 
     @Test func rateLimitsWithoutRetryAfterBackOffAndServerErrorsAreRetried() async throws {
@@ -174,6 +212,19 @@ import Testing
         }
         #expect(provider == "openai" && message.contains("connection refused"))
         #expect(ContinuousClock.now - start < .seconds(8), "one connect timeout (2 s here), not one per attempt")
+    }
+
+    @Test func aHostNameNobodyListensOnIsUnreachableToo() async throws {
+        let closed = try await ScriptedHTTPServer { _, _ in [] }
+        await closed.shutdown()
+        let client = HTTPProvider(format: OpenAIChatFormat(), endpoint: Endpoint(baseURL: "http://localhost:\(closed.port)/v1", apiKey: nil), options: testOptions())
+        let start = ContinuousClock.now
+        let (_, error) = await collect(client.stream(sampleRequest))
+        guard case .unreachable = error as? ProviderError else {
+            Issue.record("expected unreachable, got \(String(describing: error))")
+            return
+        }
+        #expect(ContinuousClock.now - start < .seconds(8), "not retried")
     }
 
     @Test func aStreamCutAfterHalfAToolCallIsAnErrorNotAReply() async throws {
@@ -245,22 +296,48 @@ import Testing
     @Test func cancellingTheConsumerClosesTheRequest() async throws {
         let server = try await ScriptedHTTPServer { _, _ in
             [.head(status: 200, headers: [("content-type", "text/event-stream")]), .body(ScriptedHTTPServer.sse([Self.chunk(#"{"content":"Hel"}"#)])),
-             .pause(.seconds(30)), .body(ScriptedHTTPServer.sse([Self.chunk(#"{"content":"lo"}"#)])), .end]
+             .pause(.seconds(60)), .body(ScriptedHTTPServer.sse([Self.chunk(#"{"content":"lo"}"#)])), .end]
         }
         defer { Task { await server.shutdown() } }
-        let stream = try provider(server).stream(sampleRequest)
-        let task = Task {
-            var iterator = stream.makeAsyncIterator()
-            return try await iterator.next()
+        // A read timeout far beyond the bound below: only cancellation can close it in time.
+        let client = try provider(server, options: testOptions(readTimeout: .seconds(120)))
+        let (first, firstSink) = AsyncStream<ProviderEvent>.makeStream()
+        let consumer = Task {
+            for try await event in client.stream(sampleRequest) { firstSink.yield(event) }  // blocks in next() after "Hel"
         }
-        #expect(try await task.value == .textDelta("Hel"))
-        // The iterator is gone with the task: the stream terminates, the request is cancelled.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await server.waitForClosedConnections(1) }
-            group.addTask { try await Task.sleep(for: .seconds(10)); throw CancellationError() }
-            try await group.next()
-            group.cancelAll()
+        var firstEvents = first.makeAsyncIterator()
+        #expect(await firstEvents.next() == .textDelta("Hel"))
+        let cancelled = ContinuousClock.now
+        consumer.cancel()
+        await server.waitForClosedConnections(1)
+        #expect(ContinuousClock.now - cancelled < .seconds(5), "the HTTP request ended with the consumer")
+        #expect(client.limiter.inFlight == 0, "its concurrency slot is free again")
+    }
+
+    @Test func aSlotIsFreedWhenARequestFailsOrIsCancelledRunningOrQueued() async throws {
+        let server = try await ScriptedHTTPServer { request, _ in
+            switch request.json?["model"] as? String {
+            case "fails": return errorAnswer(401, #"{"error":{"message":"bad key","code":"invalid_api_key"}}"#)
+            case "slow": return [.head(status: 200, headers: [("content-type", "text/event-stream")]), .pause(.seconds(60)), .end]
+            default: return sseAnswer(Self.hello)
+            }
         }
+        defer { Task { await server.shutdown() } }
+        let client = try provider(server, options: testOptions(readTimeout: .seconds(120), concurrency: 1))
+        func model(_ name: String) -> ModelRequest { var request = sampleRequest; request.model = name; return request }
+        await #expect(throws: ProviderError.self) { _ = try await client.complete(model("fails")) }
+        #expect(try await client.complete(model("ok")).text == "Hello", "a failed request gave its slot back")
+
+        let running = Task { try await client.complete(model("slow")) }
+        while client.limiter.inFlight == 0 { await Task.yield() }
+        let queued = Task { try await client.complete(model("ok")) }
+        while client.limiter.waiting == 0 { await Task.yield() }
+        queued.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await queued.value }
+        #expect(client.limiter.waiting == 0, "a cancelled waiter left the queue")
+        running.cancel()
+        _ = try? await running.value
+        #expect(try await client.complete(model("ok")).text == "Hello", "a cancelled running request gave its slot back")
     }
 
     @Test func theConcurrencyLimitHoldsRequestsBack() async throws {

@@ -57,4 +57,17 @@ import Testing
         // An unknown finish reason is kept, not guessed.
         #expect(try decode([chunk(#"{"content":"x"}"#), chunk("{}", finish: "brand_new_reason")]).last == .finish(.other("brand_new_reason")))
     }
+
+    @Test func ollamasParallelCallsAllNumberedZeroAreToldApartByTheirIds() throws {
+        let events = try decode([
+            chunk(#"{"role":"assistant","tool_calls":[{"index":0,"id":"call_x1","type":"function","function":{"name":"write_file","arguments":"{\"path\":\"a\"}"}}]}"#),
+            chunk(#"{"tool_calls":[{"index":0,"id":"call_x2","type":"function","function":{"name":"write_file","arguments":"{\"path\":\"b\"}"}}]}"#),
+            chunk("{}", finish: "tool_calls"), "[DONE]",
+        ])
+        let completed = events.compactMap { if case .toolCall(let call) = $0 { call } else { nil } }
+        #expect(completed == [ToolCall(id: "call_x1", name: "write_file", arguments: #"{"path":"a"}"#),
+                              ToolCall(id: "call_x2", name: "write_file", arguments: #"{"path":"b"}"#)])
+        let indexes = events.compactMap { if case .toolCallDelta(let index, _, _, _) = $0 { index } else { nil } }
+        #expect(indexes == [0, 1])
+    }
 }

@@ -49,6 +49,14 @@ import Testing
         #expect(throws: ServerSentEventParser.ParseError.lineTooLong(limit: 1 << 20)) { _ = try parser.feed(Array("data: ".utf8) + big) }
     }
 
+    @Test func manyShortDataLinesAreBoundedLikeOneLongOne() throws {
+        var parser = ServerSentEventParser(maxLineBytes: 1 << 16)
+        let lines = Array(String(repeating: "data: 0123456789\n", count: 10_000).utf8)
+        #expect(throws: ServerSentEventParser.ParseError.lineTooLong(limit: 1 << 16)) { _ = try parser.feed(lines) }
+        var roomy = ServerSentEventParser(maxLineBytes: 1 << 16)
+        #expect(try roomy.feed(Array(String(repeating: "data: 0123456789\n", count: 100).utf8) + [10]).first?.data.count == 100 * 11 - 1)
+    }
+
     @Test func aStreamCutMidEventIsReportedAsIncomplete() throws {
         var parser = ServerSentEventParser()
         let events = try parser.feed(Array("data: {\"partial\": tr".utf8))

@@ -42,7 +42,9 @@ public struct CapabilityProbe: Sendable {
         description: "Reports a one-word status.",
         parameters: #"{"type":"object","properties":{"status":{"type":"string","description":"The status word."}},"required":["status"]}"#)
 
-    public func check(_ provider: any LanguageModelProvider, providerName: String, model: String) async -> Report {
+    /// - Parameter ollama: for a model served by Ollama, what its native API
+    ///   says of the context (it overrides the catalogue's window).
+    public func check(_ provider: any LanguageModelProvider, providerName: String, model: String, ollama: OllamaModelInfo? = nil) async -> Report {
         let entry = catalogue.entry(provider: providerName, model: model)
         let limit = min(entry?.maxOutput ?? 1024, 1024)  // room for models that think before answering
 
@@ -96,13 +98,20 @@ public struct CapabilityProbe: Sendable {
             toolCalls = .fails("the tool-call request failed: \(error)")
         }
 
-        let context = contextOutcome(entry)
+        let context = ollama.map(ollamaContext) ?? contextOutcome(entry)
         var verdict: String
         let usable: Bool
         switch (toolCalls, entry) {
         case (.fails, _):
             verdict = "HMA cannot rely on this model: it failed the tool-call request."
             usable = false
+        case (.works, _) where ollama != nil:
+            if case .works = context {
+                verdict = "HMA can use this model for every agent."
+            } else {
+                verdict = "HMA can use this model once its context is raised (see above); until then long runs lose their beginning."
+            }
+            usable = true
         case (.works, let entry?) where entry.contextWindow >= 32_000:
             verdict = "HMA can use this model for every agent."
             usable = true
@@ -115,6 +124,16 @@ public struct CapabilityProbe: Sendable {
         }
         if entry == nil { verdict += " Add it to the model catalogue to get costs and its context window." }
         return Report(provider: providerName, model: model, answers: answers, toolCalls: toolCalls, context: context, verdict: verdict, usable: usable)
+    }
+
+    /// Ollama's served context is `num_ctx`, else the server's default.
+    private func ollamaContext(_ info: OllamaModelInfo) -> Report.Outcome {
+        let trained = info.trainedContext.map { "trained for \($0.formatted(.number.grouping(.automatic))) tokens" } ?? "trained context unknown"
+        if let numCtx = info.numCtx {
+            let text = "context: Ollama serves it with num_ctx \(numCtx.formatted(.number.grouping(.automatic))) from its Modelfile (\(trained))"
+            return numCtx < 32_000 ? .limited(text + " — raise num_ctx to 32768 or more, or long runs lose their beginning") : .works(text)
+        }
+        return .limited("context: no num_ctx in its Modelfile, so Ollama serves it with the server's default (2,048–4,096 tokens unless OLLAMA_CONTEXT_LENGTH is set on the Ollama server; \(trained)) and silently drops the rest — set OLLAMA_CONTEXT_LENGTH=32768 or more")
     }
 
     private func contextOutcome(_ entry: ModelCatalogue.Entry?) -> Report.Outcome {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// A provider reached over HTTP in its own wire format: sends the request,
 /// retries what may succeed on a new attempt (before any of the reply
@@ -27,6 +28,9 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
         configuration.timeout = .init(connect: .nanoseconds(Int64(options.connectTimeout.nanoseconds)),
                                       read: .nanoseconds(Int64(options.readTimeout.nanoseconds)))
         configuration.decompression = .disabled
+        // Provider APIs do not redirect; following one would carry the key
+        // (x-api-key, x-goog-api-key survive a cross-origin redirect) elsewhere.
+        configuration.redirectConfiguration = .disallow
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, options.maxConcurrentRequests)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -54,29 +58,42 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
     }
 
     private func run(_ request: ModelRequest, into continuation: AsyncThrowingStream<ProviderEvent, any Error>.Continuation) async throws {
+        do {
+            try await attempt(request, into: continuation)
+        } catch let error as ProviderError {
+            // Providers sometimes quote the key back ("Consumer 'api_key:…' has been suspended").
+            throw endpoint.apiKey.map { error.redacting($0.secret) } ?? error
+        }
+    }
+
+    /// Sends the request until it succeeds, fails for good, or part of the
+    /// reply has reached the caller (then nothing is retried).
+    private func attempt(_ request: ModelRequest, into continuation: AsyncThrowingStream<ProviderEvent, any Error>.Continuation) async throws {
         let wire = try format.request(for: request, endpoint: endpoint)
         var attempt = 1
         while true {
-            let response: HTTPClientResponse
+            var delivered = false
             do {
-                response = try await send(wire)
+                let response = try await send(wire)
                 if response.status.code / 100 != 2 {
-                    let error = format.error(status: Int(response.status.code), retryAfter: Self.retryAfter(response.headers),
-                                             body: await Self.collect(response.body, limit: 64 << 10), model: request.model)
-                    // Providers sometimes quote the key back ("Consumer 'api_key:…' has been suspended").
-                    throw endpoint.apiKey.map { error.redacting($0.secret) } ?? error
+                    throw format.error(status: Int(response.status.code), retryAfter: Self.retryAfter(response.headers),
+                                       body: await Self.collect(response.body, limit: 64 << 10), model: request.model)
                 }
-            } catch let error as ProviderError {
-                guard let delay = options.retry.delay(after: error, attempt: attempt) else { throw error }
+                try await relay(response, request: request, into: continuation, delivered: &delivered)
+                return
+            } catch let error as ProviderError where !delivered {
+                // An error event or a cut before any of the reply (Anthropic
+                // may answer 200 and then "overloaded") is worth a new attempt.
+                let cutBeforeOutput = if case .streamInterrupted = error { true } else { false }
+                guard let delay = options.retry.delay(after: error, attempt: attempt, retryable: error.isRetryable || cutBeforeOutput) else {
+                    throw error
+                }
                 logger.notice("retrying a model request", metadata: [
                     "provider": "\(name)", "attempt": "\(attempt + 1)", "delay": "\(delay)", "reason": "\(error)",
                 ])
                 try await Task.sleep(for: delay)
                 attempt += 1
-                continue
             }
-            try await relay(response, request: request, into: continuation)
-            return
         }
     }
 
@@ -96,20 +113,25 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
 
     /// Streams the body through the parser and decoder; adds an estimated
     /// usage when the provider sent none.
+    /// Usage is held back and yielded once, last: some servers repeat it
+    /// in every chunk (vLLM's continuous usage, Gemini).
     private func relay(_ response: HTTPClientResponse, request: ModelRequest,
-                       into continuation: AsyncThrowingStream<ProviderEvent, any Error>.Continuation) async throws {
+                       into continuation: AsyncThrowingStream<ProviderEvent, any Error>.Continuation, delivered: inout Bool) async throws {
         var parser = ServerSentEventParser(maxLineBytes: options.maxEventBytes)
         var decoder = format.makeDecoder()
-        var sawUsage = false
+        var usage: Usage?
         var text = "", calls: [ToolCall] = []
         func deliver(_ events: [ProviderEvent]) {
             for event in events {
                 switch event {
-                case .usage: sawUsage = true
+                case .usage(let reported):
+                    usage = reported
+                    continue
                 case .textDelta(let delta): text += delta
                 case .toolCall(let call): calls.append(call)
                 default: break
                 }
+                delivered = true
                 continuation.yield(event)
             }
         }
@@ -130,15 +152,24 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
         } catch {
             // The connection broke or went silent: the decoder says what was
             // cut (text, a partial tool call) — unless the reply had finished.
-            do {
-                try decoder.end()
-            } catch .streamInterrupted(let after) {
-                throw ProviderError.streamInterrupted(after: "\(after); \(mapped(error))")
-            }
+            let cause = mapped(error)
+            if let cut = Self.cut(decoder, cause: cause) { throw cut }
         }
         _ = parser.finish()  // an event not closed by an empty line is dropped: the decoder then says the reply is cut
         try decoder.end()
-        if !sawUsage { continuation.yield(.usage(UsageEstimate.of(request, replyText: text, calls: calls))) }
+        continuation.yield(.usage(usage ?? UsageEstimate.of(request, replyText: text, calls: calls)))
+    }
+
+    /// What the decoder says was lost when the body broke off, with why;
+    /// nil when the reply had already finished.
+    private static func cut(_ decoder: Format.Decoder, cause: any Error) -> ProviderError? {
+        do {
+            try decoder.end()
+            return nil
+        } catch {
+            guard case .streamInterrupted(let after) = error else { return error }
+            return .streamInterrupted(after: "\(after); \(cause)")
+        }
     }
 
     private func mapped(_ error: any Error) -> any Error {
@@ -151,6 +182,18 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
             case .remoteConnectionClosed: return ProviderError.connectionFailed(provider: name, message: "the server closed the connection")
             default: return ProviderError.connectionFailed(provider: name, message: "\(error)")
             }
+        }
+        // Host names connect through happy eyeballs, which reports its own errors.
+        if let error = error as? NIOConnectionError {
+            if error.dnsAAAAError != nil && error.dnsAError != nil && error.connectionErrors.isEmpty {
+                return ProviderError.unreachable(provider: name, message: "cannot resolve \(error.host)")
+            }
+            let refused = error.connectionErrors.contains { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }
+            return ProviderError.unreachable(provider: name, message: refused ? "connection refused at \(endpoint.baseURL) (is the server running?)"
+                                                                       : "no connection to \(endpoint.baseURL) (\(error))")
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return ProviderError.unreachable(provider: name, message: "no connection to \(endpoint.baseURL) within \(options.connectTimeout)")
         }
         if let error = error as? IOError {
             switch error.errnoCode {

@@ -18,8 +18,11 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// The wait before attempt `attempt + 1` (attempt counts from 1), or nil
     /// not to retry. `jitter` is in 0...1 (random in use; fixed in tests).
-    public func delay(after error: ProviderError, attempt: Int, jitter: Double = Double.random(in: 0...1)) -> Duration? {
-        guard error.isRetryable, attempt < maxAttempts else { return nil }
+    /// - Parameter retryable: whether this error may be retried (by default
+    ///   `error.isRetryable`; the client also retries a stream that broke
+    ///   before any of the reply reached the caller).
+    public func delay(after error: ProviderError, attempt: Int, retryable: Bool? = nil, jitter: Double = Double.random(in: 0...1)) -> Duration? {
+        guard retryable ?? error.isRetryable, attempt < maxAttempts else { return nil }
         if case .rateLimited(_, let retryAfter?, _) = error {
             return retryAfter <= maxRetryAfter ? retryAfter : nil
         }
@@ -31,11 +34,14 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// `Retry-After` (seconds or an HTTP date) or OpenAI's `retry-after-ms`.
     public static func retryAfter(headerValue seconds: String?, milliseconds: String?, now: Date = Date()) -> Duration? {
-        if let milliseconds, let value = Double(milliseconds.trimmingCharacters(in: .whitespaces)), value >= 0 {
-            return .milliseconds(Int(value))
+        // A day at most: a server's "inf" or "1e300" must not trap the conversion.
+        func bounded(_ milliseconds: Double) -> Duration? {
+            guard milliseconds.isFinite, milliseconds >= 0 else { return nil }
+            return .milliseconds(Int(min(milliseconds, 86_400_000)))
         }
+        if let milliseconds, let value = Double(milliseconds.trimmingCharacters(in: .whitespaces)) { return bounded(value) }
         guard let seconds = seconds?.trimmingCharacters(in: .whitespaces), !seconds.isEmpty else { return nil }
-        if let value = Double(seconds), value >= 0 { return .milliseconds(Int(value * 1000)) }
+        if let value = Double(seconds) { return bounded(value * 1000) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

@@ -90,19 +90,42 @@ public struct ProviderConfiguration: Sendable {
             }
             guard rawKey != nil || base != nil else { continue }
             let key = try rawKey.map { raw throws(ProviderError) in try APIKey(raw, provider: kind.rawValue) }
-            providers.append(ProviderSettings(kind: kind, baseURL: base, apiKey: key))
+            var settings = ProviderSettings(kind: kind, baseURL: base, apiKey: key)
+            // A server that needs no key is a local one (vLLM, llama.cpp, LM
+            // Studio): give it the local models' time for a first token.
+            if key == nil { settings.options.readTimeout = max(settings.options.readTimeout, .seconds(300)) }
+            providers.append(settings)
         }
         return ProviderConfiguration(providers: providers)
     }
 
-    /// `OLLAMA_HOST` as Ollama itself reads it: `host`, `host:port` or a URL;
-    /// its OpenAI-compatible API is under `/v1`.
-    static func ollamaBaseURL(_ host: String) -> String {
-        var url = host.contains("://") ? host : "http://" + host
-        while url.hasSuffix("/") { url.removeLast() }
-        let authority = url.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first ?? ""
-        if !authority.contains(":") { url += ":11434" }
-        return url.hasSuffix("/v1") ? url : url + "/v1"
+    /// `OLLAMA_HOST` as Ollama's own client reads it: quotes and spaces
+    /// trimmed; no scheme means http and port 11434; `http://`/`https://`
+    /// without a port mean 80/443; a bare host or `[v6]` gets the default
+    /// port. Its OpenAI-compatible API is under `/v1`.
+    static func ollamaBaseURL(_ value: String) -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+        var scheme = "http", rest = Substring(trimmed), defaultPort = "11434"
+        if let separator = trimmed.range(of: "://") {
+            scheme = String(trimmed[..<separator.lowerBound])
+            rest = trimmed[separator.upperBound...]
+            if scheme == "http" { defaultPort = "80" } else if scheme == "https" { defaultPort = "443" }
+        }
+        let hostPort = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        var host = hostPort, port = defaultPort
+        if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
+            host = String(hostPort[...close])
+            let after = hostPort[hostPort.index(after: close)...]
+            if after.hasPrefix(":"), !after.dropFirst().isEmpty { port = String(after.dropFirst()) }
+        } else if let colon = hostPort.lastIndex(of: ":"), hostPort.filter({ $0 == ":" }).count == 1 {
+            host = String(hostPort[..<colon])
+            port = String(hostPort[hostPort.index(after: colon)...])
+        } else if hostPort.contains(":") {
+            host = "[\(hostPort)]"  // a bare IPv6 address
+        }
+        if host.isEmpty { host = "127.0.0.1" }
+        if let number = Int(port), (0...65535).contains(number) {} else { port = defaultPort }
+        return "\(scheme)://\(host):\(port)/v1"
     }
 
     public func settings(for kind: ProviderKind) -> ProviderSettings? { providers.first { $0.kind == kind } }
@@ -125,8 +148,8 @@ public struct ProviderConfiguration: Sendable {
     public static func makeProvider(_ settings: ProviderSettings, logger: Logger = Logger(label: "hma.providers")) -> any LanguageModelProvider {
         switch settings.kind {
         case .openai:
-            // OpenAI's own API wants max_completion_tokens; a compatible server at another URL, max_tokens.
-            let own = settings.baseURL == ProviderKind.openai.defaultBaseURL
+            // OpenAI's own API wants max_completion_tokens; a compatible server elsewhere, max_tokens.
+            let own = URL(string: settings.endpoint.baseURL)?.host == "api.openai.com"
             return HTTPProvider(format: OpenAIChatFormat(provider: "openai", usesMaxCompletionTokens: own), endpoint: settings.endpoint,
                                 options: settings.options, logger: logger)
         case .deepseek, .xai, .ollama:

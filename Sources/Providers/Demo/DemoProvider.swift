@@ -42,6 +42,12 @@ public struct DemoProvider: LanguageModelProvider {
         }
     }
 
+    public struct RecordingError: Error, CustomStringConvertible {
+        public let file: String
+        public let reason: String
+        public var description: String { "the demo recording \(file) cannot be read: \(reason)" }
+    }
+
     public let name = "demo (recorded replies)"
     public let transcripts: [Transcript]
     /// Characters per streamed piece, and the pause between pieces.
@@ -60,7 +66,7 @@ public struct DemoProvider: LanguageModelProvider {
             do {
                 return try JSONDecoder().decode(Transcript.self, from: Data(contentsOf: file))
             } catch {
-                throw ModelCatalogue.LoadError(file: file.path, reason: "\(error)")
+                throw RecordingError(file: file.path, reason: "\(error)")
             }
         }
     }

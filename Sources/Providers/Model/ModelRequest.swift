@@ -8,8 +8,8 @@ public struct ModelRequest: Sendable, Equatable {
     public var messages: [ChatMessage]
     public var tools: [ToolDefinition]
     public var temperature: Double?
-    /// The reply's length limit; nil: the catalogue's `maxOutput` for the
-    /// model (Anthropic requires one), else the provider's default.
+    /// The reply's length limit; nil: the provider's default (Anthropic
+    /// requires one: 4,096 then).
     public var maxOutputTokens: Int?
     public var stop: [String]
 

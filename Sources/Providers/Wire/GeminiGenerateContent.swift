@@ -42,8 +42,10 @@ public struct GeminiFormat: WireFormat {
         var body: [String: Any] = ["contents": contents]
         if let system = request.system { body["systemInstruction"] = ["parts": [["text": system]]] }
         if !request.tools.isEmpty {
+            // parametersJsonSchema takes JSON Schema as it is; `parameters`
+            // takes an OpenAPI subset that refuses e.g. additionalProperties, $ref, oneOf.
             body["tools"] = [["functionDeclarations": request.tools.map { tool -> [String: Any] in
-                ["name": tool.name, "description": tool.description, "parameters": tool.schemaObject]
+                ["name": tool.name, "description": tool.description, "parametersJsonSchema": tool.schemaObject]
             }]]
         }
         var config: [String: Any] = [:]
@@ -107,8 +109,8 @@ public struct GeminiFormat: WireFormat {
     /// without a Retry-After header.
     static func retryDelay(in details: [[String: Any]]) -> Duration? {
         guard let text = details.lazy.compactMap({ $0["retryDelay"] as? String }).first, text.hasSuffix("s"),
-              let seconds = Double(text.dropLast()), seconds >= 0 else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+              let seconds = Double(text.dropLast()), seconds.isFinite, seconds >= 0 else { return nil }
+        return .milliseconds(Int64((min(seconds, 86_400) * 1000).rounded()))
     }
 }
 

@@ -99,19 +99,19 @@ public struct OpenAIStreamDecoder: StreamDecoding {
         var arguments = ""
     }
 
+    /// Partial calls by slot; `slots` maps the wire's `index` to a slot.
+    /// Usually the same number — but Ollama sends `index: 0` for every one
+    /// of several parallel calls, so a new id at a taken index opens a slot.
     private var calls: [Int: PartialCall] = [:]
+    private var slots: [Int: Int] = [:]
     private var finished = false
-    private var done = false
     private var receivedText = 0
     private let provider: String
 
     public init(provider: String = "openai") { self.provider = provider }
 
     public mutating func decode(_ event: ServerSentEvent) throws(ProviderError) -> [ProviderEvent] {
-        if event.data == "[DONE]" {
-            done = true
-            return []
-        }
+        if event.data == "[DONE]" { return [] }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(event.data.utf8))) as? [String: Any] else {
             throw .malformedEvent(String(event.data.prefix(200)))
         }
@@ -130,14 +130,17 @@ public struct OpenAIStreamDecoder: StreamDecoding {
                     events.append(.textDelta(text))
                 }
                 for call in delta["tool_calls"] as? [[String: Any]] ?? [] {
-                    let index = call["index"] as? Int ?? 0
+                    let wireIndex = call["index"] as? Int ?? 0
                     let function = call["function"] as? [String: Any] ?? [:]
+                    let id = (call["id"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+                    var index = slots[wireIndex] ?? calls.count
+                    if let id, let taken = calls[index], !taken.id.isEmpty, taken.id != id { index = calls.count }
+                    slots[wireIndex] = index
                     var partial = calls[index] ?? PartialCall()
-                    let id = call["id"] as? String
-                    let name = function["name"] as? String
+                    let name = (function["name"] as? String).flatMap { $0.isEmpty ? nil : $0 }
                     let arguments = function["arguments"] as? String ?? ""
                     if let id { partial.id = id }
-                    if let name { partial.name += name }
+                    if let name { partial.name = name }
                     partial.arguments += arguments
                     calls[index] = partial
                     events.append(.toolCallDelta(index: index, id: id, name: name, argumentsDelta: arguments))
@@ -156,8 +159,8 @@ public struct OpenAIStreamDecoder: StreamDecoding {
         return events
     }
 
-    /// The HTTP body ended: fine after a finish reason (and `[DONE]`),
-    /// an interruption otherwise.
+    /// The HTTP body ended: fine after a finish reason (`[DONE]` follows it
+    /// on OpenAI, not on every compatible server), an interruption otherwise.
     public func end() throws(ProviderError) {
         guard finished else {
             throw .streamInterrupted(after: calls.isEmpty ? "\(receivedText) characters of text" : "a partial tool call")
@@ -165,7 +168,7 @@ public struct OpenAIStreamDecoder: StreamDecoding {
     }
 
     private mutating func completeCalls() throws(ProviderError) -> [ProviderEvent] {
-        defer { calls.removeAll() }
+        defer { calls.removeAll(); slots.removeAll() }
         var events: [ProviderEvent] = []
         for (_, call) in calls.sorted(by: { $0.key < $1.key }) {
             let arguments = call.arguments.isEmpty ? "{}" : call.arguments

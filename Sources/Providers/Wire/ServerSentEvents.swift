@@ -18,8 +18,8 @@ public struct ServerSentEvent: Sendable, Equatable {
 /// and take the complete events out. Follows the WHATWG rules: lines end in
 /// LF, CR or CRLF; `:` lines are comments (keep-alives); `data` lines
 /// accumulate; an empty line dispatches; an event with no data is dropped;
-/// one leading space after the colon is removed. A line longer than
-/// `maxLineBytes` is an error rather than unbounded memory.
+/// one leading space after the colon is removed. A line, or an event's
+/// data, longer than `maxLineBytes` is an error rather than unbounded memory.
 public struct ServerSentEventParser: Sendable {
     public enum ParseError: Error, Equatable, Sendable {
         case lineTooLong(limit: Int)
@@ -31,6 +31,7 @@ public struct ServerSentEventParser: Sendable {
     private var event: String?
     private var data: [String] = []
     private var hasData = false
+    private var dataBytes = 0
     private var id: String?
 
     public init(maxLineBytes: Int = 1 << 20) {
@@ -48,7 +49,7 @@ public struct ServerSentEventParser: Sendable {
             switch byte {
             case UInt8(ascii: "\n"), UInt8(ascii: "\r"):
                 lastWasCR = byte == UInt8(ascii: "\r")
-                if let event = endLine() { events.append(event) }
+                if let event = try endLine() { events.append(event) }
             default:
                 guard line.count < maxLineBytes else { throw .lineTooLong(limit: maxLineBytes) }
                 line.append(byte)
@@ -66,7 +67,7 @@ public struct ServerSentEventParser: Sendable {
         return incomplete
     }
 
-    private mutating func endLine() -> ServerSentEvent? {
+    private mutating func endLine() throws(ParseError) -> ServerSentEvent? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
             guard hasData else { reset(); return nil }
@@ -88,6 +89,9 @@ public struct ServerSentEventParser: Sendable {
         }
         switch field {
         case "data":
+            // Many short data lines add up to one event: bounded the same.
+            dataBytes += value.utf8.count + 1
+            guard dataBytes <= maxLineBytes else { throw .lineTooLong(limit: maxLineBytes) }
             data.append(String(value))
             hasData = true
         case "event":
@@ -103,6 +107,7 @@ public struct ServerSentEventParser: Sendable {
     private mutating func reset() {
         event = nil
         data.removeAll()
+        dataBytes = 0
         hasData = false
     }
 }

@@ -24,8 +24,14 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "The provider: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var provider: String?
 
-        @Option(help: "The model id (default: the provider's default in the catalogue).")
+        @Option(help: "The model id (default: the provider's default in the catalogue); needs --provider.")
         var model: String?
+
+        func validate() throws {
+            if model != nil && provider == nil {
+                throw ValidationError("--model needs --provider (a model id belongs to one provider)")
+            }
+        }
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
@@ -55,7 +61,8 @@ struct ModelsCommand: AsyncParsableCommand {
                     throw ValidationError("no default model for \(settings.kind.rawValue) in the catalogue; pass --model")
                 }
                 let client = ProviderConfiguration.makeProvider(settings)
-                let report = await probe.check(client, providerName: settings.kind.rawValue, model: model)
+                let ollama = settings.kind == .ollama ? await OllamaModelInfo.fetch(baseURL: settings.baseURL, model: model) : nil
+                let report = await probe.check(client, providerName: settings.kind.rawValue, model: model, ollama: ollama)
                 var lines = report.lines
                 if settings.kind != .demo { lines[0] += " (\(settings.baseURL))" }
                 print(lines.joined(separator: "\n"))
