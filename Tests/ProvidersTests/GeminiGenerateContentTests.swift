@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func callsBecomeFunctionCallPartsAndConsecutiveResultsMergeIntoOneTurn() throws {
-        let read = ToolCall(id: "call_0", name: "read_file", arguments: #"{"path":"a.txt"}"#)
+        let read = ToolCall(id: "call_0", name: "read_file", arguments: #"{"path":"a.txt"}"#, signature: "CiQB0e2Kb7")
         let list = ToolCall(id: "call_1", name: "list_dir", arguments: "")
         let request = try format.request(for: ModelRequest(model: "gemini-2.5-flash", messages: [
             .user("Look around."),
@@ -86,14 +86,14 @@ import Testing
             {"contents":[
               {"role":"user","parts":[{"text":"Look around."}]},
               {"role":"model","parts":[
-                {"functionCall":{"name":"read_file","args":{"path":"a.txt"}}},
+                {"functionCall":{"name":"read_file","args":{"path":"a.txt"}},"thoughtSignature":"CiQB0e2Kb7"},
                 {"functionCall":{"name":"list_dir","args":{}}}]},
               {"role":"user","parts":[
                 {"functionResponse":{"name":"read_file","response":{"result":"hello"}}},
                 {"functionResponse":{"name":"list_dir","response":{"result":"a.txt b.txt"}}}]},
               {"role":"model","parts":[
                 {"text":"Done."},
-                {"functionCall":{"name":"read_file","args":{"path":"a.txt"}}}]},
+                {"functionCall":{"name":"read_file","args":{"path":"a.txt"}},"thoughtSignature":"CiQB0e2Kb7"}]},
               {"role":"user","parts":[{"functionResponse":{"name":"read_file","response":{"result":"hello again"}}}]}]}
             """#))
     }
@@ -143,7 +143,7 @@ import Testing
         let arguments = #"{"location":"Boston, MA","unit":"celsius"}"#
         #expect(events == [
             .toolCallDelta(index: 0, id: "call_0", name: "get_weather", argumentsDelta: arguments),
-            .toolCall(ToolCall(id: "call_0", name: "get_weather", arguments: arguments)),
+            .toolCall(ToolCall(id: "call_0", name: "get_weather", arguments: arguments, signature: "CiQB0e2Kb7")),
             .finish(.toolCalls),
             .usage(Usage(inputTokens: 8, outputTokens: 2, estimated: false)),
         ])

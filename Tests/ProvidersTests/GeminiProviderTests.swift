@@ -90,7 +90,7 @@ import Testing
         let arguments = #"{"content":"hi","path":"b.txt"}"#
         #expect(events == [
             .toolCallDelta(index: 0, id: "call_0", name: "create_file", argumentsDelta: arguments),
-            .toolCall(ToolCall(id: "call_0", name: "create_file", arguments: arguments)),
+            .toolCall(ToolCall(id: "call_0", name: "create_file", arguments: arguments, signature: "CiQB0e2Kb7Vx3k4DSmzZ")),
             .finish(.toolCalls),
             .usage(Usage(inputTokens: 12, outputTokens: 58, estimated: false)),
         ])
@@ -107,7 +107,7 @@ import Testing
         defer { Task { await server.shutdown() } }
         let reply = try await provider(server).complete(Self.request)
         #expect(reply.text == "Reading both.")
-        #expect(reply.toolCalls == [ToolCall(id: "call_0", name: "read_file", arguments: #"{"path":"a.ts"}"#),
+        #expect(reply.toolCalls == [ToolCall(id: "call_0", name: "read_file", arguments: #"{"path":"a.ts"}"#, signature: "CiQB0e2Kb7"),
                                     ToolCall(id: "call_1", name: "run", arguments: #"{"cmd":"npm test"}"#)])
         #expect(reply.finishReason == .toolCalls, "Gemini says STOP after calls too")
         #expect(reply.usage == Usage(inputTokens: 12, outputTokens: 30, estimated: false))
@@ -473,16 +473,7 @@ import Testing
         #expect(events == [.textDelta("Reading both."),
                            .toolCallDelta(index: 0, id: "call_0", name: "read_file", argumentsDelta: first.arguments), .toolCall(first)],
                 "what arrived was delivered; the cut call and no finish were not")
-        guard case .streamInterrupted = error as? ProviderError else {
-            Issue.record("expected streamInterrupted, got \(String(describing: error))")
-            return
-        }
-        #expect(server.requests.count == 1, "a reply that had begun is not retried")
-        let completing = await #expect(throws: ProviderError.self) { _ = try await provider(server).complete(Self.request) }
-        guard case .streamInterrupted? = completing else {
-            Issue.record("complete() should throw streamInterrupted, threw \(String(describing: completing))")
-            return
-        }
+        await expectInterruptedWithoutRetry(error, server: server) { try await provider(server).complete(Self.request) }
     }
 
     @Test func aMalformedFunctionCallIsReportedWithGeminisMessage() async throws {

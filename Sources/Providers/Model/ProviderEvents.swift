@@ -17,11 +17,15 @@ public struct ToolCall: Sendable, Equatable {
     public var name: String
     /// The arguments as the model wrote them: a JSON object.
     public var arguments: String
+    /// An opaque token the provider wants sent back with this call in the
+    /// next request's history (Gemini 3's `thoughtSignature`); keep it.
+    public var signature: String?
 
-    public init(id: String, name: String, arguments: String) {
+    public init(id: String, name: String, arguments: String, signature: String? = nil) {
         self.id = id
         self.name = name
         self.arguments = arguments
+        self.signature = signature
     }
 }
 

@@ -21,7 +21,9 @@ public struct GeminiFormat: WireFormat {
                 var parts: [[String: Any]] = []
                 if !message.text.isEmpty { parts.append(["text": message.text]) }
                 for call in message.toolCalls {
-                    parts.append(["functionCall": ["name": call.name, "args": try call.argumentsObject()]])
+                    var part: [String: Any] = ["functionCall": ["name": call.name, "args": try call.argumentsObject()]]
+                    if let signature = call.signature { part["thoughtSignature"] = signature }
+                    parts.append(part)
                 }
                 // Gemini rejects a turn without parts.
                 if !parts.isEmpty { contents.append(["role": "model", "parts": parts]) }
@@ -165,7 +167,8 @@ public struct GeminiStreamDecoder: StreamDecoding {
                 let arguments = String(decoding: data, as: UTF8.self)
                 let id = call["id"] as? String ?? "call_\(callCount)"
                 events.append(.toolCallDelta(index: callCount, id: id, name: name, argumentsDelta: arguments))
-                events.append(.toolCall(ToolCall(id: id, name: name, arguments: arguments)))
+                // Gemini 3 wants the call's thought signature back with the history.
+                events.append(.toolCall(ToolCall(id: id, name: name, arguments: arguments, signature: part["thoughtSignature"] as? String)))
                 callCount += 1
             }
         }

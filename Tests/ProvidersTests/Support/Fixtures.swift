@@ -1,5 +1,6 @@
 import Foundation
 import ProviderTesting
+import Testing
 @testable import Providers
 
 /// Options for tests: quick retries and a short read timeout, so the
@@ -47,5 +48,26 @@ func collect(_ stream: AsyncThrowingStream<ProviderEvent, any Error>) async -> (
         return (events, nil)
     } catch {
         return (events, error)
+    }
+}
+
+/// A reply that broke off after it had begun: the stream's error is
+/// `streamInterrupted`, the server saw one request (nothing retried), and
+/// `complete()` on the same script throws the same kind of error.
+func expectInterruptedWithoutRetry(_ error: (any Error)?, server: ScriptedHTTPServer, complete: () async throws -> ModelReply,
+                                   sourceLocation: SourceLocation = #_sourceLocation) async {
+    guard case .streamInterrupted = error as? ProviderError else {
+        Issue.record("expected streamInterrupted, got \(String(describing: error))", sourceLocation: sourceLocation)
+        return
+    }
+    #expect(server.requests.count == 1, "a reply that had begun is not retried", sourceLocation: sourceLocation)
+    do {
+        _ = try await complete()
+        Issue.record("complete() returned a reply from a cut stream", sourceLocation: sourceLocation)
+    } catch {
+        guard case .streamInterrupted = error as? ProviderError else {
+            Issue.record("complete() should throw streamInterrupted, threw \(error)", sourceLocation: sourceLocation)
+            return
+        }
     }
 }
