@@ -101,14 +101,9 @@ public struct AnthropicMessagesFormat: WireFormat {
 /// does), exactly once. A body that ends before `message_stop` is
 /// interrupted, never a complete reply.
 public struct AnthropicStreamDecoder: StreamDecoding {
-    private struct PartialCall: Sendable {
-        var id: String
-        var name: String
-        var arguments = ""
-    }
 
     /// Open tool_use blocks by block index.
-    private var calls: [Int: PartialCall] = [:]
+    private var calls: [Int: StreamedToolCall] = [:]
     private var completedCalls = 0
     private var stopReason: FinishReason?
     private var inputTokens = 0
@@ -128,7 +123,7 @@ public struct AnthropicStreamDecoder: StreamDecoding {
         case "content_block_start":
             guard let index = object["index"] as? Int, let block = object["content_block"] as? [String: Any],
                   block["type"] as? String == "tool_use" else { return [] }
-            let call = PartialCall(id: block["id"] as? String ?? "", name: block["name"] as? String ?? "")
+            let call = StreamedToolCall(id: block["id"] as? String ?? "", name: block["name"] as? String ?? "")
             calls[index] = call
             return [.toolCallDelta(index: index, id: call.id, name: call.name, argumentsDelta: "")]
         case "content_block_delta":
@@ -149,12 +144,9 @@ public struct AnthropicStreamDecoder: StreamDecoding {
             }
         case "content_block_stop":
             guard let index = object["index"] as? Int, let call = calls.removeValue(forKey: index) else { return [] }
-            let arguments = call.arguments.isEmpty ? "{}" : call.arguments
-            guard JSON.object(arguments) != nil else {
-                throw .malformedToolArguments(name: call.name, arguments: call.arguments)
-            }
+            let completed = try call.completed()
             completedCalls += 1
-            return [.toolCall(ToolCall(id: call.id, name: call.name, arguments: arguments))]
+            return [.toolCall(completed)]
         case "message_delta":
             if let reason = (object["delta"] as? [String: Any])?["stop_reason"] as? String {
                 if reason == "refusal" {
@@ -203,17 +195,5 @@ public struct AnthropicStreamDecoder: StreamDecoding {
         case "tool_use": return .toolCalls
         default: return .other(text)
         }
-    }
-}
-
-extension ToolCall {
-    /// The arguments as a JSON object, for formats that send them as one
-    /// (Anthropic's `input`, Gemini's `args`). The decoders only pass
-    /// objects on, so anything else is a caller's bug: named here rather
-    /// than sent as a silently emptied call.
-    func argumentsObject() throws(ProviderError) -> [String: Any] {
-        if arguments.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return [:] }
-        guard let object = JSON.object(arguments) else { throw .malformedToolArguments(name: name, arguments: arguments) }
-        return object
     }
 }

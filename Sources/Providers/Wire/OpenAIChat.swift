@@ -93,16 +93,10 @@ public struct OpenAIChatFormat: WireFormat {
 /// stream that ends without `[DONE]` or a finish reason is interrupted,
 /// never a complete reply.
 public struct OpenAIStreamDecoder: StreamDecoding {
-    private struct PartialCall: Sendable {
-        var id = ""
-        var name = ""
-        var arguments = ""
-    }
-
     /// Partial calls by slot; `slots` maps the wire's `index` to a slot.
     /// Usually the same number — but Ollama sends `index: 0` for every one
     /// of several parallel calls, so a new id at a taken index opens a slot.
-    private var calls: [Int: PartialCall] = [:]
+    private var calls: [Int: StreamedToolCall] = [:]
     private var slots: [Int: Int] = [:]
     private var finished = false
     private var receivedText = 0
@@ -136,7 +130,7 @@ public struct OpenAIStreamDecoder: StreamDecoding {
                     var index = slots[wireIndex] ?? calls.count
                     if let id, let taken = calls[index], !taken.id.isEmpty, taken.id != id { index = calls.count }
                     slots[wireIndex] = index
-                    var partial = calls[index] ?? PartialCall()
+                    var partial = calls[index] ?? StreamedToolCall()
                     let name = (function["name"] as? String).flatMap { $0.isEmpty ? nil : $0 }
                     let arguments = function["arguments"] as? String ?? ""
                     if let id { partial.id = id }
@@ -171,11 +165,7 @@ public struct OpenAIStreamDecoder: StreamDecoding {
         defer { calls.removeAll(); slots.removeAll() }
         var events: [ProviderEvent] = []
         for (_, call) in calls.sorted(by: { $0.key < $1.key }) {
-            let arguments = call.arguments.isEmpty ? "{}" : call.arguments
-            guard (try? JSONSerialization.jsonObject(with: Data(arguments.utf8))) is [String: Any] else {
-                throw .malformedToolArguments(name: call.name, arguments: call.arguments)
-            }
-            events.append(.toolCall(ToolCall(id: call.id, name: call.name, arguments: arguments)))
+            events.append(.toolCall(try call.completed()))
         }
         return events
     }
