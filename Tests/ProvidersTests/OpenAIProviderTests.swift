@@ -311,7 +311,7 @@ import Testing
         consumer.cancel()
         await server.waitForClosedConnections(1)
         #expect(ContinuousClock.now - cancelled < .seconds(5), "the HTTP request ended with the consumer")
-        #expect(client.limiter.inFlight == 0, "its concurrency slot is free again")
+        try await waitUntil("its concurrency slot is free again") { client.limiter.inFlight == 0 }
     }
 
     @Test func aSlotIsFreedWhenARequestFailsOrIsCancelledRunningOrQueued() async throws {
@@ -329,9 +329,9 @@ import Testing
         #expect(try await client.complete(model("ok")).text == "Hello", "a failed request gave its slot back")
 
         let running = Task { try await client.complete(model("slow")) }
-        while client.limiter.inFlight == 0 { await Task.yield() }
+        try await waitUntil("the slow request holds the slot") { client.limiter.inFlight == 1 }
         let queued = Task { try await client.complete(model("ok")) }
-        while client.limiter.waiting == 0 { await Task.yield() }
+        try await waitUntil("the next request waits") { client.limiter.waiting == 1 }
         queued.cancel()
         await #expect(throws: CancellationError.self) { _ = try await queued.value }
         #expect(client.limiter.waiting == 0, "a cancelled waiter left the queue")
@@ -341,15 +341,28 @@ import Testing
     }
 
     @Test func theConcurrencyLimitHoldsRequestsBack() async throws {
-        let server = try await ScriptedHTTPServer { _, _ in [.pause(.milliseconds(100))] + sseAnswer(Self.hello) }
+        // The first two requests are held by the server until the test lets
+        // them go, so "two in flight, four waiting" is a state, not a race.
+        let server = try await ScriptedHTTPServer { _, number in
+            number < 2 ? [.pause(.seconds(60))] + sseAnswer(Self.hello) : sseAnswer(Self.hello)
+        }
         defer { Task { await server.shutdown() } }
-        let client = try provider(server, options: testOptions(concurrency: 2))
+        let client = try provider(server, options: testOptions(readTimeout: .seconds(120), concurrency: 2))
+        let tasks = (0..<6).map { _ in Task { try await client.complete(sampleRequest).text } }
+        try await waitUntil("two requests at the server and four waiting") { server.requests.count == 2 && client.limiter.waiting == 4 }
+        #expect(client.limiter.inFlight == 2)
+        for task in tasks { task.cancel() }
+        for task in tasks { _ = try? await task.value }
+        // The slots come back as the cancelled requests' own tasks wind down.
+        try await waitUntil("cancelled requests, held or queued, leave no trace") { client.limiter.inFlight == 0 && client.limiter.waiting == 0 }
+        #expect(server.requests.count == 2, "the queued ones never reached the server")
+
+        // Answered at once, six requests still go at most two at a time.
         try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<6 { group.addTask { try await client.complete(sampleRequest).text } }
             for try await text in group { #expect(text == "Hello") }
         }
-        #expect(server.requests.count == 6)
-        #expect(server.maxConcurrentRequests == 2)
+        #expect(server.requests.count == 8 && server.maxConcurrentRequests <= 2)
     }
 
     @Test func withoutUsageFromTheServerTheUsageIsEstimatedAndSaysSo() async throws {

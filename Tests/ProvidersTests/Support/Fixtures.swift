@@ -71,3 +71,16 @@ func expectInterruptedWithoutRetry(_ error: (any Error)?, server: ScriptedHTTPSe
         }
     }
 }
+
+/// Waits (checking every 10 ms, at most `seconds`) until `condition` holds:
+/// for states with no event to await, such as a queue's length.
+func waitUntil(_ what: String, seconds: Double = 10, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("never happened: \(what)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
