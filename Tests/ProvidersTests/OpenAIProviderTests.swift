@@ -284,7 +284,8 @@ import Testing
             [.head(status: 200, headers: [("content-type", "text/event-stream")]), .body(ScriptedHTTPServer.sse([Self.chunk(#"{"content":"Hel"}"#)])), .hang]
         }
         defer { Task { await server.shutdown() } }
-        let (events, error) = await collect(try provider(server, options: testOptions(readTimeout: .milliseconds(500))).stream(sampleRequest))
+        // Long enough that the first chunk surely comes first on a loaded machine.
+        let (events, error) = await collect(try provider(server, options: testOptions(readTimeout: .seconds(3))).stream(sampleRequest))
         #expect(events == [.textDelta("Hel")])
         guard case .streamInterrupted(let after) = error as? ProviderError else {
             Issue.record("expected streamInterrupted, got \(String(describing: error))")

@@ -47,7 +47,17 @@ public enum GitError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     static func last(_ code: Int32, _ operation: String) -> GitError {
-        let message = git_error_last().map { String(cString: $0.pointee.message) } ?? "no message"
+        let message = git_error_last().map { String(cString: $0.pointee.message) } ?? meaning(of: code)
         return .library(operation: operation, code: code, message: message)
+    }
+
+    /// Words for the codes our own callbacks return (libgit2 records no
+    /// message for those).
+    static func meaning(of code: Int32) -> String {
+        switch code {
+        case GIT_EAUTH.rawValue: return "authentication failed: the server refused the credentials given"
+        case GIT_ECERTIFICATE.rawValue: return "the server's certificate or host key was refused (an SSH host key must match the pinned fingerprint)"
+        default: return "no message"
+        }
     }
 }

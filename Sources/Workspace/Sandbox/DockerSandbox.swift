@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,6 +25,9 @@ public final class DockerSandbox: Sandbox {
     let projectID: String
     private let client: UnixHTTPClient
     private let terminals: TerminalRegistry
+    private let logger: Logger
+    /// Terminal containers not yet removed: `shutdown` removes what is left.
+    private let liveContainers = LiveContainers()
 
     public init(projectRoot: String, projectID: String, uid: UInt32, configuration: SandboxConfiguration,
                 logger: Logger = Logger(label: "hma.sandbox")) throws {
@@ -35,6 +39,7 @@ public final class DockerSandbox: Sandbox {
         self.uid = uid
         self.configuration = configuration
         client = UnixHTTPClient(socketPath: configuration.dockerSocket)
+        self.logger = logger
         terminals = TerminalRegistry(limit: configuration.maxTerminals, idleTimeout: configuration.terminalIdleTimeout)
         try BwrapSandbox.giveFiles(at: projectRoot, to: uid)
         logger.info("docker sandbox ready", metadata: ["project": "\(projectID)", "image": "\(configuration.dockerImage)", "limits": "\(enforcement)"])
@@ -43,7 +48,8 @@ public final class DockerSandbox: Sandbox {
     public func run(_ command: [String], options: RunOptions = .init()) async throws -> RunResult {
         guard !command.isEmpty else { throw SandboxError.emptyCommand }
         let start = ContinuousClock.now
-        let create = DockerRequests.create(command: command, projectRoot: projectRoot, uid: uid, configuration: configuration, environment: options.environment)
+        let create = DockerRequests.create(command: command, projectRoot: projectRoot, projectID: projectID, uid: uid,
+                                           configuration: configuration, environment: options.environment)
         let id = try DockerRequests.containerID(try await client.send(create))
         // The container goes before the result is returned, whatever ended
         // the command (no container outlives its run).
@@ -53,13 +59,16 @@ public final class DockerSandbox: Sandbox {
         } catch {
             result = .failure(error)
         }
-        _ = try? await client.send(DockerRequests.remove(id))
+        let removed = try? await client.send(DockerRequests.remove(id))
+        if removed.map({ $0.status != 204 && $0.status != 404 }) ?? true {
+            logger.error("a container could not be removed", metadata: ["container": "\(id)", "status": "\(removed.map { "\($0.status)" } ?? "no answer")"])
+        }
         return try result.get()
     }
 
     private func runCreated(_ id: String, options: RunOptions, start: ContinuousClock.Instant) async throws -> RunResult {
         try DockerRequests.checkStarted(try await client.send(DockerRequests.start(id)))
-        let waiter = Task { try await client.send(DockerRequests.wait(id)) }
+        let waiter = Task { try await client.send(DockerRequests.wait(id), timeout: nil) }  // as long as the command runs
         let deadline = Task { [client] () -> Bool in
             guard (try? await Task.sleep(for: options.timeout)) != nil else { return false }
             _ = try? await client.send(DockerRequests.kill(id))
@@ -76,45 +85,63 @@ public final class DockerSandbox: Sandbox {
         let inspect = try await client.send(DockerRequests.inspect(id))
         let state = ((try? JSONSerialization.jsonObject(with: inspect.body) as? [String: Any])?["State"] as? [String: Any]) ?? [:]
         let outOfMemory = state["OOMKilled"] as? Bool ?? false
-        let logs = try await client.send(DockerRequests.logs(id))
+        // Read no more of the log than the cap needs (frame headers included).
+        let logs = try await client.send(DockerRequests.logs(id), maxBytes: options.maxOutputBytes * 2 + (64 << 10))
         let output = DockerRequests.demultiplex(logs.body)
         let (exitCode, signal) = RunResult.ending(exitCode: Int32(status))
         return RunResult(exitCode: exitCode, signal: signal, output: output.prefix(options.maxOutputBytes),
-                         truncated: output.count > options.maxOutputBytes, timedOut: timedOut, outOfMemory: outOfMemory,
+                         truncated: output.count > options.maxOutputBytes || logs.cut, timedOut: timedOut, outOfMemory: outOfMemory,
                          duration: ContinuousClock.now - start)
     }
 
     /// Opens a shell in a new container of the project with a TTY. Blocks
-    /// for the few engine requests that make it (create, attach, start).
+    /// for the few engine requests that make it (create, attach, start),
+    /// each bounded by the client's request timeout.
     public func openTerminal(rows: UInt16, columns: UInt16) throws -> TerminalSession {
         try terminals.open { onEnd in
             let shell = ["/bin/sh", "-c", "command -v bash >/dev/null && exec bash -i || exec sh -i"]
-            let create = DockerRequests.create(command: shell, projectRoot: projectRoot, uid: uid, configuration: configuration,
+            let create = DockerRequests.create(command: shell, projectRoot: projectRoot, projectID: projectID, uid: uid, configuration: configuration,
                                                environment: ["TERM": "xterm-256color"], terminal: true)
             let id = try DockerRequests.containerID(try client.sendBlocking(create))
-            let client = self.client
-            let remove: @Sendable () -> Void = { _ = try? client.sendBlocking(DockerRequests.remove(id)) }
-            let stream: Int32
+            let client = self.client, logger = self.logger, live = self.liveContainers
+            live.insert(id)
+            let remove: @Sendable () -> Void = {
+                let removed = try? client.sendBlocking(DockerRequests.remove(id))
+                if removed.map({ $0.status == 204 || $0.status == 404 }) ?? false {
+                    live.remove(id)
+                } else {
+                    logger.error("a terminal container could not be removed", metadata: ["container": "\(id)"])
+                }
+            }
+            var stream: Int32 = -1
             do {
                 // Attached before the start, so not a byte of the prompt is lost.
                 stream = try client.hijack(DockerRequests.attach(id))
                 try DockerRequests.checkStarted(try client.sendBlocking(DockerRequests.start(id)))
                 _ = try? client.sendBlocking(DockerRequests.resize(id, rows: rows, columns: columns))
             } catch {
+                if stream >= 0 { Glibc.close(stream) }
                 remove()
                 throw error
             }
             return TerminalSession(
                 descriptor: stream,
-                resize: { rows, columns in
+                resize: { _, rows, columns in
                     let response = try client.sendBlocking(DockerRequests.resize(id, rows: rows, columns: columns))
                     guard response.status == 200 || response.status == 201 else {
                         throw SandboxError.launchFailed("resize: \(response.status) \(String(decoding: response.body, as: UTF8.self))")
                     }
                 },
-                terminate: { _ = try? client.sendBlocking(DockerRequests.kill(id)) },
+                // Not on the caller's thread: idle reaping runs on the concurrency pool.
+                terminate: { Thread.detachNewThread { _ = try? client.sendBlocking(DockerRequests.kill(id)) } },
                 waitForExit: {
-                    let waited = try? client.sendBlocking(DockerRequests.wait(id))
+                    // The attach stream ended: the shell exited, or the stream
+                    // broke with the container still running — then it is killed.
+                    var waited = try? client.sendBlocking(DockerRequests.wait(id), timeout: .seconds(10))
+                    if waited == nil {
+                        _ = try? client.sendBlocking(DockerRequests.kill(id))
+                        waited = try? client.sendBlocking(DockerRequests.wait(id), timeout: .seconds(10))
+                    }
                     let status = waited.flatMap { (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["StatusCode"] as? Int } ?? -1
                     remove()
                     let (exitCode, signal) = RunResult.ending(exitCode: Int32(status))
@@ -124,9 +151,25 @@ public final class DockerSandbox: Sandbox {
         }
     }
 
-    public func shutdown() { terminals.closeAll() }
+    /// Ends every terminal and removes their containers before returning.
+    public func shutdown() {
+        terminals.closeAll()
+        for id in liveContainers.all {
+            if let removed = try? client.sendBlocking(DockerRequests.remove(id)), removed.status == 204 || removed.status == 404 {
+                liveContainers.remove(id)
+            }
+        }
+    }
 
     deinit { shutdown() }
+}
+
+/// Container ids, shared with terminal reader threads.
+final class LiveContainers: Sendable {
+    private let ids = Mutex<Set<String>>([])
+    func insert(_ id: String) { _ = ids.withLock { $0.insert(id) } }
+    func remove(_ id: String) { _ = ids.withLock { $0.remove(id) } }
+    var all: [String] { ids.withLock { Array($0) } }
 }
 
 /// The Engine API requests of the docker backend (no I/O; tested alone).
@@ -141,9 +184,15 @@ enum DockerRequests {
 
     static let version = "v1.41"
 
+    /// The `nproc` rlimit: room for every terminal and a command of the
+    /// project at its pids limit.
+    static func processLimit(_ configuration: SandboxConfiguration) -> Int {
+        max(4096, configuration.limits.pids * (configuration.maxTerminals + 2))
+    }
+
     /// - Parameter terminal: a TTY and an open standard input (a shell the
     ///   user types into through `attach`).
-    static func create(command: [String], projectRoot: String, uid: UInt32, configuration: SandboxConfiguration,
+    static func create(command: [String], projectRoot: String, projectID: String, uid: UInt32, configuration: SandboxConfiguration,
                        environment: [String: String], terminal: Bool = false) -> Request {
         var variables = ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/project", "LANG=C.UTF-8"]
         variables += environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -153,8 +202,14 @@ enum DockerRequests {
             "MemorySwap": configuration.limits.memoryBytes,
             "NanoCpus": Int(configuration.limits.cpus * 1_000_000_000),
             "PidsLimit": configuration.limits.pids,
+            // Explicit, or runc fails on hosts whose own limits are below the
+            // engine's defaults. nproc counts every process of the uid on
+            // the host, so it is set well above PidsLimit (which contains a
+            // fork bomb): one container's bomb must not stop the next start.
             "Ulimits": [["Name": "nofile", "Soft": configuration.limits.openFiles, "Hard": configuration.limits.openFiles],
-                        ["Name": "nproc", "Soft": configuration.limits.pids, "Hard": configuration.limits.pids]],
+                        ["Name": "nproc", "Soft": DockerRequests.processLimit(configuration), "Hard": DockerRequests.processLimit(configuration)]],
+            // The engine's copy of the output stays small (the caller keeps maxOutputBytes).
+            "LogConfig": ["Type": "", "Config": ["max-size": "8m"]],
             "NetworkMode": configuration.allowNetwork ? "bridge" : "none",
             "CapDrop": ["ALL"],
             "SecurityOpt": ["no-new-privileges"],
@@ -166,7 +221,7 @@ enum DockerRequests {
             "Image": configuration.dockerImage, "Cmd": command, "WorkingDir": "/project", "User": "\(uid):\(uid)",
             "Env": variables, "NetworkDisabled": !configuration.allowNetwork, "AttachStdout": true, "AttachStderr": true,
             "Tty": terminal, "OpenStdin": terminal, "AttachStdin": terminal, "StdinOnce": false, "HostConfig": hostConfig,
-            "Labels": ["dev.hma.project": URL(fileURLWithPath: projectRoot).lastPathComponent],
+            "Labels": ["dev.hma.project": projectID],
         ]
         let data = try! JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
         return Request(method: "POST", path: "/\(version)/containers/create", body: data)
@@ -177,7 +232,8 @@ enum DockerRequests {
     static func kill(_ id: String) -> Request { Request(method: "POST", path: "/\(version)/containers/\(id)/kill?signal=KILL") }
     static func inspect(_ id: String) -> Request { Request(method: "GET", path: "/\(version)/containers/\(id)/json") }
     static func logs(_ id: String) -> Request { Request(method: "GET", path: "/\(version)/containers/\(id)/logs?stdout=1&stderr=1") }
-    static func remove(_ id: String) -> Request { Request(method: "DELETE", path: "/\(version)/containers/\(id)?force=1") }
+    /// With its anonymous volumes (an image's VOLUME would otherwise outlive it).
+    static func remove(_ id: String) -> Request { Request(method: "DELETE", path: "/\(version)/containers/\(id)?force=1&v=1") }
     static func attach(_ id: String) -> Request {
         Request(method: "POST", path: "/\(version)/containers/\(id)/attach?stream=1&stdin=1&stdout=1&stderr=1", upgrade: true)
     }
@@ -223,35 +279,53 @@ struct UnixHTTPClient: Sendable {
     struct Response: Sendable {
         var status: Int
         var body: Data
+        /// The body was longer than the caller wanted and was cut.
+        var cut = false
     }
 
-    func send(_ request: DockerRequests.Request) async throws -> Response {
+    /// An engine that stops answering fails the request after this.
+    static let requestTimeout: Duration = .seconds(30)
+
+    /// Sends `request` on a thread of its own (a `wait` blocks for as long
+    /// as the command runs: pass `timeout: nil`). At most `maxBytes` of the
+    /// answer are read.
+    func send(_ request: DockerRequests.Request, timeout: Duration? = requestTimeout, maxBytes: Int = 64 << 20) async throws -> Response {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try self.sendBlocking(request) })
+                continuation.resume(with: Result { try self.sendBlocking(request, timeout: timeout, maxBytes: maxBytes) })
             }
         }
     }
 
     /// The same, on the calling thread.
-    func sendBlocking(_ request: DockerRequests.Request) throws -> Response {
-        let fd = try connectAndSend(request)
+    func sendBlocking(_ request: DockerRequests.Request, timeout: Duration? = requestTimeout, maxBytes: Int = 64 << 20) throws -> Response {
+        let fd = try connectAndSend(request, timeout: timeout)
         defer { close(fd) }
         var response = Data()
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var cut = false
         while true {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                throw SandboxError.launchFailed("the container engine did not answer \(request.method) \(request.path) within \(timeout ?? .zero)")
+            }
             if count <= 0 { break }
             response.append(contentsOf: buffer[0..<count])
+            if response.count >= maxBytes {
+                cut = true
+                break
+            }
         }
-        return try Self.parse(response)
+        var parsed = try Self.parse(response)
+        parsed.cut = cut
+        return parsed
     }
 
     /// Sends an upgrading request (attach) and returns the connection once
     /// the engine has answered, positioned at the first byte of the stream.
     func hijack(_ request: DockerRequests.Request) throws -> Int32 {
-        let fd = try connectAndSend(request)
+        let fd = try connectAndSend(request, timeout: Self.requestTimeout)
         // The head is read a byte at a time so no stream byte is taken with it.
         var head = Data()
         var byte: UInt8 = 0
@@ -269,13 +343,22 @@ struct UnixHTTPClient: Sendable {
             close(fd)
             throw SandboxError.launchFailed("docker attach: \(String(decoding: head, as: UTF8.self).prefix(200))")
         }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        Self.setTimeout(fd, nil)  // the stream itself may stay quiet for as long as the user does
         return fd
     }
 
-    private func connectAndSend(_ request: DockerRequests.Request) throws -> Int32 {
+    /// Bounds (or, with nil, unbounds) each receive and send on `fd`.
+    private static func setTimeout(_ fd: Int32, _ timeout: Duration?) {
+        let (seconds, attoseconds) = (timeout ?? .zero).components
+        var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private func connectAndSend(_ request: DockerRequests.Request, timeout: Duration?) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SandboxError.launchFailed("socket: \(String(cString: strerror(errno)))") }
+        Self.setTimeout(fd, timeout)
         var handedOver = false
         defer { if !handedOver { close(fd) } }
         var address = sockaddr_un()
@@ -316,13 +399,17 @@ struct UnixHTTPClient: Sendable {
         if lines.contains(where: { $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked") }) {
             var decoded = Data()
             var index = body.startIndex
-            while let lineEnd = body[index...].range(of: Data("\r\n".utf8)) {
-                let size = Int(String(decoding: body[index..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";")[0], radix: 16) ?? 0
-                if size == 0 { break }
+            // A truncated body (a cut read) keeps what arrived whole.
+            while index < body.endIndex, let lineEnd = body[index...].range(of: Data("\r\n".utf8)) {
+                let sizeField = String(decoding: body[index..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
+                guard let size = Int(sizeField.trimmingCharacters(in: .whitespaces), radix: 16), size > 0 else { break }
                 let start = lineEnd.upperBound
-                guard body.endIndex - start >= size else { break }
+                guard body.endIndex - start >= size else {
+                    decoded.append(body[start...])
+                    break
+                }
                 decoded.append(body[start..<(start + size)])
-                index = start + size + 2
+                index = min(body.endIndex, start + size + 2)
             }
             body = decoded
         }

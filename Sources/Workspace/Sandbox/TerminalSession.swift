@@ -15,18 +15,26 @@ import Glibc
 /// how to resize it, end it, and learn how the shell ended.
 public final class TerminalSession: Sendable {
     public let id = UUID()
-    private let descriptor: Int32
     private let isSocket: Bool
     /// Output from the terminal, in order, until the shell exits.
     public let output: AsyncStream<Data>
     private let exit: AsyncStream<TerminalExit>
-    private let box = StateBox()
+    private let box: StateBox
 
     /// Shared with the reader thread, which may outlive the session object.
     private final class StateBox: Sendable {
         let state = Mutex<(closed: Bool, lastActivity: ContinuousClock.Instant, exit: TerminalExit?)>((false, .now, nil))
+        /// The descriptor while it is open. Writes and resizes hold this
+        /// lock while they use it, and the reader closes it under the lock:
+        /// a number the kernel reuses (say for a socket to the Engine API)
+        /// never receives a late keystroke.
+        let open: Mutex<Int32?>
+        init(descriptor: Int32) { open = Mutex(descriptor) }
     }
-    private let onResize: @Sendable (_ rows: UInt16, _ columns: UInt16) throws -> Void
+    final class ReapedFlag: Sendable {
+        let state = Mutex(false)
+    }
+    private let onResize: @Sendable (_ descriptor: Int32, _ rows: UInt16, _ columns: UInt16) throws -> Void
     private let terminate: @Sendable () -> Void
 
     public struct TerminalExit: Sendable, Equatable {
@@ -49,20 +57,29 @@ public final class TerminalSession: Sendable {
         }
         guard code == 0 else { throw SandboxError.launchFailed("forkpty: \(String(cString: strerror(-code)))") }
         _ = fcntl(master, F_SETFD, FD_CLOEXEC)
-        let (masterFD, childPID) = (master, pid)
+        let childPID = pid
+        // Whether the shell has been reaped: after that its pid may belong
+        // to another process, which `close` must not kill.
+        let reaped = ReapedFlag()
         self.init(
             descriptor: master,
-            resize: { rows, columns in
-                let code = hma_set_window_size(masterFD, rows, columns)
+            resize: { descriptor, rows, columns in
+                let code = hma_set_window_size(descriptor, rows, columns)
                 guard code == 0 else { throw SandboxError.launchFailed("resize: \(String(cString: strerror(-code)))") }
             },
             terminate: {
-                kill(childPID, SIGKILL)
+                reaped.state.withLock { if !$0 { kill(childPID, SIGKILL) } }
                 killTree()
             },
             waitForExit: {
+                // Wait without reaping (the pid stays ours), then reap under the flag.
+                var info = siginfo_t()
+                while waitid(P_PID, id_t(childPID), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
                 var status: Int32 = 0
-                while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
+                reaped.state.withLock { done in
+                    while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
+                    done = true
+                }
                 let (exitCode, signal) = RunResult.ending(waitStatus: status)
                 return TerminalExit(exitCode: exitCode, signal: signal)
             },
@@ -75,9 +92,10 @@ public final class TerminalSession: Sendable {
     ///   - waitForExit: called once the output has ended (on the reader
     ///     thread, so it may block): how the shell ended.
     ///   - onEnd: told when the shell has ended.
-    init(descriptor: Int32, resize: @escaping @Sendable (UInt16, UInt16) throws -> Void, terminate: @escaping @Sendable () -> Void,
+    init(descriptor: Int32, resize: @escaping @Sendable (_ descriptor: Int32, _ rows: UInt16, _ columns: UInt16) throws -> Void,
+         terminate: @escaping @Sendable () -> Void,
          waitForExit: @escaping @Sendable () -> TerminalExit, onEnd: @escaping @Sendable (UUID) -> Void) {
-        self.descriptor = descriptor
+        box = StateBox(descriptor: descriptor)
         var info = stat()
         isSocket = fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
         self.onResize = resize
@@ -98,7 +116,10 @@ public final class TerminalSession: Sendable {
                 outputSink.yield(Data(buffer[0..<count]))
             }
             let ended = waitForExit()
-            Glibc.close(descriptor)
+            box.open.withLock { open in
+                if let descriptor = open { Glibc.close(descriptor) }
+                open = nil
+            }
             onEnd(id)  // before anyone waiting on the exit hears of it
             box.state.withLock { $0.exit = ended; $0.closed = true }
             outputSink.finish()
@@ -109,25 +130,37 @@ public final class TerminalSession: Sendable {
 
     /// Sends keystrokes (bytes) to the shell.
     public func write(_ data: Data) throws {
-        guard !box.state.withLock({ $0.closed }) else { throw SandboxError.launchFailed("the terminal has ended") }
         box.state.withLock { $0.lastActivity = .now }
-        var written = 0
-        while written < data.count {
-            let count = data.withUnsafeBytes { bytes in
-                // A socket (an attach stream) must not raise SIGPIPE when the container is gone.
-                isSocket ? Glibc.send(descriptor, bytes.baseAddress! + written, bytes.count - written, Int32(MSG_NOSIGNAL))
-                    : Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+        let isSocket = self.isSocket
+        try box.open.withLock { (open: inout Int32?) throws(SandboxError) in
+            guard let descriptor = open else { throw SandboxError.launchFailed("the terminal has ended") }
+            var written = 0
+            while written < data.count {
+                let count = data.withUnsafeBytes { bytes in
+                    // A socket (an attach stream) must not raise SIGPIPE when the container is gone.
+                    isSocket ? Glibc.send(descriptor, bytes.baseAddress! + written, bytes.count - written, Int32(MSG_NOSIGNAL))
+                        : Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { throw SandboxError.launchFailed("write to the terminal: \(String(cString: strerror(errno)))") }
+                written += count
             }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw SandboxError.launchFailed("write to the terminal: \(String(cString: strerror(errno)))") }
-            written += count
         }
     }
 
     /// Changes the terminal's size (the shell gets SIGWINCH).
     public func resize(rows: UInt16, columns: UInt16) throws {
-        guard !isClosed else { throw SandboxError.launchFailed("the terminal has ended") }
-        try onResize(rows, columns)
+        let onResize = self.onResize
+        try box.open.withLock { (open: inout Int32?) throws(SandboxError) in
+            guard let descriptor = open else { throw SandboxError.launchFailed("the terminal has ended") }
+            do {
+                try onResize(descriptor, rows, columns)
+            } catch let error as SandboxError {
+                throw error
+            } catch {
+                throw SandboxError.launchFailed("resize: \(error)")
+            }
+        }
     }
 
     /// Ends the session: the shell and everything it started are killed.
@@ -150,7 +183,15 @@ public final class TerminalSession: Sendable {
 /// them (all, or the idle ones — checked every half idle timeout, at most
 /// every minute).
 final class TerminalRegistry: Sendable {
-    private let sessions = Mutex<[UUID: TerminalSession]>([:])
+    private struct State {
+        var sessions: [UUID: TerminalSession] = [:]
+        /// Slots taken by sessions being started (a docker terminal takes
+        /// a few engine requests), so concurrent opens cannot pass the limit.
+        var starting = 0
+        /// Sessions whose shell ended before they were registered.
+        var endedEarly: Set<UUID> = []
+    }
+    private let state = Mutex(State())
     private let reaper = Mutex<Task<Void, Never>?>(nil)
     let limit: Int
 
@@ -168,17 +209,32 @@ final class TerminalRegistry: Sendable {
 
     deinit { reaper.withLock { $0?.cancel() } }
 
-    /// Starts a session with `make`, unless `limit` are open; `make` gets
-    /// the callback that removes the session when its shell ends.
+    /// Starts a session with `make`, unless `limit` are open or starting;
+    /// `make` gets the callback that removes the session when its shell ends.
     func open(_ make: (_ onEnd: @escaping @Sendable (UUID) -> Void) throws -> TerminalSession) throws -> TerminalSession {
-        let count = sessions.withLock { $0.values.filter { !$0.isClosed }.count }
-        guard count < limit else { throw SandboxError.tooManyTerminals(limit: limit) }
-        let session = try make { [weak self] id in _ = self?.sessions.withLock { $0.removeValue(forKey: id) } }
-        sessions.withLock { $0[session.id] = session }
+        try state.withLock { (state: inout State) throws(SandboxError) in
+            guard state.sessions.count + state.starting < limit else { throw SandboxError.tooManyTerminals(limit: limit) }
+            state.starting += 1
+        }
+        let session: TerminalSession
+        do {
+            session = try make { [weak self] id in
+                self?.state.withLock { state in
+                    if state.sessions.removeValue(forKey: id) == nil { state.endedEarly.insert(id) }
+                }
+            }
+        } catch {
+            state.withLock { $0.starting -= 1 }
+            throw error
+        }
+        state.withLock { state in
+            state.starting -= 1
+            if state.endedEarly.remove(session.id) == nil { state.sessions[session.id] = session }
+        }
         return session
     }
 
-    var all: [TerminalSession] { sessions.withLock { Array($0.values) } }
+    var all: [TerminalSession] { state.withLock { Array($0.sessions.values) } }
 
     /// Closes every terminal and stops reaping (the sandbox shuts down).
     func closeAll() {

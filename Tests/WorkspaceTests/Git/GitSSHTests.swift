@@ -40,6 +40,7 @@ struct GitSSHTests {
         // The key's path and contents are nowhere in the repositories.
         let config = try String(contentsOfFile: project.root + "/.git/config", encoding: .utf8)
         #expect(!config.contains(server.clientKey))
+        withExtendedLifetime(server) {}
     }
 
     @Test func aHostKeyOtherThanThePinnedOneIsRefusedBeforeAuthenticating() async throws {
@@ -65,11 +66,17 @@ struct GitSSHTests {
         try LocalSSHServer.keygen(strangerKey)
         let stranger = GitCredentials.sshKey(username: "root", privateKey: strangerKey, publicKey: strangerKey + ".pub",
                                              passphrase: nil, hostKeySHA256: server.hostKeyFingerprint)
-        #expect(throws: GitError.self) { try a.push("origin", credentials: stranger) }
+        let strangerError = #expect(throws: GitError.self) { try a.push("origin", credentials: stranger) }
         // No credentials at all.
-        #expect(throws: GitError.self) { try a.push("origin") }
+        let noKeyError = #expect(throws: GitError.self) { try a.push("origin") }
+        // Refused for their credentials, not because of a dead server. Without
+        // a key there is no fingerprint to check the host key against either.
+        #expect("\(String(describing: strangerError))".contains("authentication failed"), "\(String(describing: strangerError))")
+        #expect("\(String(describing: noKeyError))".contains("hostkey"), "\(String(describing: noKeyError))")
         #expect(try GitCLI.run(["--git-dir", bare, "log", "--format=%s"], in: project.outer, allowFailure: true).isEmpty,
                 "nothing was pushed")
+        // The server lived through every attempt (its last use is above).
+        withExtendedLifetime(server) {}
     }
 }
 

@@ -36,7 +36,7 @@ struct DockerSandboxTests {
         #expect(try await sandbox.run(sh("exit 3")).exitCode == 3)
         let signaled = try await sandbox.run(sh("kill -TERM $$"))
         #expect(signaled.signal == SIGTERM && signaled.exitCode == nil, "\(signaled)")
-        #expect(try await service.containers().isEmpty, "every container is removed after its command")
+        #expect(try await service.containers(of: sandbox).isEmpty, "every container is removed after its command")
         await service.stop()
     }
 
@@ -55,12 +55,12 @@ struct DockerSandboxTests {
         #expect(loud.output.count == 1000 && loud.truncated && loud.exitCode == 0)
         // Cancelling the task kills and removes the container.
         let task = Task { try await sandbox.run(self.sh("echo started; sleep 100")) }
-        try await service.waitForARunningContainer()
+        try await service.waitForARunningContainer(of: sandbox)
         task.cancel()
         let cancelled = ContinuousClock.now
         let ended = try? await task.value
         #expect(ended?.signal == SIGKILL && ContinuousClock.now - cancelled < .seconds(20), "\(String(describing: ended))")
-        #expect(try await service.containers().isEmpty)
+        #expect(try await service.containers(of: sandbox).isEmpty)
         await service.stop()
     }
 
@@ -127,15 +127,15 @@ struct DockerSandboxTests {
         second.close()
         #expect(await second.exitStatus().signal == SIGKILL)
         #expect(throws: SandboxError.self) { try second.write(Data("late\n".utf8)) }
-        #expect(try await service.containers().isEmpty, "each terminal's container is removed when it ends")
+        #expect(try await service.containers(of: sandbox).isEmpty, "each terminal's container is removed before its end is reported")
         await service.stop()
     }
 
     @Test func anIdleTerminalIsClosed() async throws {
         let (project, sandbox, service) = try await makeSandbox { $0.terminalIdleTimeout = .seconds(1) }
         defer { project.remove() }
+        let start = ContinuousClock.now  // before the session exists: its idle time counts from its start at the earliest
         let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
-        let start = ContinuousClock.now
         #expect(await terminal.exitStatus().signal == SIGKILL)
         #expect(ContinuousClock.now - start >= .seconds(1), "not before it was idle for the timeout")
         sandbox.shutdown()
@@ -183,8 +183,9 @@ final class PodmanService: Sendable {
     }
 
     /// The ids of the containers the backend left behind (it labels them).
-    func containers(status: String? = nil) async throws -> [String] {
-        let filter = (status.map { #"{"label":["dev.hma.project"],"status":["\#($0)"]}"# } ?? #"{"label":["dev.hma.project"]}"#).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    func containers(of sandbox: DockerSandbox, status: String? = nil) async throws -> [String] {
+        let label = "dev.hma.project=\(sandbox.projectID)"
+        let filter = (status.map { #"{"label":["\#(label)"],"status":["\#($0)"]}"# } ?? #"{"label":["\#(label)"]}"#).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         let response = try await UnixHTTPClient(socketPath: socket).send(.init(method: "GET", path: "/v1.41/containers/json?all=1&filters=\(filter)"))
         let list = try JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] ?? []
         return list.compactMap { $0["Id"] as? String }
@@ -193,9 +194,9 @@ final class PodmanService: Sendable {
     /// Returns once a container of the backend is running. The engine's
     /// events stream would miss a start that happened before subscribing,
     /// so this asks for the list of running containers until one is there.
-    func waitForARunningContainer() async throws {
+    func waitForARunningContainer(of sandbox: DockerSandbox) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
-        while try await containers(status: "running").isEmpty {
+        while try await containers(of: sandbox, status: "running").isEmpty {
             guard ContinuousClock.now < deadline else { throw PodmanUnavailable(reason: "no container started within 20 s") }
             try await Task.sleep(for: .milliseconds(50))
         }

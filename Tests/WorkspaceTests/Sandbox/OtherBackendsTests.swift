@@ -8,7 +8,7 @@ import Testing
         configuration.limits.memoryBytes = 256 << 20
         configuration.limits.cpus = 0.5
         configuration.limits.pids = 128
-        let request = DockerRequests.create(command: ["npm", "test"], projectRoot: "/srv/projects/p1", uid: 200_001,
+        let request = DockerRequests.create(command: ["npm", "test"], projectRoot: "/srv/projects/p1", projectID: "p1", uid: 200_001,
                                             configuration: configuration, environment: ["CI": "1"])
         #expect(request.method == "POST" && request.path == "/v1.41/containers/create")
         let body = try #require(try JSONSerialization.jsonObject(with: request.body!) as? [String: Any])
@@ -23,7 +23,10 @@ import Testing
         #expect(host["NanoCpus"] as? Int == 500_000_000)
         #expect(host["PidsLimit"] as? Int == 128)
         let ulimits = try #require(host["Ulimits"] as? [[String: Any]])
-        #expect(ulimits.map { "\($0["Name"]!)=\($0["Soft"]!):\($0["Hard"]!)" } == ["nofile=4096:4096", "nproc=128:128"])
+        #expect(ulimits.map { "\($0["Name"]!)=\($0["Soft"]!):\($0["Hard"]!)" } == ["nofile=4096:4096", "nproc=4096:4096"], "nproc well above PidsLimit")
+        #expect((host["LogConfig"] as? [String: Any])?["Config"] as? [String: String] == ["max-size": "8m"])
+        #expect((body["Labels"] as? [String: String]) == ["dev.hma.project": "p1"])
+        #expect(DockerRequests.remove("abc").path == "/v1.41/containers/abc?force=1&v=1", "anonymous volumes go with the container")
         #expect(host["NetworkMode"] as? String == "none")
         #expect(host["CapDrop"] as? [String] == ["ALL"])
         #expect(host["SecurityOpt"] as? [String] == ["no-new-privileges"])
@@ -39,6 +42,12 @@ import Testing
         let response = try UnixHTTPClient.parse(chunked)
         #expect(response.status == 200 && response.body == Data("hello world".utf8))
         #expect(try UnixHTTPClient.parse(Data("HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}".utf8)).status == 404)
+        // Cut or odd chunked bodies keep what arrived whole instead of trapping.
+        let cut = try UnixHTTPClient.parse(Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nff\r\npartial".utf8))
+        #expect(cut.body == Data("hellopartial".utf8))
+        #expect(try UnixHTTPClient.parse(Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel".utf8)).body == Data("hel".utf8))
+        #expect(try UnixHTTPClient.parse(Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n\r\n".utf8)).body.isEmpty)
+        #expect(try UnixHTTPClient.parse(Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc".utf8)).body == Data("abc".utf8))
         #expect(throws: SandboxError.self) { _ = try UnixHTTPClient.parse(Data("garbage".utf8)) }
     }
 
