@@ -285,6 +285,6 @@ import Testing
         let (_, error) = await collect(try provider(server, options: testOptions(readTimeout: .milliseconds(500), attempts: 1)).stream(Self.request))
         #expect(error as? ProviderError == .timeout(provider: "anthropic", after: .milliseconds(500)), "\(String(describing: error))")
         #expect(server.requests.count == 1)
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60), "the read timeout, not a hang")
     }
 }

@@ -392,7 +392,7 @@ import Testing
         let waited = ContinuousClock.now - start
         #expect(reply.text == "Hello" && server.requests.count == 2)
         #expect(waited >= .seconds(1), "waited as Retry-After asked")
-        #expect(waited < .seconds(20), "the header's 1 s, not the body's 36 s")
+        #expect(waited < .seconds(30), "the header's 1 s, not the body's 36 s")
     }
 
     @Test func aRateLimitWithoutTheHeaderWaitsTheRetryInfoDelay() async throws {
@@ -515,6 +515,6 @@ import Testing
         let (_, error) = await collect(try provider(server, options: testOptions(readTimeout: .milliseconds(500), attempts: 1)).stream(Self.request))
         #expect(error as? ProviderError == .timeout(provider: "gemini", after: .milliseconds(500)), "\(String(describing: error))")
         #expect(server.requests.count == 1)
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60), "the read timeout, not a hang")
     }
 }

@@ -125,7 +125,7 @@ import Testing
         let start = ContinuousClock.now
         #expect(try await provider(server).complete(sampleRequest).text == "Hello")
         let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(400) && waited < .seconds(20), "the finer header wins: \(waited)")
+        #expect(waited >= .milliseconds(400) && waited < .seconds(25), "the finer header wins over the 30 s one: \(waited)")
     }
 
     @Test func aRedirectIsNotFollowedSoTheKeyStaysWithItsHost() async throws {
@@ -201,30 +201,20 @@ import Testing
         #expect(server.requests.count == 2)
     }
 
-    @Test func aServerNobodyListensOnIsUnreachableWithoutExtraAttempts() async throws {
+    @Test(arguments: ["127.0.0.1", "localhost"])
+    func aServerNobodyListensOnIsUnreachableWithoutExtraAttempts(host: String) async throws {
         let closed = try await ScriptedHTTPServer { _, _ in [] }
         await closed.shutdown()  // its port is now free: connections are refused
-        let start = ContinuousClock.now
-        let (_, error) = await collect(try provider(closed).stream(sampleRequest))
+        let log = CapturedLog()
+        let client = HTTPProvider(format: OpenAIChatFormat(), endpoint: Endpoint(baseURL: "http://\(host):\(closed.port)/v1", apiKey: nil),
+                                  options: testOptions(), logger: log.logger)
+        let (_, error) = await collect(client.stream(sampleRequest))
         guard case .unreachable(let provider, let message) = error as? ProviderError else {
             Issue.record("expected unreachable, got \(String(describing: error))")
             return
         }
-        #expect(provider == "openai" && message.contains("connection refused"))
-        #expect(ContinuousClock.now - start < .seconds(8), "one connect timeout (2 s here), not one per attempt")
-    }
-
-    @Test func aHostNameNobodyListensOnIsUnreachableToo() async throws {
-        let closed = try await ScriptedHTTPServer { _, _ in [] }
-        await closed.shutdown()
-        let client = HTTPProvider(format: OpenAIChatFormat(), endpoint: Endpoint(baseURL: "http://localhost:\(closed.port)/v1", apiKey: nil), options: testOptions())
-        let start = ContinuousClock.now
-        let (_, error) = await collect(client.stream(sampleRequest))
-        guard case .unreachable = error as? ProviderError else {
-            Issue.record("expected unreachable, got \(String(describing: error))")
-            return
-        }
-        #expect(ContinuousClock.now - start < .seconds(8), "not retried")
+        #expect(provider == "openai" && message.contains("connection refused"), "\(message)")
+        #expect(!log.messages.contains { $0.contains("retrying") }, "one connect timeout, not one per attempt: \(log.messages)")
     }
 
     @Test func aStreamCutAfterHalfAToolCallIsAnErrorNotAReply() async throws {
@@ -276,7 +266,7 @@ import Testing
         let start = ContinuousClock.now
         let (_, error) = await collect(try provider(server, options: testOptions(readTimeout: .milliseconds(500), attempts: 1)).stream(sampleRequest))
         #expect(error as? ProviderError == .timeout(provider: "openai", after: .milliseconds(500)), "\(String(describing: error))")
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60), "the read timeout, not a hang")
     }
 
     @Test func aStallMidReplyTimesOutAsAnInterruption() async throws {
@@ -311,7 +301,7 @@ import Testing
         let cancelled = ContinuousClock.now
         consumer.cancel()
         await server.waitForClosedConnections(1)
-        #expect(ContinuousClock.now - cancelled < .seconds(5), "the HTTP request ended with the consumer")
+        #expect(ContinuousClock.now - cancelled < .seconds(60), "the HTTP request ended with the consumer, long before its 120 s read timeout")
         try await waitUntil("its concurrency slot is free again") { client.limiter.inFlight == 0 }
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import ProviderTesting
 import Testing
 @testable import Providers
@@ -82,5 +84,29 @@ func waitUntil(_ what: String, seconds: Double = 10, _ condition: () -> Bool) as
             return
         }
         try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+/// A logger whose messages the test can read (to see, say, whether a
+/// request was retried).
+final class CapturedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+    var messages: [String] { lines.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "test") { _ in Handler(log: self) }
+    }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            log.lines.withLock { $0.append("\(event.message)") }
+        }
     }
 }

@@ -61,7 +61,7 @@ struct BwrapSandboxTests {
         options.timeout = .milliseconds(500)
         let start = ContinuousClock.now
         let slow = try await sandbox.run(sh("sleep 100 & sleep 100 & sleep 100; echo never"), options: options)
-        #expect(slow.timedOut && slow.signal == SIGKILL && ContinuousClock.now - start < .seconds(5))
+        #expect(slow.timedOut && slow.signal == SIGKILL && ContinuousClock.now - start < .seconds(30), "killed at its deadline, not after the sleeps")
         try await waitForNoProcesses(in: sandbox, "every process of the tree is gone")
         // Background processes do not outlive a command that ended by itself either.
         #expect(try await sandbox.run(sh("sleep 100 > /dev/null 2>&1 & echo started")).text == "started\n")
@@ -76,7 +76,7 @@ struct BwrapSandboxTests {
         task.cancel()
         let cancelled = ContinuousClock.now
         _ = try? await task.value
-        #expect(ContinuousClock.now - cancelled < .seconds(5))
+        #expect(ContinuousClock.now - cancelled < .seconds(30), "killed on cancellation, not after its 100 s sleep")
     }
 
     @Test func theSandboxCannotReachTheHost() async throws {

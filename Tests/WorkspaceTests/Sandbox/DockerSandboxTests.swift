@@ -48,7 +48,7 @@ struct DockerSandboxTests {
         let start = ContinuousClock.now
         let slow = try await sandbox.run(sh("sleep 100 & sleep 100; echo never"), options: options)
         #expect(slow.timedOut && slow.signal == SIGKILL && !slow.text.contains("never"), "\(slow)")
-        #expect(ContinuousClock.now - start < .seconds(20))
+        #expect(ContinuousClock.now - start < .seconds(60), "killed at its deadline, not after its 100 s sleeps")
         options = RunOptions()
         options.maxOutputBytes = 1000
         let loud = try await sandbox.run(sh("head -c 500000 /dev/zero | tr '\\0' x"), options: options)
@@ -59,7 +59,7 @@ struct DockerSandboxTests {
         task.cancel()
         let cancelled = ContinuousClock.now
         let ended = try? await task.value
-        #expect(ended?.signal == SIGKILL && ContinuousClock.now - cancelled < .seconds(20), "\(String(describing: ended))")
+        #expect(ended?.signal == SIGKILL && ContinuousClock.now - cancelled < .seconds(60), "\(String(describing: ended))")
         #expect(try await service.containers(of: sandbox).isEmpty)
         await service.stop()
     }
