@@ -206,6 +206,10 @@ final class PodmanService: Sendable {
         await daemon.stop()
         try? FileManager.default.removeItem(atPath: folder)
     }
+
+    /// A test that threw before `stop` still leaves nothing behind (the
+    /// daemon itself stops when its supervisor's input closes).
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
 }
 
 struct PodmanUnavailable: Error, CustomStringConvertible {
