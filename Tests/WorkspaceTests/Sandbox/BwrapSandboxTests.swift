@@ -132,10 +132,12 @@ struct BwrapSandboxTests {
         let (project, sandbox) = try makeSandbox { $0.maxTerminals = 2 }
         defer { sandbox.shutdown(); project.remove() }
         let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
-        var screen = TerminalScreen(terminal)
+        let screen = TerminalScreen(terminal)
         try terminal.write(Data("echo hel''lo; stty size\n".utf8))
         try await screen.waitFor("hello")
         try await screen.waitFor("24 80")
+        // A quiet terminal fails the wait at its deadline instead of hanging.
+        await #expect(throws: TerminalScreen.ScreenTimeout.self) { try await screen.waitFor("never printed", seconds: 0.3) }
         try terminal.resize(rows: 30, columns: 100)
         try terminal.write(Data("stty size\n".utf8))
         try await screen.waitFor("30 100")
@@ -159,25 +161,78 @@ struct BwrapSandboxTests {
 }
 
 /// Reads a terminal's output and waits for text to appear in it.
-struct TerminalScreen {
-    let terminal: TerminalSession
-    var iterator: AsyncStream<Data>.Iterator
-    var text = ""
+final class TerminalScreen: Sendable {
+    private struct State {
+        var text = ""
+        var ended = false
+        var version = 0
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    /// Shared with the reader and timer tasks (a Mutex itself cannot be captured).
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+        func take() -> CheckedContinuation<Void, Never>? {
+            state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+        }
+    }
+    private let shared = Shared()
+    private let reader: Task<Void, Never>
 
+    /// Starts collecting the terminal's output at once.
     init(_ terminal: TerminalSession) {
-        self.terminal = terminal
-        iterator = terminal.output.makeAsyncIterator()
+        let shared = self.shared
+        reader = Task {
+            for await chunk in terminal.output {
+                shared.state.withLock { state in
+                    state.text += String(decoding: chunk, as: UTF8.self)
+                    state.version += 1
+                }
+                shared.take()?.resume()
+            }
+            shared.state.withLock { state in
+                state.ended = true
+                state.version += 1
+            }
+            shared.take()?.resume()
+        }
     }
 
-    mutating func waitFor(_ expected: String, seconds: Double = 10) async throws {
+    deinit { reader.cancel() }
+
+    /// Waits until `expected` has appeared (then forgets the text up to
+    /// it), or throws after `seconds` or when the output ends without it —
+    /// never hangs on a terminal that went quiet.
+    func waitFor(_ expected: String, seconds: Double = 10) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
-        while !text.contains(expected) {
-            guard ContinuousClock.now < deadline, let chunk = await iterator.next() else {
-                throw ScreenTimeout(expected: expected, seen: text)
+        while true {
+            let (found, ended, seen, version) = shared.state.withLock { state -> (Bool, Bool, String, Int) in
+                if let range = state.text.range(of: expected) {
+                    state.text = String(state.text[range.upperBound...])
+                    return (true, state.ended, "", state.version)
+                }
+                return (false, state.ended, state.text, state.version)
             }
-            text += String(decoding: chunk, as: UTF8.self)
+            if found { return }
+            guard !ended, ContinuousClock.now < deadline else { throw ScreenTimeout(expected: expected, seen: seen) }
+            // Sleep until new output, the end, or the deadline.
+            let shared = self.shared
+            let timer = Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                shared.take()?.resume()
+            }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = shared.state.withLock { state -> Bool in
+                    if state.version != version { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            timer.cancel()
         }
-        text = String(text[text.range(of: expected)!.upperBound...])
     }
 
     struct ScreenTimeout: Error, CustomStringConvertible {

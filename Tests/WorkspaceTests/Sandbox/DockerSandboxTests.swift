@@ -110,7 +110,7 @@ struct DockerSandboxTests {
         let (project, sandbox, service) = try await makeSandbox { $0.maxTerminals = 2 }
         defer { project.remove() }
         let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
-        var screen = TerminalScreen(terminal)
+        let screen = TerminalScreen(terminal)
         try terminal.write(Data("echo hel''lo; id -u; stty size\n".utf8))
         try await screen.waitFor("hello")
         try await screen.waitFor("\(sandbox.uid)")
