@@ -144,7 +144,7 @@ import Testing
         {
           "error": {
             "code": 401,
-            "message": "API keys are not supported by this API. Expected OAuth2 access token or other authentication credentials that assert a principal. See https://cloud.google.com/docs/authentication",
+            "message": "\#(Self.unauthenticatedMessage)",
             "status": "UNAUTHENTICATED",
             "details": [
               {
@@ -165,7 +165,7 @@ import Testing
         {
           "error": {
             "code": 403,
-            "message": "Generative Language API has not been used in project 123456789012 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/generativelanguage.googleapis.com/overview?project=123456789012 then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.",
+            "message": "\#(Self.serviceDisabledMessage)",
             "status": "PERMISSION_DENIED",
             "details": [
               {
@@ -186,7 +186,7 @@ import Testing
         {
           "error": {
             "code": 404,
-            "message": "models/gemini-2.5-flash is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.",
+            "message": "\#(Self.notFoundMessage)",
             "status": "NOT_FOUND"
           }
         }

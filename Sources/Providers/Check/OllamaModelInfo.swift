@@ -21,7 +21,7 @@ public struct OllamaModelInfo: Sendable, Equatable {
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: JSON.data(["model": model])))
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds))),
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout)),
               response.status == .ok, let body = try? await response.body.collect(upTo: 4 << 20) else { return nil }
         return parse(Data(body.readableBytesView))
     }

@@ -25,8 +25,7 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
         self.logger = logger
         limiter = ConcurrencyLimiter(limit: options.maxConcurrentRequests)
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .nanoseconds(Int64(options.connectTimeout.nanoseconds)),
-                                      read: .nanoseconds(Int64(options.readTimeout.nanoseconds)))
+        configuration.timeout = .init(connect: TimeAmount(options.connectTimeout), read: TimeAmount(options.readTimeout))
         configuration.decompression = .disabled
         // Provider APIs do not redirect; following one would carry the key
         // (x-api-key, x-goog-api-key survive a cross-origin redirect) elsewhere.
@@ -105,7 +104,7 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
         do {
             // The deadline covers the answer's head; the read timeout every
             // silence after it.
-            return try await client.execute(request, timeout: .nanoseconds(Int64((options.readTimeout + options.connectTimeout).nanoseconds)), logger: logger)
+            return try await client.execute(request, timeout: TimeAmount(options.readTimeout + options.connectTimeout), logger: logger)
         } catch {
             throw mapped(error)
         }
@@ -220,13 +219,6 @@ public final class HTTPProvider<Format: WireFormat>: LanguageModelProvider {
             }
         } catch {}
         return data
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
 

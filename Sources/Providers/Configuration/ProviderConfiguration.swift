@@ -57,7 +57,9 @@ public struct ProviderSettings: Sendable {
         self.baseURL = baseURL ?? kind.defaultBaseURL
         self.apiKey = apiKey
         self.options = options
-        if kind == .ollama || kind == .demo { self.options.readTimeout = max(self.options.readTimeout, .seconds(300)) }
+        // A local server (Ollama, or any provider used without a key: vLLM,
+        // llama.cpp, LM Studio) may be loading a model: more time for a first token.
+        if kind == .ollama || (apiKey == nil && kind != .demo) { self.options.readTimeout = max(self.options.readTimeout, .seconds(300)) }
     }
 
     public var endpoint: Endpoint { Endpoint(baseURL: baseURL, apiKey: apiKey) }
@@ -90,11 +92,7 @@ public struct ProviderConfiguration: Sendable {
             }
             guard rawKey != nil || base != nil else { continue }
             let key = try rawKey.map { raw throws(ProviderError) in try APIKey(raw, provider: kind.rawValue) }
-            var settings = ProviderSettings(kind: kind, baseURL: base, apiKey: key)
-            // A server that needs no key is a local one (vLLM, llama.cpp, LM
-            // Studio): give it the local models' time for a first token.
-            if key == nil { settings.options.readTimeout = max(settings.options.readTimeout, .seconds(300)) }
-            providers.append(settings)
+            providers.append(ProviderSettings(kind: kind, baseURL: base, apiKey: key))
         }
         return ProviderConfiguration(providers: providers)
     }

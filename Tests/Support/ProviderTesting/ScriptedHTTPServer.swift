@@ -188,7 +188,7 @@ private final class ScriptHandler: ChannelInboundHandler, @unchecked Sendable {
                 context.flush()
                 let rest = steps
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                context.eventLoop.scheduleTask(in: .nanoseconds(Int64(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000))) {
+                context.eventLoop.scheduleTask(in: TimeAmount(duration)) {
                     bound.value.0.play(rest, context: bound.value.1)
                 }
                 return
