@@ -165,6 +165,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A stand-in server for sandbox lifetime tests (killed with SIGKILL).
+        .executableTarget(
+            name: "hma-sandbox-probe",
+            dependencies: ["Workspace"],
+            path: "Tests/Support/SandboxProbe",
+            swiftSettings: swiftSettings
+        ),
+
         // Starting, driving and killing real processes in tests.
         .target(
             name: "ProcessTesting",
@@ -221,7 +229,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkspaceTests",
-            dependencies: ["Workspace", "ProcessTesting", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["Workspace", "ProcessTesting", "hma-sandbox-probe", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),
         // Tests that start real `hma` processes (and the appender) and talk to

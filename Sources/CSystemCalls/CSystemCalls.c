@@ -77,16 +77,20 @@ int hma_set_window_size(int fd, unsigned short rows, unsigned short cols) {
     return ioctl(fd, TIOCSWINSZ, &size) == 0 ? 0 : -errno;
 }
 
-int hma_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, int *pid) {
+int hma_spawn(const char *path, char *const argv[], char *const envp[], int input_fd, int output_fd, int error_fd, int *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     sigset_t all, none;
     sigfillset(&all);
     sigemptyset(&none);
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (input_fd < 0) {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    } else {
+        posix_spawn_file_actions_adddup2(&actions, input_fd, 0);
+    }
     posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
-    posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+    posix_spawn_file_actions_adddup2(&actions, error_fd, 2);
     // Nothing of the server's (sockets, other children's pipes) leaks in.
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_init(&attributes);

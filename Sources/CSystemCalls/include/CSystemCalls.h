@@ -42,9 +42,11 @@ int hma_spawn_in_pty(const char *path, char *const argv[], char *const envp[],
 
 /// posix_spawn of `path` in a new session, every signal back to its
 /// default action and unblocked (a parent that ignores SIGTERM must not
-/// make its children immune), standard input from /dev/null, standard
-/// output and error to `output_fd`, no other descriptor inherited. Stores the pid. Returns 0 or -errno.
-int hma_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, int *pid);
+/// make its children immune), standard input from `input_fd` (/dev/null
+/// when negative), standard output to `output_fd` and standard error to
+/// `error_fd` (may be the same), no other descriptor inherited. Stores the
+/// pid. Returns 0 or -errno.
+int hma_spawn(const char *path, char *const argv[], char *const envp[], int input_fd, int output_fd, int error_fd, int *pid);
 
 /// TIOCSWINSZ on a pty master. Returns 0 or -errno.
 int hma_set_window_size(int fd, unsigned short rows, unsigned short cols);

@@ -62,6 +62,9 @@ public final class BwrapSandbox: Sandbox {
         terminals = TerminalRegistry(limit: configuration.maxTerminals, idleTimeout: configuration.terminalIdleTimeout)
         group = "\(configuration.cgroupParent)/\(projectID)"
         cgroups = CgroupDriver(root: configuration.cgroupRoot)
+        // A sandbox owns its project's group: whatever a crashed server left
+        // running there is ended before the new one starts.
+        cgroups.destroy(group: group)
         enforcement = cgroups.prepare(group: group, limits: configuration.limits)
         seccompFile = NSTemporaryDirectory() + "hma-seccomp-\(projectID)-\(UUID().uuidString).bpf"
         let fd = open(seccompFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

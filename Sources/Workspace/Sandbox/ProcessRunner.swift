@@ -5,50 +5,65 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs one argv to completion (posix_spawn in a new session, signals at
-/// their defaults): output (standard output and error on one pipe) kept up
-/// to a cap, a deadline, cancellation; the process is killed with SIGKILL
-/// on either. Sandboxes make the argv; killing its first
-/// process ends the whole tree (bwrap's `--die-with-parent` and its own pid
-/// namespace; the container for docker).
+/// Runs one argv to completion (posix_spawn in a new session from the
+/// spawn thread, signals at their defaults): output kept up to a cap, a
+/// deadline, cancellation; the process is killed with SIGKILL on either.
+/// Sandboxes make the argv; killing its first process ends the whole tree
+/// (bwrap's `--die-with-parent` and its own pid namespace; the container
+/// for docker).
 enum ProcessRunner {
+    /// What a process wrote and how it ended.
+    struct Outcome {
+        var result: RunResult
+        /// Standard error, when it was asked for apart (`separateErrors`).
+        var errors: Data
+    }
+
     /// - Parameter killTree: ends everything the command started (the
     ///   sandbox kills its cgroup); called on timeout and cancellation after
     ///   the first process is killed.
     static func run(_ argv: [String], environment: [String: String] = [:], timeout: Duration, maxOutputBytes: Int,
                     killTree: @escaping @Sendable () -> Void = {}) async throws -> RunResult {
+        try await execute(argv, environment: environment, timeout: timeout, maxOutputBytes: maxOutputBytes, killTree: killTree).result
+    }
+
+    /// - Parameters:
+    ///   - input: written to the process's standard input, which is then
+    ///     closed (nil: /dev/null).
+    ///   - separateErrors: standard error is collected apart (capped at
+    ///     64 KiB) instead of interleaved with the output.
+    static func execute(_ argv: [String], environment: [String: String] = [:], input: Data? = nil, separateErrors: Bool = false,
+                        timeout: Duration, maxOutputBytes: Int, killTree: @escaping @Sendable () -> Void = {}) async throws -> Outcome {
         guard !argv.isEmpty else { throw SandboxError.emptyCommand }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw SandboxError.launchFailed("pipe: \(String(cString: strerror(errno)))") }
-        let (readEnd, writeEnd) = (fds[0], fds[1])
-        // Not inherited by other children (the spawned one gets its copy by dup2).
-        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+        var pipes = OwnedPipes()
+        defer { pipes.closeAll() }
+        let output = try pipes.make(), errors = separateErrors ? try pipes.make() : output
+        let stdin = input == nil ? nil : try pipes.make()
         let start = ContinuousClock.now
-        let spawned = withCStrings(argv) { arguments in
-            withCStrings(environment.map { "\($0.key)=\($0.value)" }) { variables in
-                var pid: Int32 = 0
-                let code = hma_spawn(argv[0], arguments, variables, writeEnd, &pid)
-                return code == 0 ? pid : code
+        let (inputFD, outputFD, errorFD) = (stdin?.read ?? -1, output.write, errors.write)
+        let spawned = SpawnThread.perform {
+            withCStrings(argv) { arguments in
+                withCStrings(environment.map { "\($0.key)=\($0.value)" }) { variables in
+                    var pid: Int32 = 0
+                    let code = hma_spawn(argv[0], arguments, variables, inputFD, outputFD, errorFD, &pid)
+                    return code == 0 ? pid : code
+                }
             }
         }
-        close(writeEnd)
-        guard spawned > 0 else {
-            close(readEnd)
-            throw SandboxError.launchFailed("\(argv[0]): \(String(cString: strerror(-spawned)))")
-        }
+        // The child has its copies; ours of its ends go now (EOF follows its exit).
+        pipes.close(output.write)
+        pipes.close(errors.write)
+        if let stdin { pipes.close(stdin.read) }
+        guard spawned > 0 else { throw SandboxError.launchFailed("\(argv[0]): \(String(cString: strerror(-spawned)))") }
         let pid = spawned
-        let collected = CappedOutput(limit: maxOutputBytes)
-        let drained = Thread.detachedStream {
-            var buffer = [UInt8](repeating: 0, count: 64 << 10)
-            while true {
-                let count = read(readEnd, &buffer, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-                collected.append(Data(buffer[0..<count]))
-            }
-            close(readEnd)
+        if let stdin, let input {
+            let writeEnd = pipes.take(stdin.write)
+            Thread.detachNewThread { writeAll(input, to: writeEnd) }
         }
+        let collected = CappedOutput(limit: maxOutputBytes)
+        let drained = Thread.drain(pipes.take(output.read), into: collected)
+        let errorText = CappedOutput(limit: 64 << 10)
+        let errorsDrained = separateErrors ? Thread.drain(pipes.take(errors.read), into: errorText) : nil
         let status = Mutex<Int32>(0)
         let exited = Thread.detachedStream {
             var value: Int32 = 0
@@ -72,11 +87,63 @@ enum ProcessRunner {
         for await _ in exited {}
         deadline.cancel()
         for await _ in drained {}  // everything it wrote, read
+        if let errorsDrained { for await _ in errorsDrained {} }
         let (exitCode, signal) = RunResult.ending(waitStatus: status.withLock { $0 })
         let result = RunResult(exitCode: exitCode, signal: signal, output: collected.data, truncated: collected.truncated,
                                timedOut: timedOut.load(ordering: .relaxed), outOfMemory: false, duration: ContinuousClock.now - start)
         try Task.checkCancellation()
-        return result
+        return Outcome(result: result, errors: errorText.data)
+    }
+
+    /// Writes `data` then closes `descriptor`; a reader that went away
+    /// (EPIPE) ends it early. SIGPIPE is blocked on this thread, so the
+    /// broken pipe is an error here rather than a signal to the process.
+    private static func writeAll(_ data: Data, to descriptor: Int32) {
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
+        data.withUnsafeBytes { bytes in
+            var written = 0
+            while written < bytes.count {
+                let count = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                written += count
+            }
+        }
+        close(descriptor)
+    }
+}
+
+/// Pipe descriptors owned by one launch: whatever is not handed on
+/// (`take`) or closed on the way is closed when the launch returns or throws.
+private struct OwnedPipes {
+    private var open: Set<Int32> = []
+
+    /// A new pipe, close-on-exec on both ends (the child gets its copy by dup2).
+    mutating func make() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw SandboxError.launchFailed("pipe: \(String(cString: strerror(errno)))") }
+        open.formUnion(fds)
+        // Children are spawned on one thread, which is this step's only race.
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    mutating func close(_ descriptor: Int32) {
+        if open.remove(descriptor) != nil { Glibc.close(descriptor) }
+    }
+
+    /// The caller owns `descriptor` from now on.
+    mutating func take(_ descriptor: Int32) -> Int32 {
+        open.remove(descriptor)
+        return descriptor
+    }
+
+    mutating func closeAll() {
+        for descriptor in open { Glibc.close(descriptor) }
+        open.removeAll()
     }
 }
 
@@ -118,5 +185,20 @@ extension Thread {
             continuation.finish()
         }
         return stream
+    }
+
+    /// Reads `descriptor` to its end into `sink` on a thread of its own,
+    /// then closes it.
+    static func drain(_ descriptor: Int32, into sink: CappedOutput) -> AsyncStream<Void> {
+        detachedStream {
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            while true {
+                let count = read(descriptor, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                sink.append(Data(buffer[0..<count]))
+            }
+            close(descriptor)
+        }
     }
 }

@@ -49,11 +49,15 @@ public final class TerminalSession: Sendable {
     ///   - onEnd: told when the shell has ended.
     convenience init(argv: [String], environment: [String: String], rows: UInt16, columns: UInt16,
                      killTree: @escaping @Sendable () -> Void = {}, onEnd: @escaping @Sendable (UUID) -> Void) throws {
-        var master: Int32 = -1, pid: Int32 = -1
-        let code = withCStrings(argv) { arguments in
-            withCStrings(environment.map { "\($0.key)=\($0.value)" }) { variables in
-                hma_spawn_in_pty(argv[0], arguments, variables, rows, columns, &master, &pid)
+        // From the spawn thread: the shell must not die with a pool thread (see SpawnThread).
+        let (code, master, pid) = SpawnThread.perform { () -> (Int32, Int32, Int32) in
+            var master: Int32 = -1, pid: Int32 = -1
+            let code = withCStrings(argv) { arguments in
+                withCStrings(environment.map { "\($0.key)=\($0.value)" }) { variables in
+                    hma_spawn_in_pty(argv[0], arguments, variables, rows, columns, &master, &pid)
+                }
             }
+            return (code, master, pid)
         }
         guard code == 0 else { throw SandboxError.launchFailed("forkpty: \(String(cString: strerror(-code)))") }
         _ = fcntl(master, F_SETFD, FD_CLOEXEC)
