@@ -21,6 +21,7 @@ deps:
 
 build: deps
 	swift build --product hma
+	swift build --product hma-git
 
 dev: build
 	.build/debug/hma dev $(ARGS)

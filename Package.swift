@@ -21,6 +21,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "hma", targets: ["hma"]),
+        // Runs each git operation inside the project's jail (ProjectGit).
+        .executable(name: "hma-git", targets: ["hma-git"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Mesh", targets: ["Mesh"]),
         .library(name: "Workspace", targets: ["Workspace"]),
@@ -88,6 +90,12 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The git helper: libgit2 with the project's rights, one request per run.
+        .executableTarget(
+            name: "hma-git",
+            dependencies: ["Workspace"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -229,7 +237,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkspaceTests",
-            dependencies: ["Workspace", "ProcessTesting", "hma-sandbox-probe", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["Workspace", "ProcessTesting", "hma-sandbox-probe", "hma-git", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),
         // Tests that start real `hma` processes (and the appender) and talk to

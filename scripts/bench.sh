@@ -16,6 +16,8 @@ cd Benchmarks
 # A new source file in the parent package is missed by a cached build plan.
 rm -f .build/release.yaml .build/release/description.json
 swift build -c release --product "$product"
+# The workspace benchmark runs git through the helper, found next to it.
+if [ "$1" = workspace ]; then swift build -c release --product hma-git; fi
 # The cluster benchmark starts node processes from this binary.
 if [ "$1" = cluster ]; then swift build -c release --product hma-bench-node; fi
 # The LLM benchmark's peer: OpenAI's Python SDK, from PyPI into the build folder.

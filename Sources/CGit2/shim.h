@@ -7,4 +7,16 @@
 static inline int hma_git_set_ssl_cert_file(const char *file) {
     return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, (const char *)0);
 }
+
+/// Sets where libgit2 looks for the system, global (~/.gitconfig) or XDG
+/// configuration of `level` (a git_config_level_t); "" means nowhere.
+static inline int hma_git_set_search_path(int level, const char *path) {
+    return git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, path);
+}
+
+/// Turns libgit2's check that the repository belongs to the current user
+/// on (1) or off (0).
+static inline int hma_git_set_owner_validation(int enabled) {
+    return git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
+}
 #endif

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CSystemCalls.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pty.h>
 #include <seccomp.h>
@@ -104,4 +105,9 @@ int hma_spawn(const char *path, char *const argv[], char *const envp[], int inpu
     if (rc != 0) return -rc;
     *pid = child;
     return 0;
+}
+
+const char *hma_shared_object_of(const void *address) {
+    Dl_info info;
+    return dladdr(address, &info) != 0 ? info.dli_fname : NULL;
 }

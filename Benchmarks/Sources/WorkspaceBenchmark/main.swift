@@ -6,8 +6,9 @@
 //   plain posix_spawn of the same program (the `none` backend);
 // - keystroke round trip: a byte typed into a sandboxed terminal's shell
 //   until readline's echo of it is read back;
-// - `status` of a 10,000-file repository with 100 changed files, libgit2
-//   wrapper vs the `git status --porcelain` CLI;
+// - `status` of a 10,000-file repository with 100 changed files, through
+//   the git helper in the project's jail (as the server runs it: a sandbox
+//   start plus libgit2) vs the `git status --porcelain` CLI run directly;
 // - zip export of a 200 MB project (half text, half random bytes).
 import BenchmarkReport
 import Foundation
@@ -79,31 +80,33 @@ terminal.close()
 keystrokes.removeFirst(50)  // warm-up
 sandbox.shutdown()
 
-// 3. git status, libgit2 vs CLI.
+// 3. git status through the jailed helper vs the CLI.
 let repoRoot = try folder("repo")
-let repository = try GitRepository.initialize(repoRoot)
 let files = try ProjectFiles(root: repoRoot)
 for index in 0..<10_000 {
     try files.write("src/dir\(index / 100)/file\(index).txt", Data("line \(index)\n".utf8))
 }
-try repository.stageAll()
-try repository.commit(message: "10,000 files", author: GitSignature(name: "Bench", email: "bench@hma.test"))
+let gitSandbox = try BwrapSandbox(projectRoot: repoRoot, projectID: "bench-git-\(getpid())", uid: 259_998, configuration: configuration)
+let repository = try ProjectGit(projectRoot: repoRoot, isolation: .jail(gitSandbox))
+try await repository.initialize()
+try await repository.stageAll()
+_ = try await repository.commit(message: "10,000 files", author: GitSignature(name: "Bench", email: "bench@hma.test"))
 for index in stride(from: 0, to: 10_000, by: 100) {
     try files.write("src/dir\(index / 100)/file\(index).txt", Data("changed \(index)\n".utf8))
 }
 func cliStatus() throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-    process.arguments = ["status", "--porcelain"]
+    process.arguments = ["-c", "safe.directory=*", "status", "--porcelain"]
     process.currentDirectoryURL = URL(fileURLWithPath: repoRoot)
     process.standardOutput = FileHandle.nullDevice
     try process.run()
     process.waitUntilExit()
 }
-_ = try repository.status(); try cliStatus()
+_ = try await repository.status(); try cliStatus()
 var ours: [Double] = [], cli: [Double] = []
 for _ in 0..<15 {
-    ours.append(try await time { let status = try repository.status(); precondition(status.unstaged.count == 100) })
+    ours.append(try await time { let status = try await repository.status(); precondition(status.unstaged.count == 100) })
     cli.append(try await time { try cliStatus() })
 }
 

@@ -51,4 +51,7 @@ int hma_spawn(const char *path, char *const argv[], char *const envp[], int inpu
 /// TIOCSWINSZ on a pty master. Returns 0 or -errno.
 int hma_set_window_size(int fd, unsigned short rows, unsigned short cols);
 
+/// The file of the shared object that holds `address` (dladdr), or NULL.
+const char *hma_shared_object_of(const void *address);
+
 #endif

@@ -150,13 +150,14 @@ public enum ProjectArchive {
                 }
                 data.append(chunk)
             }
-            try files.write(path.description, data)
+            try files.write(path.description, data, intoGitFolder: true)
         }
     }
 
-    /// Clones a git repository into the (empty) project.
-    public static func importGit(_ url: String, into files: ProjectFiles, credentials: GitCredentials = .none) throws {
+    /// Clones a git repository into the (empty) project, through the
+    /// project's git helper.
+    public static func importGit(_ url: String, into files: ProjectFiles, git: ProjectGit, credentials: GitCredentials = .none) async throws {
         guard try files.list().isEmpty else { throw ImportError.projectNotEmpty }
-        _ = try GitRepository.clone(url, into: files.rootPath, credentials: credentials)
+        try await git.clone(url, credentials: credentials)
     }
 }

@@ -112,9 +112,17 @@ public final class ProjectFiles: Sendable {
 
     /// Replaces (or creates) a file atomically, creating missing parent
     /// directories.
+    /// Refused inside `.git`.
     public func write(_ text: String, _ data: Data) throws(WorkspaceError) {
+        try write(text, data, intoGitFolder: false)
+    }
+
+    /// `intoGitFolder`: an import restoring a repository may write `.git`
+    /// (the git helper checks a repository before each use).
+    func write(_ text: String, _ data: Data, intoGitFolder: Bool) throws(WorkspaceError) {
         let path = try ProjectPath(text, limits: limits)
         guard !path.isRoot else { throw .rootNotAllowed("write") }
+        guard intoGitFolder || !path.isInGitFolder else { throw .insideGitFolder(path.description) }
         guard data.count <= limits.maxFileBytes else {
             throw .fileTooLarge(path.description, bytes: data.count, limit: limits.maxFileBytes)
         }
@@ -145,6 +153,7 @@ public final class ProjectFiles: Sendable {
     public func create(_ text: String, directory: Bool = false) throws(WorkspaceError) {
         let path = try ProjectPath(text, limits: limits)
         guard !path.isRoot else { throw .alreadyExists("the project root") }
+        guard !path.isInGitFolder else { throw .insideGitFolder(path.description) }
         let parent = try makeDirectories(path.parent)
         defer { close(parent) }
         if directory {
@@ -163,6 +172,7 @@ public final class ProjectFiles: Sendable {
     public func delete(_ text: String) throws(WorkspaceError) {
         let path = try ProjectPath(text, limits: limits)
         guard !path.isRoot else { throw .rootNotAllowed("delete") }
+        guard !path.isInGitFolder else { throw .insideGitFolder(path.description) }
         let parent = try open(path.parent, hma_o_path | O_DIRECTORY)
         defer { close(parent) }
         var info = stat()
@@ -180,6 +190,7 @@ public final class ProjectFiles: Sendable {
         let source = try ProjectPath(from, limits: limits)
         let target = try ProjectPath(to, limits: limits)
         guard !source.isRoot, !target.isRoot else { throw .rootNotAllowed("move") }
+        for path in [source, target] where path.isInGitFolder { throw .insideGitFolder(path.description) }
         guard !target.components.starts(with: source.components) else {
             throw .invalidPath(target.description, reason: "cannot move \(source) into itself")
         }

@@ -32,6 +32,9 @@ public struct ProjectPath: Hashable, Sendable, CustomStringConvertible, Comparab
     public static let root = ProjectPath(components: [])
 
     public var isRoot: Bool { components.isEmpty }
+    /// Whether it is a `.git` folder or inside one (at any depth: a
+    /// nested repository's too).
+    public var isInGitFolder: Bool { components.contains(".git") }
     public var name: String { components.last ?? "" }
     public var parent: ProjectPath { ProjectPath(components: Array(components.dropLast())) }
     public func appending(_ name: String) -> ProjectPath { ProjectPath(components: components + [name]) }

@@ -2,7 +2,7 @@ import CGit2
 
 /// Every way a git operation fails. libgit2's own failures keep its error
 /// code, class and message; the others are refusals with a reason.
-public enum GitError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum GitError: Error, Equatable, Sendable, Codable, CustomStringConvertible {
     /// libgit2 returned `code` (a `git_error_code`) for `operation`.
     case library(operation: String, code: Int32, message: String)
     case notARepository(String)
@@ -20,6 +20,13 @@ public enum GitError: Error, Equatable, Sendable, CustomStringConvertible {
     case mergeConflicts([String])
     case invalidRemote(String, reason: String)
     case noCommits
+    /// The repository asks for something git will not do for a project:
+    /// a configuration key that moves the work tree or pulls in other
+    /// files, or a `.git` that points elsewhere.
+    case unsafeRepository(String)
+    /// The git helper process failed or answered nonsense (it runs with
+    /// the project's rights, so its answers are checked like any input).
+    case helperFailed(String)
 
     public var description: String {
         switch self {
@@ -36,6 +43,8 @@ public enum GitError: Error, Equatable, Sendable, CustomStringConvertible {
         case .mergeConflicts(let paths): return "merge conflicts in \(paths.joined(separator: ", "))"
         case .invalidRemote(let url, let reason): return "remote \(url) refused: \(reason)"
         case .noCommits: return "the repository has no commits yet"
+        case .unsafeRepository(let reason): return "git refuses this repository: \(reason)"
+        case .helperFailed(let reason): return "the git helper failed: \(reason)"
         }
     }
 

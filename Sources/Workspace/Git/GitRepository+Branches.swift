@@ -1,14 +1,20 @@
 import CGit2
 
-public struct GitBranch: Sendable, Equatable {
+public struct GitBranch: Sendable, Equatable, Codable {
     public let name: String
     public let isCurrent: Bool
     /// The commit it points to.
     public let target: String
 }
 
+/// A named remote repository.
+public struct GitRemote: Sendable, Equatable, Codable {
+    public let name: String
+    public let url: String
+}
+
 /// How a merge ended.
-public enum GitMergeResult: Sendable, Equatable {
+public enum GitMergeResult: Sendable, Equatable, Codable {
     case upToDate
     case fastForward(String)
     /// A merge commit with this id.
@@ -16,7 +22,7 @@ public enum GitMergeResult: Sendable, Equatable {
 }
 
 extension GitRepository {
-    public func branches() throws(GitError) -> [GitBranch] {
+    func branches() throws(GitError) -> [GitBranch] {
         var iterator: OpaquePointer?
         try GitError.check(git_branch_iterator_new(&iterator, pointer, GIT_BRANCH_LOCAL), "list branches")
         defer { git_branch_iterator_free(iterator) }
@@ -37,7 +43,7 @@ extension GitRepository {
     }
 
     /// Creates a branch at HEAD (it is not checked out).
-    public func createBranch(_ name: String) throws(GitError) {
+    func createBranch(_ name: String) throws(GitError) {
         try validateBranchName(name)
         guard let head = try headCommit() else { throw .noCommits }
         defer { git_object_free(head) }
@@ -49,7 +55,7 @@ extension GitRepository {
     }
 
     /// Checks out a branch; refuses when local changes would be overwritten.
-    public func checkout(_ name: String) throws(GitError) {
+    func checkout(_ name: String) throws(GitError) {
         try validateBranchName(name)
         let reference = try lookupBranch(name)
         defer { git_reference_free(reference) }
@@ -65,7 +71,7 @@ extension GitRepository {
         try GitError.check(git_repository_set_head(pointer, "refs/heads/\(name)"), "checkout \(name)")
     }
 
-    public func deleteBranch(_ name: String) throws(GitError) {
+    func deleteBranch(_ name: String) throws(GitError) {
         try validateBranchName(name)
         let reference = try lookupBranch(name)
         defer { git_reference_free(reference) }
@@ -77,7 +83,7 @@ extension GitRepository {
     /// possible, otherwise a merge commit; with conflicts the merge stays in
     /// progress (conflict markers in the files) and `mergeConflicts` names
     /// them — resolve, stage and `commit`, or `abortMerge`.
-    public func merge(_ name: String, author: GitSignature) throws(GitError) -> GitMergeResult {
+    func merge(_ name: String, author: GitSignature) throws(GitError) -> GitMergeResult {
         try validateBranchName(name)
         return try merge(reference: "refs/heads/\(name)", describedAs: name, author: author)
     }
@@ -139,7 +145,7 @@ extension GitRepository {
     }
 
     /// Ends a merge in progress, putting HEAD's files back.
-    public func abortMerge() throws(GitError) {
+    func abortMerge() throws(GitError) {
         guard let head = try headCommit() else { throw .noCommits }
         defer { git_object_free(head) }
         try GitError.check(git_reset(pointer, head, GIT_RESET_HARD, nil), "abort the merge")
@@ -181,54 +187,29 @@ extension GitRepository {
 
     // MARK: - Remotes
 
-    public struct Remote: Sendable, Equatable {
-        public let name: String
-        public let url: String
-    }
 
     /// Adds a remote; only `https://`, `ssh://`/`user@host:path` and
     /// `file://` URLs of another repository are accepted.
-    public func addRemote(_ name: String, url: String) throws(GitError) {
+    func addRemote(_ name: String, url: String) throws(GitError) {
         try validateBranchName(name)
-        try Self.validateRemoteURL(url)
+        try remotePolicy.check(url)
         var remote: OpaquePointer?
         try GitError.check(git_remote_create(&remote, pointer, name, url), "add remote \(name)")
         git_remote_free(remote)
     }
 
-    public func remotes() throws(GitError) -> [Remote] {
+    func remotes() throws(GitError) -> [GitRemote] {
         var names = git_strarray()
         try GitError.check(git_remote_list(&names, pointer), "list remotes")
         defer { git_strarray_dispose(&names) }
-        var result: [Remote] = []
+        var result: [GitRemote] = []
         for index in 0..<names.count {
             guard let cName = names.strings[index] else { continue }
             var remote: OpaquePointer?
             try GitError.check(git_remote_lookup(&remote, pointer, cName), "list remotes")
             defer { git_remote_free(remote) }
-            result.append(Remote(name: String(cString: cName), url: git_remote_url(remote).map { String(cString: $0) } ?? ""))
+            result.append(GitRemote(name: String(cString: cName), url: git_remote_url(remote).map { String(cString: $0) } ?? ""))
         }
         return result.sorted { $0.name < $1.name }
-    }
-
-    /// Refuses URLs that would reach into the host's own files outside a
-    /// repository (`file:///etc`), unknown schemes and option-like strings.
-    static func validateRemoteURL(_ url: String) throws(GitError) {
-        if url.hasPrefix("-") || url.contains("\n") || url.contains("\0") { throw .invalidRemote(url, reason: "not a URL") }
-        if url.hasPrefix("https://") || url.hasPrefix("http://") || url.hasPrefix("ssh://") { return }
-        if url.hasPrefix("file://") {
-            let path = String(url.dropFirst("file://".count))
-            _ = try? initializedLibrary()
-            for flags in [GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue | GIT_REPOSITORY_OPEN_BARE.rawValue] {
-                var repository: OpaquePointer?
-                let code = git_repository_open_ext(&repository, path, flags, nil)
-                git_repository_free(repository)
-                if code == 0 { return }
-            }
-            throw .invalidRemote(url, reason: "\(path) is not a git repository")
-        }
-        // scp-like ssh: user@host:path
-        if let at = url.firstIndex(of: "@"), url[at...].contains(":"), !url.contains("://") { return }
-        throw .invalidRemote(url, reason: "only https://, ssh:// (or user@host:path) and file:// repositories")
     }
 }

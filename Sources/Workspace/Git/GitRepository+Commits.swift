@@ -3,7 +3,7 @@ import CSystemCalls
 import Foundation
 
 /// Who made a commit.
-public struct GitSignature: Sendable, Equatable {
+public struct GitSignature: Sendable, Equatable, Codable {
     public var name: String
     public var email: String
     public init(name: String, email: String) {
@@ -12,7 +12,7 @@ public struct GitSignature: Sendable, Equatable {
     }
 }
 
-public struct GitCommitInfo: Sendable, Equatable {
+public struct GitCommitInfo: Sendable, Equatable, Codable {
     public let id: String
     public let summary: String
     public let message: String
@@ -25,7 +25,7 @@ extension GitRepository {
     // MARK: - Index
 
     /// Stages these paths (a deleted file stages its deletion).
-    public func stage(_ paths: [String]) throws(GitError) {
+    func stage(_ paths: [String]) throws(GitError) {
         try withIndex { (index) throws(GitError) in
             for path in paths {
                 let full = (self.path as NSString).appendingPathComponent(path)
@@ -41,7 +41,7 @@ extension GitRepository {
     }
 
     /// Stages every change, deletions included (`git add -A`).
-    public func stageAll() throws(GitError) {
+    func stageAll() throws(GitError) {
         try withIndex { (index) throws(GitError) in
             try withStrArray(["*"]) { (spec) throws(GitError) in
                 try GitError.check(git_index_add_all(index, &spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "stage all")
@@ -53,7 +53,7 @@ extension GitRepository {
 
     /// Takes these paths out of the index back to HEAD (or out of it
     /// entirely before the first commit); the working files stay.
-    public func unstage(_ paths: [String]) throws(GitError) {
+    func unstage(_ paths: [String]) throws(GitError) {
         let head = try headCommit()
         defer { git_object_free(head) }
         try withStrArray(paths) { (spec) throws(GitError) in
@@ -66,7 +66,7 @@ extension GitRepository {
     /// Commits the index on the current branch. Refuses an empty message,
     /// one over `maxMessageBytes`, and a commit that changes nothing.
     @discardableResult
-    public func commit(message: String, author: GitSignature) throws(GitError) -> String {
+    func commit(message: String, author: GitSignature) throws(GitError) -> String {
         guard !message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .emptyMessage }
         guard message.utf8.count <= Self.maxMessageBytes else {
             throw .messageTooLong(bytes: message.utf8.count, limit: Self.maxMessageBytes)
@@ -106,7 +106,7 @@ extension GitRepository {
 
     /// Commits from HEAD backwards, newest first: `limit` of them after
     /// skipping `offset`.
-    public func log(offset: Int = 0, limit: Int = 50) throws(GitError) -> [GitCommitInfo] {
+    func log(offset: Int = 0, limit: Int = 50) throws(GitError) -> [GitCommitInfo] {
         guard try headCommit().map({ git_object_free($0); return true }) ?? false else { return [] }
         var walk: OpaquePointer?
         try GitError.check(git_revwalk_new(&walk, pointer), "log")

@@ -1,7 +1,7 @@
 import CGit2
 
 /// The change of one file.
-public struct GitFileDiff: Sendable, Equatable {
+public struct GitFileDiff: Sendable, Equatable, Codable {
     public let path: String
     public let added: Int
     public let removed: Int
@@ -13,7 +13,7 @@ public struct GitFileDiff: Sendable, Equatable {
 extension GitRepository {
     /// How `path` differs: staged (HEAD → index) or not (index → working
     /// directory, untracked files included).
-    public func diff(_ path: String, staged: Bool) throws(GitError) -> GitFileDiff {
+    func diff(_ path: String, staged: Bool) throws(GitError) -> GitFileDiff {
         var options = git_diff_options()
         try GitError.check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "diff")
         options.flags = GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_SHOW_UNTRACKED_CONTENT.rawValue | GIT_DIFF_DISABLE_PATHSPEC_MATCH.rawValue

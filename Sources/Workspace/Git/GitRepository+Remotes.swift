@@ -4,7 +4,7 @@ import Foundation
 /// How to authenticate one fetch, pull or push. Given per call, kept in
 /// memory for that call only: never written to the repository's config,
 /// to disk or to logs.
-public enum GitCredentials: Sendable {
+public enum GitCredentials: Sendable, Codable {
     case none
     /// HTTPS basic authentication (a password or an access token).
     case usernamePassword(username: String, password: String)
@@ -16,7 +16,7 @@ public enum GitCredentials: Sendable {
 
 extension GitRepository {
     /// Fetches `remote`'s branches into `refs/remotes/REMOTE/…`.
-    public func fetch(_ remote: String, credentials: GitCredentials = .none) throws(GitError) {
+    func fetch(_ remote: String, credentials: GitCredentials = .none) throws(GitError) {
         try withRemote(remote) { (handle) throws(GitError) in
             try withCallbacks(credentials) { (callbacks) throws(GitError) in
                 var options = git_fetch_options()
@@ -29,7 +29,7 @@ extension GitRepository {
 
     /// Pushes the current branch (or `branch`) to the same name on `remote`
     /// and makes that its upstream.
-    public func push(_ remote: String, branch: String? = nil, credentials: GitCredentials = .none) throws(GitError) {
+    func push(_ remote: String, branch: String? = nil, credentials: GitCredentials = .none) throws(GitError) {
         let current = try currentBranch().0
         guard let name = branch ?? current else { throw .invalidBranchName("HEAD (detached)") }
         try validateBranchName(name)
@@ -51,15 +51,15 @@ extension GitRepository {
     }
 
     /// Fetches `remote` and merges its copy of the current branch.
-    public func pull(_ remote: String, author: GitSignature, credentials: GitCredentials = .none) throws(GitError) -> GitMergeResult {
+    func pull(_ remote: String, author: GitSignature, credentials: GitCredentials = .none) throws(GitError) -> GitMergeResult {
         guard let name = try currentBranch().0 else { throw .invalidBranchName("HEAD (detached)") }
         try fetch(remote, credentials: credentials)
         return try merge(reference: "refs/remotes/\(remote)/\(name)", describedAs: "\(remote)/\(name)", author: author)
     }
 
     /// Clones `url` into `path` (which must not exist or be empty).
-    public static func clone(_ url: String, into path: String, credentials: GitCredentials = .none) throws(GitError) -> GitRepository {
-        try validateRemoteURL(url)
+    static func clone(_ url: String, into path: String, credentials: GitCredentials = .none, policy: GitRemotePolicy = .init()) throws(GitError) -> GitRepository {
+        try policy.check(url)
         _ = try? GitRepository.initializedLibrary()
         var repository: OpaquePointer?
         try withCallbacks(credentials) { (callbacks) throws(GitError) in
@@ -69,12 +69,14 @@ extension GitRepository {
             try GitError.check(git_clone(&repository, url, path, &options), "clone \(url)")
         }
         git_repository_free(repository)
-        return try open(path)
+        let cloned = try open(path)
+        cloned.remotePolicy = policy
+        return cloned
     }
 
     /// Trusts the CA certificates in `file` (PEM) for HTTPS remotes, for
     /// the whole process (by default the system's trust store is used).
-    public static func trustCertificates(file: String) throws(GitError) {
+    static func trustCertificates(file: String) throws(GitError) {
         _ = try? GitRepository.initializedLibrary()
         try GitError.check(hma_git_set_ssl_cert_file(file), "trust \(file)")
     }
@@ -85,6 +87,10 @@ extension GitRepository {
         if code == GIT_ENOTFOUND.rawValue { throw .invalidRemote(name, reason: "no such remote") }
         try GitError.check(code, "find remote \(name)")
         defer { git_remote_free(remote) }
+        // Checked again here: the project may have edited the URL since it was added.
+        for url in [git_remote_url(remote), git_remote_pushurl(remote)].compactMap({ $0 }) {
+            try remotePolicy.check(String(cString: url))
+        }
         return try body(remote!)
     }
 }

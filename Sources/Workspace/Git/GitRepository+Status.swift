@@ -5,7 +5,7 @@ public enum GitChange: String, Sendable, Codable {
     case added, modified, deleted, renamed, typeChanged, conflicted
 }
 
-public struct GitStatusEntry: Hashable, Sendable {
+public struct GitStatusEntry: Hashable, Sendable, Codable {
     public let path: String
     /// Between HEAD and the index.
     public let staged: GitChange?
@@ -14,7 +14,7 @@ public struct GitStatusEntry: Hashable, Sendable {
     public let untracked: Bool
 }
 
-public struct GitStatus: Sendable, Equatable {
+public struct GitStatus: Sendable, Equatable, Codable {
     /// The checked-out branch (nil when HEAD is detached).
     public let branch: String?
     public let detached: Bool
@@ -30,7 +30,7 @@ public struct GitStatus: Sendable, Equatable {
 }
 
 extension GitRepository {
-    public func status() throws(GitError) -> GitStatus {
+    func status() throws(GitError) -> GitStatus {
         var options = git_status_options()
         try GitError.check(git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "status")
         options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR

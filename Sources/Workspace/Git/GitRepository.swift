@@ -1,18 +1,36 @@
 import CGit2
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// One git repository, through libgit2 — no git CLI. The object owns its
-/// `git_repository` and frees every libgit2 object it makes before the call
-/// that made it returns. Not thread-safe: use one from one task (the
-/// workspace actor) at a time.
-public final class GitRepository: @unchecked Sendable {
+/// One git repository, through libgit2 — no git CLI. This is the engine
+/// the git helper (`hma-git`) runs inside the project's jail; the server
+/// itself uses `ProjectGit`, which asks the helper, and never opens a
+/// project's repository in its own process (docs/workspace.md, "Git").
+///
+/// The object owns its `git_repository` and frees every libgit2 object it
+/// makes before the call that made it returns. It has one owner — the
+/// helper's single request, or one test — and is not `Sendable`.
+final class GitRepository {
     let pointer: OpaquePointer
-    public let path: String
+    let path: String
+    /// Which remote URLs may be added, fetched, pulled and pushed.
+    var remotePolicy = GitRemotePolicy()
 
     /// Limits on what callers may write.
-    public static let maxMessageBytes = 64 << 10
+    static let maxMessageBytes = 64 << 10
 
-    private static let initialized: Void = { git_libgit2_init(); return () }()
+    /// libgit2 set up once per process: no system, global or XDG
+    /// configuration is read (in the jail `HOME` is the project, whose
+    /// `.gitconfig` must not count as the user's).
+    private static let initialized: Void = {
+        git_libgit2_init()
+        for level in [GIT_CONFIG_LEVEL_PROGRAMDATA, GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL] {
+            _ = hma_git_set_search_path(level.rawValue, "")
+        }
+        return ()
+    }()
 
     /// Makes sure libgit2 is initialised (once per process).
     static func initializedLibrary() throws(GitError) { _ = initialized }
@@ -24,20 +42,60 @@ public final class GitRepository: @unchecked Sendable {
 
     deinit { git_repository_free(pointer) }
 
-    /// Opens the repository whose working directory is `path` (no search upwards).
-    public static func open(_ path: String) throws(GitError) -> GitRepository {
+    /// Opens the repository whose working directory is `path` (no search
+    /// upwards), after `checkSafety`.
+    static func open(_ path: String) throws(GitError) -> GitRepository {
         _ = initialized
+        try checkSafety(path)
         var repository: OpaquePointer?
         let code = git_repository_open_ext(&repository, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
         if code == GIT_ENOTFOUND.rawValue { throw .notARepository(path) }
         try GitError.check(code, "open \(path)")
-        return GitRepository(pointer: repository!, path: path)
+        let opened = GitRepository(pointer: repository!, path: path)
+        // Whatever the configuration says, the work tree is the project.
+        try GitError.check(git_repository_set_workdir(repository, path, 0), "open \(path)")
+        return opened
+    }
+
+    /// Refuses a repository whose `.git` is not a plain folder (a
+    /// `gitdir:` file or a link points elsewhere), that redirects to other
+    /// object stores, or whose configuration holds a key of
+    /// `GitRepositoryPolicy.refusedKeys`. No link inside `.git` is followed.
+    static func checkSafety(_ path: String) throws(GitError) {
+        let dotGit = path + "/.git"
+        var info = stat()
+        guard lstat(dotGit, &info) == 0 else { throw .notARepository(path) }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeRepository(".git is not a folder (a gitdir file or a link points elsewhere)") }
+        for file in GitRepositoryPolicy.redirectingFiles where lstat(dotGit + "/" + file, &info) == 0 {
+            throw .unsafeRepository(".git/\(file) points git at other repositories' data")
+        }
+        guard let config = readRegularFile(dotGit + "/config", limit: 1 << 20) else {
+            throw .unsafeRepository(".git/config is not a regular file of at most 1 MiB")
+        }
+        if let key = GitRepositoryPolicy.refusedKey(in: String(decoding: config, as: UTF8.self)) {
+            throw .unsafeRepository("its configuration sets \(key); remove it (git config --unset \(key)) to use git here")
+        }
+    }
+
+    /// The contents of a regular file (opened without following a link,
+    /// without blocking on a FIFO), or nil.
+    private static func readRegularFile(_ path: String, limit: Int) -> Data? {
+        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= limit else { return nil }
+        var data = Data(count: Int(info.st_size))
+        let count = data.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return count == data.count ? data : nil
     }
 
     /// Makes `path` a repository on branch `main`, with a `.gitignore` for
     /// dependency and build folders unless one exists.
-    public static func initialize(_ path: String, gitignore: String = GitRepository.defaultGitignore) throws(GitError) -> GitRepository {
+    static func initialize(_ path: String, gitignore: String = ProjectGit.defaultGitignore) throws(GitError) -> GitRepository {
         _ = initialized
+        // Re-initialising keeps an existing configuration: check it first.
+        if FileManager.default.fileExists(atPath: path + "/.git") { try checkSafety(path) }
         var options = git_repository_init_options()
         try GitError.check(git_repository_init_options_init(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION)), "init")
         options.flags = GIT_REPOSITORY_INIT_MKPATH.rawValue
@@ -54,20 +112,6 @@ public final class GitRepository: @unchecked Sendable {
         return GitRepository(pointer: repository!, path: path)
     }
 
-    public static let defaultGitignore = """
-        # Dependencies and build output (HMA default)
-        node_modules/
-        .venv/
-        venv/
-        __pycache__/
-        *.pyc
-        .build/
-        build/
-        dist/
-        target/
-        .DS_Store
-
-        """
 
     // MARK: - Helpers
 

@@ -107,6 +107,21 @@ public final class BwrapSandbox: Sandbox {
         return result
     }
 
+    /// Runs a tool of the server's (the git helper) in the sandbox as the
+    /// project's uid: `readOnly` and `writable` host paths are bound at
+    /// the same paths, `input` is its standard input, standard error is
+    /// kept apart; network only when `network`.
+    func runTool(_ command: [String], input: Data, network: Bool, readOnly: [String], writable: [String],
+                 timeout: Duration, maxOutputBytes: Int) async throws -> ProcessRunner.Outcome {
+        let session = newSessionGroup()
+        let cgroups = self.cgroups
+        defer { cgroups.destroy(group: session) }
+        let argv = launchArguments(command, environment: [:], interactive: false, session: session,
+                                   network: network, readOnly: readOnly, writable: writable)
+        return try await ProcessRunner.execute(argv, input: input, separateErrors: true, timeout: timeout, maxOutputBytes: maxOutputBytes,
+                                               killTree: { cgroups.destroy(group: session) })
+    }
+
     public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {
         let shell = FileManager.default.isExecutableFile(atPath: "/usr/bin/bash") ? "/bin/bash" : "/bin/sh"
         let cgroups = self.cgroups
@@ -138,7 +153,9 @@ public final class BwrapSandbox: Sandbox {
     }
 
     /// The argv that runs `command` in the sandbox, joining cgroup `session`.
-    func launchArguments(_ command: [String], environment: [String: String], interactive: Bool, session: String) -> [String] {
+    func launchArguments(_ command: [String], environment: [String: String], interactive: Bool, session: String,
+                         network: Bool? = nil, readOnly: [String] = [], writable: [String] = []) -> [String] {
+        let network = network ?? configuration.allowNetwork
         let join = cgroups.plan.procsFiles(group: session).map { "echo $$ > '\($0)' || exit 125; " }.joined()
         let script = "\(join)exec 9< '\(seccompFile)' || exit 125; exec \"$@\""
         var argv = ["/bin/sh", "-c", script, "hma-sandbox"]
@@ -150,7 +167,7 @@ public final class BwrapSandbox: Sandbox {
         argv += [Self.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs",
                  "--inh-caps=-all", "--bounding-set=-all", "--"]
         argv += [Self.bwrap, "--unshare-all"]
-        if configuration.allowNetwork { argv += ["--share-net"] }
+        if network { argv += ["--share-net"] }
         argv += ["--die-with-parent", "--cap-drop", "ALL", "--hostname", "hma-sandbox"]
         if !interactive { argv += ["--new-session"] }
         argv += ["--ro-bind", "/usr", "/usr"]
@@ -161,9 +178,11 @@ public final class BwrapSandbox: Sandbox {
         for shared in ["/etc/alternatives", "/etc/ssl", "/etc/ca-certificates", "/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"] {
             argv += ["--ro-bind-try", shared, shared]
         }
-        if configuration.allowNetwork { argv += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind-try", "/etc/hosts", "/etc/hosts"] }
-        argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", projectRoot, "/project",
-                 "--remount-ro", "/", "--chdir", "/project", "--seccomp", "9", "--clearenv"]
+        if network { argv += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind-try", "/etc/hosts", "/etc/hosts"] }
+        argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", projectRoot, "/project"]
+        for path in readOnly { argv += ["--ro-bind", path, path] }
+        for path in writable { argv += ["--bind", path, path] }
+        argv += ["--remount-ro", "/", "--chdir", "/project", "--seccomp", "9", "--clearenv"]
         var variables = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/project", "LANG": "C.UTF-8", "USER": "project"]
         for (key, value) in environment { variables[key] = value }
         for (key, value) in variables.sorted(by: { $0.key < $1.key }) { argv += ["--setenv", key, value] }

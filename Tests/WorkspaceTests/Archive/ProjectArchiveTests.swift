@@ -73,7 +73,7 @@ import ZIPFoundation
         #expect(throws: ProjectArchive.ImportError.self) { try ProjectArchive.importZip(URL(fileURLWithPath: project.outer + "/not.zip"), into: files) }
     }
 
-    @Test func importFromAGitURL() throws {
+    @Test(.enabled(if: TestGit.isAvailable)) func importFromAGitURL() async throws {
         let project = try TemporaryProject()
         defer { project.remove() }
         let source = project.outer + "/source"
@@ -82,11 +82,15 @@ import ZIPFoundation
         try repository.stageAll()
         try repository.commit(message: "hello", author: GitSignature(name: "A", email: "a@hma.test"))
         let files = try project.files()
-        try ProjectArchive.importGit("file://" + source, into: files)
+        let git = try TestGit(project.root) { $0.remotePolicy.localRemotesRoot = source }
+        defer { git.shutdown() }
+        try await ProjectArchive.importGit("file://" + source, into: files, git: git.git)
         #expect(try files.read("hello.txt") == Data("hi".utf8))
         let other = project.outer + "/other"
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
-        #expect(throws: GitError.self) { try ProjectArchive.importGit("file:///etc", into: ProjectFiles(root: other)) }
+        let otherGit = try TestGit(other) { $0.remotePolicy.localRemotesRoot = source }
+        defer { otherGit.shutdown() }
+        await #expect(throws: GitError.self) { try await ProjectArchive.importGit("file:///etc", into: ProjectFiles(root: other), git: otherGit.git) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: other).isEmpty)
     }
 }

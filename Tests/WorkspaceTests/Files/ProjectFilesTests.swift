@@ -94,3 +94,23 @@ import Testing
         #expect(throws: WorkspaceError.fileTooLarge("huge", bytes: 5000, limit: 1000)) { _ = try files.read("huge") }
     }
 }
+
+extension ProjectFilesTests {
+    @Test func gitsOwnFilesAreNotWrittenThroughTheFileAPI() throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        try FileManager.default.createDirectory(atPath: project.root + "/.git", withIntermediateDirectories: true)
+        try Data("[core]\n".utf8).write(to: URL(fileURLWithPath: project.root + "/.git/config"))
+        try files.write("a.txt", Data("a".utf8))
+        #expect(throws: WorkspaceError.insideGitFolder(".git/config")) { try files.write(".git/config", Data("[core]\nworktree = /\n".utf8)) }
+        #expect(throws: WorkspaceError.insideGitFolder("./.git/config".split(separator: "/").dropFirst().joined(separator: "/"))) { try files.write("./.git/config", Data()) }
+        #expect(throws: WorkspaceError.insideGitFolder("sub/.git/config")) { try files.write("sub/.git/config", Data()) }
+        #expect(throws: WorkspaceError.insideGitFolder(".git/hooks/x")) { try files.create(".git/hooks/x") }
+        #expect(throws: WorkspaceError.insideGitFolder(".git")) { try files.delete(".git") }
+        #expect(throws: WorkspaceError.insideGitFolder(".git/x")) { try files.move("a.txt", to: ".git/x") }
+        #expect(throws: WorkspaceError.insideGitFolder(".git/config")) { try files.move(".git/config", to: "b") }
+        #expect(try String(contentsOfFile: project.root + "/.git/config", encoding: .utf8) == "[core]\n")
+        #expect(try files.read(".git/config") == Data("[core]\n".utf8), "reading is allowed")
+    }
+}

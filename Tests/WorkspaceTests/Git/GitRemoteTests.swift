@@ -1,40 +1,53 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Workspace
 
 /// Fetch, pull and push between workspaces through a bare repository, over
 /// file:// and over HTTPS with basic auth (git-http-backend behind a local
-/// TLS server); credentials are given per call and never stored.
-@Suite(.serialized) struct GitRemoteTests {
+/// TLS server); credentials are given per call and never stored. Everything
+/// goes through the git helper in each project's jail, as the server runs it.
+@Suite(.serialized, .enabled(if: TestGit.isAvailable, "needs bubblewrap as root, or a non-root user")) struct GitRemoteTests {
     let alice = GitSignature(name: "Alice", email: "alice@hma.test")
     let bob = GitSignature(name: "Bob", email: "bob@hma.test")
 
-    func commitFile(_ repository: GitRepository, _ path: String, _ text: String, by author: GitSignature) throws {
-        try ProjectFiles(root: repository.path).write(path, Data(text.utf8))
-        try repository.stageAll()
-        try repository.commit(message: "edit \(path)", author: author)
+    func commitFile(_ git: ProjectGit, _ path: String, _ text: String, by author: GitSignature) async throws {
+        try ProjectFiles(root: git.projectRoot).write(path, Data(text.utf8))
+        try await git.stageAll()
+        _ = try await git.commit(message: "edit \(path)", author: author)
     }
 
-    @Test func pushAndPullBetweenTwoWorkspacesThroughABareRepository() throws {
+    @Test func pushAndPullBetweenTwoWorkspacesThroughABareRepository() async throws {
         let project = try TemporaryProject()
         defer { project.remove() }
-        let bare = project.outer + "/shared.git"
+        // The operator's folder for local remotes, writable by the projects.
+        let remotes = project.outer + "/remotes"
+        let bare = remotes + "/shared.git"
         try GitCLI.run(["init", "--bare", "-q", "-b", "main", bare], in: project.outer)
-        let a = try GitRepository.initialize(project.root)
-        try commitFile(a, "README.md", "from a\n", by: alice)
-        try a.addRemote("origin", url: "file://" + bare)
-        try a.push("origin")
+        try run("/bin/chmod", ["-R", "a+rwX", remotes])
+        let uid = 260_000 + sandboxCounter.add(1, ordering: .relaxed).newValue
+        let a = try TestGit(project.root, uid: uid) { $0.remotePolicy.localRemotesRoot = remotes }
+        defer { a.shutdown() }
+        try await a.git.initialize()
+        try await commitFile(a.git, "README.md", "from a\n", by: alice)
+        try await a.git.addRemote("origin", url: "file://" + bare)
+        try await a.git.push("origin")
         #expect(try GitCLI.run(["--git-dir", bare, "log", "--format=%an %s"], in: project.outer) == "Alice edit README.md")
 
-        let b = try GitRepository.clone("file://" + bare, into: project.outer + "/b")
-        #expect(try String(contentsOfFile: project.outer + "/b/README.md", encoding: .utf8) == "from a\n")
-        try commitFile(b, "b.txt", "from b\n", by: bob)
-        try b.push("origin")
-        #expect(try a.pull("origin", author: alice) != .upToDate)
+        let bRoot = project.outer + "/b"
+        try FileManager.default.createDirectory(atPath: bRoot, withIntermediateDirectories: true)
+        let b = try TestGit(bRoot, uid: uid) { $0.remotePolicy.localRemotesRoot = remotes }
+        defer { b.shutdown() }
+        try await b.git.clone("file://" + bare)
+        #expect(try String(contentsOfFile: bRoot + "/README.md", encoding: .utf8) == "from a\n")
+        try await commitFile(b.git, "b.txt", "from b\n", by: bob)
+        try await b.git.push("origin")
+        #expect(try await a.git.pull("origin", author: alice) != .upToDate)
         #expect(try String(contentsOfFile: project.root + "/b.txt", encoding: .utf8) == "from b\n")
-        #expect(try a.status().ahead == 0 && a.status().behind == 0)
-        try commitFile(a, "c.txt", "c\n", by: alice)
-        #expect(try a.status().ahead == 1)
+        let status = try await a.git.status()
+        #expect(status.ahead == 0 && status.behind == 0)
+        try await commitFile(a.git, "c.txt", "c\n", by: alice)
+        #expect(try await a.git.status().ahead == 1)
     }
 
     @Test func httpsWithBasicAuthWorksWithTheRightCredentialsOnly() async throws {
@@ -63,22 +76,27 @@ import Testing
         }
         let ready = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
         let port = try #require(Int(ready.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").last ?? ""), "server said \(ready)")
-        try GitRepository.trustCertificates(file: cert)
         let url = "https://localhost:\(port)/project.git"
 
-        let a = try GitRepository.initialize(project.root)
-        try commitFile(a, "app.swift", "print(1)\n", by: alice)
-        try a.addRemote("origin", url: url)
+        let a = try TestGit(project.root) { $0.trustedCertificatesFile = cert }
+        defer { a.shutdown() }
+        try await a.git.initialize()
+        try await commitFile(a.git, "app.swift", "print(1)\n", by: alice)
+        try await a.git.addRemote("origin", url: url)
         let right = GitCredentials.usernamePassword(username: "hma", password: "s3cret token")
-        #expect(throws: GitError.self, "no credentials") { try a.push("origin") }
-        #expect(throws: GitError.self, "wrong password") { try a.push("origin", credentials: .usernamePassword(username: "hma", password: "nope")) }
-        try a.push("origin", credentials: right)
+        await #expect(throws: GitError.self, "no credentials") { try await a.git.push("origin") }
+        await #expect(throws: GitError.self, "wrong password") { try await a.git.push("origin", credentials: .usernamePassword(username: "hma", password: "nope")) }
+        try await a.git.push("origin", credentials: right)
         #expect(try GitCLI.run(["--git-dir", served + "/project.git", "log", "--format=%s"], in: project.outer) == "edit app.swift")
 
-        let b = try GitRepository.clone(url, into: project.outer + "/b", credentials: right)
-        try commitFile(b, "more.swift", "print(2)\n", by: bob)
-        try b.push("origin", credentials: right)
-        #expect(try a.pull("origin", author: alice, credentials: right) != .upToDate)
+        let bRoot = project.outer + "/b"
+        try FileManager.default.createDirectory(atPath: bRoot, withIntermediateDirectories: true)
+        let b = try TestGit(bRoot) { $0.trustedCertificatesFile = cert }
+        defer { b.shutdown() }
+        try await b.git.clone(url, credentials: right)
+        try await commitFile(b.git, "more.swift", "print(2)\n", by: bob)
+        try await b.git.push("origin", credentials: right)
+        #expect(try await a.git.pull("origin", author: alice, credentials: right) != .upToDate)
         #expect(FileManager.default.fileExists(atPath: project.root + "/more.swift"))
         // The credentials are nowhere in the repositories.
         for directory in [project.root + "/.git", project.outer + "/b/.git"] {

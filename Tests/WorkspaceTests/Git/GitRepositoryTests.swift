@@ -156,6 +156,8 @@ import Testing
 
         let bare = project.outer + "/remote.git"
         try GitCLI.run(["init", "--bare", "-q", bare], in: project.outer)
+        #expect(throws: GitError.self, "no local remotes unless the operator allows a folder") { try repository.addRemote("origin", url: "file://" + bare) }
+        repository.remotePolicy.localRemotesRoot = project.outer
         try repository.addRemote("origin", url: "file://" + bare)
         try repository.addRemote("web", url: "https://git.example.test/p.git")
         #expect(try repository.remotes() == [.init(name: "origin", url: "file://" + bare), .init(name: "web", url: "https://git.example.test/p.git")])

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import Workspace
 
 /// A project folder inside a fresh temporary folder (so a test can check
@@ -21,4 +22,36 @@ struct TemporaryProject {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: outer) }
+}
+
+/// A project's git as the server uses it: the helper in the project's bwrap
+/// jail (as root here), or as this user when the tests do not run as root.
+struct TestGit {
+    let git: ProjectGit
+    let sandbox: BwrapSandbox?
+
+    /// Whether git through the helper can run here at all.
+    static var isAvailable: Bool { BwrapSandbox.isAvailable || getuid() != 0 }
+
+    /// Projects that share remotes share a uid (`uid`), so each can write
+    /// what the other pushed.
+    init(_ root: String, uid: UInt32? = nil, configure: (inout GitConfiguration) -> Void = { _ in }) throws {
+        var configuration = GitConfiguration()
+        configure(&configuration)
+        chmod((root as NSString).deletingLastPathComponent, 0o755)  // the project's uid passes through to bind it
+        if BwrapSandbox.isAvailable {
+            var sandboxConfiguration = SandboxConfiguration()
+            sandboxConfiguration.cgroupParent = "hma-test"
+            let number = sandboxCounter.add(1, ordering: .relaxed).newValue
+            let sandbox = try BwrapSandbox(projectRoot: root, projectID: "t\(getpid())-git\(number)", uid: uid ?? 260_000 + number,
+                                           configuration: sandboxConfiguration)
+            self.sandbox = sandbox
+            git = try ProjectGit(projectRoot: root, isolation: .jail(sandbox), configuration: configuration)
+        } else {
+            sandbox = nil
+            git = try ProjectGit(projectRoot: root, isolation: .serverUser, configuration: configuration)
+        }
+    }
+
+    func shutdown() { sandbox?.shutdown() }
 }
