@@ -76,7 +76,10 @@ public enum ProjectArchive {
                         summary.skipped.append(entry.path.description)
                         continue
                     }
-                    let fd = try files.openRegularFile(entry.path)
+                    guard let fd = try openUnlessSpecial(files, entry.path) else {
+                        summary.skipped.append(entry.path.description)  // swapped for a FIFO or device since the listing
+                        continue
+                    }
                     defer { close(fd) }
                     try archive.addEntry(with: entry.path.description, type: .file, uncompressedSize: Int64(entry.size),
                                          compressionMethod: .deflate) { (position: Int64, size: Int) in
@@ -93,6 +96,15 @@ public enum ProjectArchive {
             }
         }
         return summary
+    }
+
+    /// The open file, or nil when it is no longer a regular file.
+    private static func openUnlessSpecial(_ files: ProjectFiles, _ path: ProjectPath) throws -> Int32? {
+        do {
+            return try files.openRegularFile(path)
+        } catch .notARegularFile {
+            return nil
+        }
     }
 
     // MARK: - Import

@@ -39,14 +39,16 @@ public final class ProjectFiles: Sendable {
 
     // MARK: - Reading
 
-    /// The file's bytes.
+    /// The file's bytes. Only a regular file is read: a FIFO (which would
+    /// block until someone writes), socket or device is refused.
     public func read(_ text: String) throws(WorkspaceError) -> Data {
         let path = try ProjectPath(text, limits: limits)
-        let fd = try open(path, O_RDONLY)
+        let fd = try open(path, O_RDONLY | O_NONBLOCK)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw Self.error(errno, path.description, "stat") }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw .isADirectory(path.description) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(path.description) }
         guard Int(info.st_size) <= limits.maxFileBytes else {
             throw .fileTooLarge(path.description, bytes: Int(info.st_size), limit: limits.maxFileBytes)
         }
@@ -98,12 +100,13 @@ public final class ProjectFiles: Sendable {
     /// Opens a regular file for reading without following a symlink at
     /// any step out of the project, nor at its last component (exports
     /// read files this way, so a file swapped for a symlink is not read).
+    /// Non-blocking open, so a FIFO cannot stall the caller.
     func openRegularFile(_ path: ProjectPath) throws(WorkspaceError) -> Int32 {
-        let fd = try open(path, O_RDONLY | O_NOFOLLOW)
+        let fd = try open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw .invalidPath(path.description, reason: "not a regular file")
+            throw .notARegularFile(path.description)
         }
         return fd
     }

@@ -10,6 +10,8 @@ public enum WorkspaceError: Error, Equatable, Sendable, CustomStringConvertible 
     case fileTooLarge(String, bytes: Int, limit: Int)
     /// The project root itself cannot be deleted, moved or overwritten.
     case rootNotAllowed(String)
+    /// A FIFO, socket or device where a file's bytes were expected.
+    case notARegularFile(String)
     /// Git's own files (`.git/…`) change only through git.
     case insideGitFolder(String)
     /// A system call failed for another reason.
@@ -25,6 +27,7 @@ public enum WorkspaceError: Error, Equatable, Sendable, CustomStringConvertible 
         case .isADirectory(let path): return "\(path) is a directory"
         case .fileTooLarge(let path, let bytes, let limit): return "\(path) is \(bytes) bytes; the limit is \(limit)"
         case .rootNotAllowed(let operation): return "cannot \(operation) the project root"
+        case .notARegularFile(let path): return "\(path) is not a regular file (a pipe, socket or device)"
         case .insideGitFolder(let path): return "\(path) is inside .git: git's own files change only through git"
         case .io(let path, let operation, let errno): return "\(operation) \(path) failed: \(String(cString: strerror(errno)))"
         }

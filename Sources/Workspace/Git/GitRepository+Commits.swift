@@ -31,6 +31,11 @@ extension GitRepository {
                 let full = (self.path as NSString).appendingPathComponent(path)
                 var info = stat()
                 if lstat(full, &info) == 0 {
+                    // libgit2 would read a FIFO until someone writes to it.
+                    let kind = info.st_mode & S_IFMT
+                    guard kind == S_IFREG || kind == S_IFLNK || kind == S_IFDIR else {
+                        throw .library(operation: "stage \(path)", code: GIT_EINVALID.rawValue, message: "\(path) is not a regular file (a pipe, socket or device)")
+                    }
                     try GitError.check(git_index_add_bypath(index, path), "stage \(path)")
                 } else {
                     try GitError.check(git_index_remove_bypath(index, path), "stage the deletion of \(path)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Workspace
 
@@ -112,5 +113,44 @@ extension ProjectFilesTests {
         #expect(throws: WorkspaceError.insideGitFolder(".git/config")) { try files.move(".git/config", to: "b") }
         #expect(try String(contentsOfFile: project.root + "/.git/config", encoding: .utf8) == "[core]\n")
         #expect(try files.read(".git/config") == Data("[core]\n".utf8), "reading is allowed")
+    }
+}
+
+extension ProjectFilesTests {
+    /// Runs `body` on a thread of its own and reports whether it returned
+    /// within `seconds` (a blocked read would otherwise hang the test).
+    func returnsWithin(_ seconds: Double, _ body: @escaping @Sendable () -> Void) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let once = Mutex(false)
+            let finish: @Sendable (Bool) -> Void = { value in
+                if once.withLock({ (done: inout Bool) -> Bool in defer { done = true }; return !done }) { continuation.resume(returning: value) }
+            }
+            Thread.detachNewThread { body(); finish(true) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { finish(false) }
+        }
+    }
+
+    @Test func aFIFOIsRefusedAtOnceNotReadForever() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        #expect(mkfifo(project.root + "/pipe", 0o644) == 0)
+        try files.write("real.txt", Data("real".utf8))
+        let refused = Mutex<WorkspaceError?>(nil)
+        let returned = await returnsWithin(5) {
+            do throws(WorkspaceError) { _ = try files.read("pipe") } catch { refused.withLock { $0 = error } }
+        }
+        if !returned {  // unblock the stuck reader before failing
+            let writer = open(project.root + "/pipe", O_WRONLY | O_NONBLOCK)
+            if writer >= 0 { close(writer) }
+        }
+        #expect(returned, "reading a FIFO returned")
+        #expect(refused.withLock { $0 } == .notARegularFile("pipe"))
+        // Export skips it and still writes the rest.
+        let zip = URL(fileURLWithPath: project.outer + "/out.zip")
+        let exported = await returnsWithin(10) { _ = try? ProjectArchive.export(files, to: zip) }
+        #expect(exported)
+        let summary = try? ProjectArchive.export(files, to: URL(fileURLWithPath: project.outer + "/again.zip"))
+        #expect(summary?.files == 1 && summary?.skipped == ["pipe"])
     }
 }

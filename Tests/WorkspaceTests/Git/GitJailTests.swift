@@ -76,6 +76,18 @@ struct GitJailTests {
         }
     }
 
+    /// The reason of the `helperFailed` error `body` throws, or nil.
+    func helperFailure(_ body: () async throws -> Void) async -> String? {
+        do {
+            try await body()
+            return nil
+        } catch GitError.helperFailed(let reason) {
+            return reason
+        } catch {
+            return nil
+        }
+    }
+
     @Test func aCheckoutThroughALinkOutOfTheProjectWritesNothingOnTheHost() async throws {
         let project = try TemporaryProject()
         defer { project.remove() }
@@ -99,6 +111,21 @@ struct GitJailTests {
         try await jailed.git.stage(["leak"])
         let diff = try await jailed.git.diff("leak", staged: true)
         #expect(!diff.patch.contains("root:"), "no line of the host's /etc/shadow: \(diff.patch)")
+    }
+
+    @Test func aFIFOInTheProjectDoesNotStallGit() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let jailed = try TestGit(project.root) { $0.localTimeout = .seconds(20) }
+        defer { jailed.shutdown() }
+        let sandbox = try #require(jailed.sandbox)
+        try await jailed.git.initialize()
+        #expect(try await sh(sandbox, "mkfifo pipe && echo x > file.txt").exitCode == 0)
+        // Refusing the FIFO is fine; a helper that stalls until its deadline is not.
+        #expect(await helperFailure { _ = try await jailed.git.status() } == nil)
+        #expect(await helperFailure { try await jailed.git.stage(["pipe"]) } == nil)
+        #expect(await helperFailure { try await jailed.git.stageAll() } == nil)
+        #expect(await helperFailure { _ = try await jailed.git.diff("pipe", staged: false) } == nil)
     }
 
     @Test func localRemotesOnlyBelowTheOperatorsFolderCheckedAtEveryUse() async throws {
