@@ -65,7 +65,9 @@ public enum ProjectArchive {
         var summary = ExportSummary()
         var pending: [ProjectPath] = [.root]
         while let directory = pending.popLast() {
-            for entry in try files.list(directory.description) {
+            let listing = try files.list(directory.description)
+            if !listing.isComplete { summary.skipped.append(directory.description + "/… (more entries than a listing reads)") }
+            for entry in listing.entries {
                 switch entry.kind {
                 case .directory:
                     if options.excludedFolders.contains(entry.path.name) || (entry.path.name == ".git" && !options.includeGit) { continue }
@@ -111,7 +113,7 @@ public enum ProjectArchive {
 
     /// Unpacks the zip at `source` into the (empty) project.
     public static func importZip(_ source: URL, into files: ProjectFiles, limits: ImportLimits = .init()) throws {
-        guard try files.list().isEmpty else { throw ImportError.projectNotEmpty }
+        guard try files.list().entries.isEmpty else { throw ImportError.projectNotEmpty }
         let archive: Archive
         do {
             archive = try Archive(url: source, accessMode: .read)
@@ -169,7 +171,7 @@ public enum ProjectArchive {
     /// Clones a git repository into the (empty) project, through the
     /// project's git helper.
     public static func importGit(_ url: String, into files: ProjectFiles, git: ProjectGit, credentials: GitCredentials = .none) async throws {
-        guard try files.list().isEmpty else { throw ImportError.projectNotEmpty }
+        guard try files.list().entries.isEmpty else { throw ImportError.projectNotEmpty }
         try await git.clone(url, credentials: credentials)
     }
 }

@@ -64,10 +64,12 @@ public final class ProjectFiles: Sendable {
         return data.prefix(total)
     }
 
-    /// The entries of a directory (the root by default), sorted by name.
-    public func list(_ text: String = "") throws(WorkspaceError) -> [FileEntry] {
+    /// The entries of a directory (the root by default), sorted by name; at
+    /// most `limits.maxDirectoryEntries` of them (`isComplete` says whether
+    /// that was all).
+    public func list(_ text: String = "") throws(WorkspaceError) -> DirectoryListing {
         let path = try ProjectPath(text, limits: limits)
-        return try entries(of: path)
+        return try entries(of: path, limit: limits.maxDirectoryEntries)
     }
 
     /// Every entry below the root (or `text`), depth first, sorted, without
@@ -76,8 +78,9 @@ public final class ProjectFiles: Sendable {
         var result: [FileEntry] = []
         var pending = [try ProjectPath(text, limits: limits)]
         while let directory = pending.popLast() {
-            for entry in try entries(of: directory).reversed() {
-                guard result.count < limits.maxTreeEntries else { return result.sorted { $0.path < $1.path } }
+            let room = limits.maxTreeEntries - result.count
+            guard room > 0 else { break }
+            for entry in try entries(of: directory, limit: min(room, limits.maxDirectoryEntries)).entries.reversed() {
                 result.append(entry)
                 if entry.kind == .directory && entry.path.name != ".git" { pending.append(entry.path) }
             }
@@ -236,7 +239,7 @@ public final class ProjectFiles: Sendable {
         return current
     }
 
-    private func entries(of path: ProjectPath) throws(WorkspaceError) -> [FileEntry] {
+    private func entries(of path: ProjectPath, limit: Int) throws(WorkspaceError) -> DirectoryListing {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         guard let directory = fdopendir(fd) else {
             let error = Self.error(errno, path.description, "list")
@@ -248,6 +251,7 @@ public final class ProjectFiles: Sendable {
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if name == "." || name == ".." || name.hasPrefix(".hma-write-") { continue }
+            guard result.count < limit else { return DirectoryListing(entries: result.sorted { $0.path < $1.path }, isComplete: false) }
             var info = stat()
             guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }  // removed meanwhile
             let kind: FileEntry.Kind = switch info.st_mode & S_IFMT {
@@ -258,35 +262,98 @@ public final class ProjectFiles: Sendable {
             }
             result.append(FileEntry(path: path.appending(name), kind: kind, size: kind == .file ? Int(info.st_size) : 0))
         }
-        return result.sorted { $0.path < $1.path }
+        return DirectoryListing(entries: result.sorted { $0.path < $1.path }, isComplete: true)
     }
 
-    /// Removes directory `name` in `parent` and all it holds, never following symlinks.
+    /// Subdirectory names remembered per level before the level is read again.
+    private static let pendingPerLevel = 256
+
+    /// Removes directory `name` in `parent` and all it holds, never
+    /// following symlinks. Iterative, whatever the depth, with at most three
+    /// descriptors open: it goes down by name (O_NOFOLLOW) and back up by
+    /// `..`, checking that `..` is the very directory it came from (device
+    /// and inode), so a folder moved meanwhile stops the delete instead of
+    /// leading it elsewhere.
     private func removeTree(in parent: Int32, name: String, path: ProjectPath) throws(WorkspaceError) {
-        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw Self.error(errno, path.description, "delete") }
-        guard let directory = fdopendir(fd) else {
-            let error = Self.error(errno, path.description, "delete")
-            close(fd)
-            throw error
+        /// One directory on the way down.
+        struct Level {
+            /// NUL-terminated bytes as the directory holds them (any
+            /// bytes, valid UTF-8 or not, go back to the kernel unchanged).
+            let name: [CChar]
+            let device: UInt64
+            let inode: UInt64
+            var pending: [[CChar]] = []
+            var exhausted = false
         }
-        var children: [(String, Bool)] = []
-        while let entry = readdir(directory) {
-            let child = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if child == "." || child == ".." { continue }
+        func identity(_ fd: Int32) -> (UInt64, UInt64)? {
             var info = stat()
-            guard fstatat(fd, child, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            children.append((child, (info.st_mode & S_IFMT) == S_IFDIR))
+            return fstat(fd, &info) == 0 ? (UInt64(info.st_dev), UInt64(info.st_ino)) : nil
         }
-        defer { closedir(directory) }
-        for (child, isDirectory) in children {
-            if isDirectory {
-                try removeTree(in: fd, name: child, path: path.appending(child))
-            } else if unlinkat(fd, child, 0) != 0 && errno != ENOENT {
-                throw Self.error(errno, path.appending(child).description, "delete")
+        func enter(_ above: Int32, _ child: [CChar]) -> (fd: Int32, level: Level)? {
+            let fd = openat(above, child, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            guard let (device, inode) = identity(fd) else { close(fd); return nil }
+            return (fd, Level(name: child, device: device, inode: inode))
+        }
+        guard let (top, first) = enter(parent, Array(name.utf8CString)) else { throw Self.error(errno, path.description, "delete") }
+        var current = top
+        var levels = [first]
+        defer { close(current) }
+        while let depth = levels.indices.last {
+            if levels[depth].pending.isEmpty && !levels[depth].exhausted {
+                // Read the level: unlink what is not a directory, remember up to pendingPerLevel subdirectories.
+                let copy = dup(current)
+                guard copy >= 0, let directory = fdopendir(copy) else { throw Self.error(errno, path.description, "delete") }
+                var sawMore = false
+                while let entry = readdir(directory) {
+                    let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+                    if bytes == [0x2e] || bytes == [0x2e, 0x2e] { continue }
+                    let name = bytes.map { CChar(bitPattern: $0) } + [0]
+                    var info = stat()
+                    guard fstatat(current, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                    if (info.st_mode & S_IFMT) == S_IFDIR {
+                        if levels[depth].pending.count < Self.pendingPerLevel { levels[depth].pending.append(name) } else { sawMore = true }
+                    } else if unlinkat(current, name, 0) != 0 && errno != ENOENT {
+                        let code = errno
+                        closedir(directory)
+                        throw Self.error(code, path.description, "delete")
+                    }
+                }
+                closedir(directory)
+                levels[depth].exhausted = !sawMore
+            }
+            if let child = levels[depth].pending.popLast() {
+                if let (fd, level) = enter(current, child) {
+                    close(current)
+                    current = fd
+                    levels.append(level)
+                } else if errno == ENOTDIR || errno == ELOOP {
+                    unlinkat(current, child, 0)  // swapped for a file or a link meanwhile
+                } else if errno != ENOENT {
+                    throw Self.error(errno, path.description, "delete")
+                }
+                continue
+            }
+            if !levels[depth].exhausted { continue }  // more subdirectories than remembered: read the level again
+            // Empty now: go up and remove it.
+            let finished = levels.removeLast()
+            let above: Int32
+            if let parentLevel = levels.last {
+                above = openat(current, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard above >= 0 else { throw Self.error(errno, path.description, "delete") }
+                guard let (device, inode) = identity(above), device == parentLevel.device, inode == parentLevel.inode else {
+                    close(above)
+                    throw .io(path.description, operation: "delete (a folder inside was moved meanwhile)", errno: ESTALE)
+                }
+            } else {
+                above = dup(parent)
+            }
+            close(current)
+            current = above
+            guard unlinkat(current, finished.name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
+                throw Self.error(errno, path.description, "delete")
             }
         }
-        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { throw Self.error(errno, path.description, "delete") }
     }
 
     static func error(_ code: Int32, _ path: String, _ operation: String) -> WorkspaceError {
@@ -302,6 +369,13 @@ public final class ProjectFiles: Sendable {
         default: return .io(path, operation: operation, errno: code)
         }
     }
+}
+
+/// A directory's entries, sorted by name, up to the listing limit.
+public struct DirectoryListing: Sendable, Equatable {
+    public let entries: [FileEntry]
+    /// False when the directory held more than the limit (the rest was not read).
+    public let isComplete: Bool
 }
 
 /// One entry of a listing.

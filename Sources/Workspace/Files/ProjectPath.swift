@@ -55,6 +55,9 @@ public struct FileLimits: Sendable, Equatable {
     public var maxPathBytes = 4096
     /// Most entries `tree` returns.
     public var maxTreeEntries = 50_000
+    /// Most entries one directory listing reads; the rest of a larger
+    /// directory is not read (memory stays bounded whatever its size).
+    public var maxDirectoryEntries = 20_000
 
     public init() {}
 }

@@ -65,7 +65,7 @@ import ZIPFoundation
             } catch let error as ProjectArchive.ImportError {
                 #expect(expected(error), "\(name): \(error)")
             }
-            #expect(try files.list().isEmpty, "\(name) wrote nothing")
+            #expect(try files.list().entries.isEmpty, "\(name) wrote nothing")
         }
         #expect(!FileManager.default.fileExists(atPath: project.outer + "/evil.txt"))
         #expect(!FileManager.default.fileExists(atPath: "/tmp/hma-absolute-evil.txt"))

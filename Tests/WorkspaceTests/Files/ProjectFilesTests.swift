@@ -12,7 +12,7 @@ import Testing
         try files.write("README.md", Data("# hi\n".utf8))
         #expect(try files.read("src/api/user.ts") == Data("export {}\n".utf8))
         #expect(try String(contentsOfFile: project.root + "/src/api/user.ts", encoding: .utf8) == "export {}\n")
-        #expect(try files.list().map { "\($0.path) \($0.kind) \($0.size)" } == ["README.md file 5", "src directory 0"])
+        #expect(try files.list().entries.map { "\($0.path) \($0.kind) \($0.size)" } == ["README.md file 5", "src directory 0"])
         #expect(try files.tree().map(\.path.description) == ["README.md", "src", "src/api", "src/api/user.ts"])
         try files.write("src/api/user.ts", Data("changed".utf8))
         #expect(try files.read("src/api/user.ts") == Data("changed".utf8))
@@ -152,5 +152,57 @@ extension ProjectFilesTests {
         #expect(exported)
         let summary = try? ProjectArchive.export(files, to: URL(fileURLWithPath: project.outer + "/again.zip"))
         #expect(summary?.files == 1 && summary?.skipped == ["pipe"])
+    }
+}
+
+extension ProjectFilesTests {
+    /// Descriptors this process has open.
+    func openDescriptors() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count }
+
+    @Test func deletingAVeryDeepTreeNeedsNeitherStackNorDescriptorsPerLevel() throws {
+        // In memory where there is a tmpfs: 200,000 mkdirs on a journaled disk take half a minute.
+        let project = try TemporaryProject(in: FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
+        defer { project.remove() }
+        let files = try project.files()
+        // 200,000 nested folders (far beyond PATH_MAX), made relative to each other.
+        var fd = open(project.root, O_RDONLY | O_DIRECTORY)
+        for level in 0..<200_000 {  // a file every 1,000 levels too
+            let name = level == 0 ? "deep" : "d"
+            #expect(mkdirat(fd, name, 0o755) == 0)
+            if level % 1000 == 999 { close(openat(fd, "f", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)) }
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        close(fd)
+        try files.write("kept.txt", Data("kept".utf8))
+        let before = openDescriptors()
+        try files.delete("deep")
+        let left = try files.list().entries.map(\.path.description)
+        #expect(left == ["kept.txt"], "\(left)")
+        #expect(openDescriptors() <= before, "no descriptor left open")
+    }
+
+    @Test func aHugeDirectoryIsListedOnlyUpToTheCap() throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        var limits = FileLimits()
+        limits.maxDirectoryEntries = 1000
+        limits.maxTreeEntries = 1500
+        let files = try project.files(limits: limits)
+        let fd = open(project.root, O_RDONLY | O_DIRECTORY)
+        #expect(mkdirat(fd, "many", 0o755) == 0)
+        let many = openat(fd, "many", O_RDONLY | O_DIRECTORY)
+        for index in 0..<50_000 { close(openat(many, "f\(index)", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)) }
+        close(many)
+        close(fd)
+        let listing = try files.list("many")
+        #expect(listing.entries.count == 1000 && !listing.isComplete)
+        #expect(try files.list().isComplete)
+        #expect(try files.tree().count == 1001, "the folder and no more of it than a listing reads")
+        let summary = try ProjectArchive.export(files, to: URL(fileURLWithPath: project.outer + "/out.zip"))
+        #expect(summary.files == 1000 && summary.skipped.contains { $0.hasPrefix("many/") }, "the export says what it left out")
+        try files.delete("many")
+        #expect(try files.list().entries.isEmpty)
     }
 }

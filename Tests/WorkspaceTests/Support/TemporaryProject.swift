@@ -8,8 +8,10 @@ struct TemporaryProject {
     let outer: String
     let root: String
 
-    init() throws {
-        outer = NSTemporaryDirectory() + "hma-workspace-\(UUID().uuidString)"
+    /// - Parameter base: the folder to make it in (a test that makes
+    ///   hundreds of thousands of folders uses memory, /dev/shm).
+    init(in base: String = NSTemporaryDirectory()) throws {
+        outer = (base.hasSuffix("/") ? base : base + "/") + "hma-workspace-\(UUID().uuidString)"
         root = outer + "/project"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
