@@ -68,6 +68,8 @@ int hma_spawn_in_pty(const char *path, char *const argv[], char *const envp[],
         execve(path, argv, envp);
         _exit(127);
     }
+    // As soon as possible: a fork on another thread must not inherit the master.
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
     *master = fd;
     *pid = child;
     return 0;
@@ -110,4 +112,8 @@ int hma_spawn(const char *path, char *const argv[], char *const envp[], int inpu
 const char *hma_shared_object_of(const void *address) {
     Dl_info info;
     return dladdr(address, &info) != 0 ? info.dli_fname : NULL;
+}
+
+int hma_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
 }

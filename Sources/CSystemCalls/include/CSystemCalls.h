@@ -22,6 +22,7 @@ int hma_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *n
 extern const int hma_o_path;
 #define HMA_RESOLVE_BENEATH RESOLVE_BENEATH
 #define HMA_RESOLVE_NO_MAGICLINKS RESOLVE_NO_MAGICLINKS
+#define HMA_RESOLVE_NO_SYMLINKS RESOLVE_NO_SYMLINKS
 
 
 /// Writes a seccomp BPF program to `fd` (for `bwrap --seccomp FD`): every
@@ -50,6 +51,9 @@ int hma_spawn(const char *path, char *const argv[], char *const envp[], int inpu
 
 /// TIOCSWINSZ on a pty master. Returns 0 or -errno.
 int hma_set_window_size(int fd, unsigned short rows, unsigned short cols);
+
+/// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start. Returns 0 or -1 with errno.
+int hma_pipe_cloexec(int fds[2]);
 
 /// The file of the shared object that holds `address` (dladdr), or NULL.
 const char *hma_shared_object_of(const void *address);

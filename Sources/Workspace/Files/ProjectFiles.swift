@@ -179,7 +179,7 @@ public final class ProjectFiles: Sendable {
         let path = try ProjectPath(text, limits: limits)
         guard !path.isRoot else { throw .rootNotAllowed("delete") }
         guard !path.isInGitFolder else { throw .insideGitFolder(path.description) }
-        let parent = try open(path.parent, hma_o_path | O_DIRECTORY)
+        let parent = try open(path.parent, hma_o_path | O_DIRECTORY, forChange: true)
         defer { close(parent) }
         var info = stat()
         guard fstatat(parent, path.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw Self.error(errno, path.description, "delete") }
@@ -200,7 +200,7 @@ public final class ProjectFiles: Sendable {
         guard !target.components.starts(with: source.components) else {
             throw .invalidPath(target.description, reason: "cannot move \(source) into itself")
         }
-        let sourceParent = try open(source.parent, hma_o_path | O_DIRECTORY)
+        let sourceParent = try open(source.parent, hma_o_path | O_DIRECTORY, forChange: true)
         defer { close(sourceParent) }
         let targetParent = try makeDirectories(target.parent)
         defer { close(targetParent) }
@@ -214,15 +214,26 @@ public final class ProjectFiles: Sendable {
     // MARK: - Descriptors
 
     /// Opens `path` below the root; the kernel refuses any step outside it.
-    private func open(_ path: ProjectPath, _ flags: Int32) throws(WorkspaceError) -> Int32 {
-        let fd = hma_openat2(rootFD, path.relative, flags | O_CLOEXEC, 0, UInt64(HMA_RESOLVE_BENEATH) | UInt64(HMA_RESOLVE_NO_MAGICLINKS))
-        guard fd >= 0 else { throw Self.error(errno, path.description, "open") }
+    ///
+    /// `forChange`: the folders on the way to something being written,
+    /// created, deleted or moved are taken literally — no link at any step
+    /// (RESOLVE_NO_SYMLINKS), so the path checked (not inside `.git`) is
+    /// the path changed; a link `g → .git` cannot carry a write into git's
+    /// files.
+    private func open(_ path: ProjectPath, _ flags: Int32, forChange: Bool = false) throws(WorkspaceError) -> Int32 {
+        var resolve = UInt64(HMA_RESOLVE_BENEATH) | UInt64(HMA_RESOLVE_NO_MAGICLINKS)
+        if forChange { resolve |= UInt64(HMA_RESOLVE_NO_SYMLINKS) }
+        let fd = hma_openat2(rootFD, path.relative, flags | O_CLOEXEC, 0, resolve)
+        guard fd >= 0 else {
+            if forChange && errno == ELOOP { throw .invalidPath(path.description, reason: "a folder on the way is a link; change it at its real path") }
+            throw Self.error(errno, path.description, "open")
+        }
         return fd
     }
 
     /// Opens directory `path`, creating it and its missing parents.
     private func makeDirectories(_ path: ProjectPath) throws(WorkspaceError) -> Int32 {
-        var current = try open(.root, hma_o_path | O_DIRECTORY)
+        var current = try open(.root, hma_o_path | O_DIRECTORY, forChange: true)
         var walked = ProjectPath.root
         for name in path.components {
             walked = walked.appending(name)
@@ -234,7 +245,7 @@ public final class ProjectFiles: Sendable {
                 throw error
             }
             close(current)
-            current = try open(walked, hma_o_path | O_DIRECTORY)
+            current = try open(walked, hma_o_path | O_DIRECTORY, forChange: true)
         }
         return current
     }

@@ -6,8 +6,12 @@ public struct GitFileDiff: Sendable, Equatable, Codable {
     public let added: Int
     public let removed: Int
     public let binary: Bool
-    /// The unified diff (empty for a binary file or no change).
+    /// The unified diff (empty for a binary file or no change), cut at
+    /// `GitFileDiff.maxPatchBytes`.
     public let patch: String
+    public var patchTruncated = false
+
+    public static let maxPatchBytes = 2 << 20
 }
 
 extension GitRepository {
@@ -44,13 +48,15 @@ extension GitRepository {
             var context = 0, additions = 0, deletions = 0
             try GitError.check(git_patch_line_stats(&context, &additions, &deletions, patch), "diff")
             var text = ""
+            var truncated = false
             if !binary {
                 var buffer = git_buf()
                 try GitError.check(git_patch_to_buf(&buffer, patch), "diff")
                 defer { git_buf_dispose(&buffer) }
-                text = String(decoding: UnsafeRawBufferPointer(start: buffer.ptr, count: buffer.size), as: UTF8.self)
+                text = String(decoding: UnsafeRawBufferPointer(start: buffer.ptr, count: min(buffer.size, GitFileDiff.maxPatchBytes)), as: UTF8.self)
+                truncated = buffer.size > GitFileDiff.maxPatchBytes
             }
-            return GitFileDiff(path: path, added: additions, removed: deletions, binary: binary, patch: text)
+            return GitFileDiff(path: path, added: additions, removed: deletions, binary: binary, patch: text, patchTruncated: truncated)
         }
     }
 }

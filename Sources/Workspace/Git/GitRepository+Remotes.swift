@@ -15,9 +15,10 @@ public enum GitCredentials: Sendable, Codable {
 }
 
 extension GitRepository {
-    /// Fetches `remote`'s branches into `refs/remotes/REMOTE/…`.
-    func fetch(_ remote: String, credentials: GitCredentials = .none) throws(GitError) {
-        try withRemote(remote) { (handle) throws(GitError) in
+    /// Fetches `remote`'s branches into `refs/remotes/REMOTE/…`. `url` is
+    /// the URL the server recorded for it (see `withRemote`).
+    func fetch(_ remote: String, url: String, credentials: GitCredentials = .none) throws(GitError) {
+        try withRemote(remote, url: url) { (handle) throws(GitError) in
             try withCallbacks(credentials) { (callbacks) throws(GitError) in
                 var options = git_fetch_options()
                 try GitError.check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "fetch")
@@ -29,11 +30,11 @@ extension GitRepository {
 
     /// Pushes the current branch (or `branch`) to the same name on `remote`
     /// and makes that its upstream.
-    func push(_ remote: String, branch: String? = nil, credentials: GitCredentials = .none) throws(GitError) {
+    func push(_ remote: String, url: String, branch: String? = nil, credentials: GitCredentials = .none) throws(GitError) {
         let current = try currentBranch().0
         guard let name = branch ?? current else { throw .invalidBranchName("HEAD (detached)") }
         try validateBranchName(name)
-        try withRemote(remote) { (handle) throws(GitError) in
+        try withRemote(remote, url: url) { (handle) throws(GitError) in
             try withCallbacks(credentials) { (callbacks) throws(GitError) in
                 var options = git_push_options()
                 try GitError.check(git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)), "push")
@@ -51,9 +52,9 @@ extension GitRepository {
     }
 
     /// Fetches `remote` and merges its copy of the current branch.
-    func pull(_ remote: String, author: GitSignature, credentials: GitCredentials = .none) throws(GitError) -> GitMergeResult {
+    func pull(_ remote: String, url: String, author: GitSignature, credentials: GitCredentials = .none) throws(GitError) -> GitMergeResult {
         guard let name = try currentBranch().0 else { throw .invalidBranchName("HEAD (detached)") }
-        try fetch(remote, credentials: credentials)
+        try fetch(remote, url: url, credentials: credentials)
         return try merge(reference: "refs/remotes/\(remote)/\(name)", describedAs: "\(remote)/\(name)", author: author)
     }
 
@@ -81,16 +82,24 @@ extension GitRepository {
         try GitError.check(hma_git_set_ssl_cert_file(file), "trust \(file)")
     }
 
-    private func withRemote<T>(_ name: String, _ body: (OpaquePointer) throws(GitError) -> T) throws(GitError) -> T {
+    /// Runs `body` with remote `name`, if its URL (and push URL, when one
+    /// is set) is exactly `url` — the URL the server recorded when the
+    /// remote was added — and the policy still allows it. The project's
+    /// code can edit `.git/config`; a remote it pointed elsewhere (to a host
+    /// of its choosing, to collect the credentials or the history) is
+    /// refused before any connection.
+    private func withRemote<T>(_ name: String, url expected: String, _ body: (OpaquePointer) throws(GitError) -> T) throws(GitError) -> T {
         var remote: OpaquePointer?
         let code = git_remote_lookup(&remote, pointer, name)
         if code == GIT_ENOTFOUND.rawValue { throw .invalidRemote(name, reason: "no such remote") }
         try GitError.check(code, "find remote \(name)")
         defer { git_remote_free(remote) }
-        // Checked again here: the project may have edited the URL since it was added.
-        for url in [git_remote_url(remote), git_remote_pushurl(remote)].compactMap({ $0 }) {
-            try remotePolicy.check(String(cString: url))
+        let fetchURL = git_remote_url(remote).map { String(cString: $0) }
+        let pushURL = git_remote_pushurl(remote).map { String(cString: $0) }
+        guard fetchURL == expected, pushURL == nil || pushURL == expected else {
+            throw .invalidRemote(name, reason: "its URL in .git/config is no longer the one recorded (\(expected)); it was changed inside the project")
         }
+        try remotePolicy.check(expected)
         return try body(remote!)
     }
 }

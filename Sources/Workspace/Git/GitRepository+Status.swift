@@ -21,7 +21,13 @@ public struct GitStatus: Sendable, Equatable, Codable {
     /// Commits ahead of and behind the branch's upstream (0 without one).
     public let ahead: Int
     public let behind: Int
+    /// At most `GitStatus.maxEntries`; `isComplete` is false when there were more.
     public let entries: [GitStatusEntry]
+    public var isComplete = true
+
+    /// The most entries one status reports (a project of a million
+    /// untracked files answers with this many, not a gigabyte).
+    public static let maxEntries = 20_000
 
     public var staged: [GitStatusEntry] { entries.filter { $0.staged != nil } }
     public var unstaged: [GitStatusEntry] { entries.filter { $0.unstaged != nil } }
@@ -40,7 +46,8 @@ extension GitRepository {
         try GitError.check(git_status_list_new(&list, pointer, &options), "status")
         defer { git_status_list_free(list) }
         var entries: [GitStatusEntry] = []
-        for index in 0..<git_status_list_entrycount(list) {
+        let count = git_status_list_entrycount(list)
+        for index in 0..<min(count, GitStatus.maxEntries) {
             guard let entry = git_status_byindex(list, index)?.pointee else { continue }
             let flags = entry.status.rawValue
             let delta = entry.index_to_workdir ?? entry.head_to_index
@@ -58,7 +65,7 @@ extension GitRepository {
         }
         let (branch, detached) = try currentBranch()
         let (ahead, behind) = try aheadBehind()
-        return GitStatus(branch: branch, detached: detached, ahead: ahead, behind: behind, entries: entries)
+        return GitStatus(branch: branch, detached: detached, ahead: ahead, behind: behind, entries: entries, isComplete: count <= GitStatus.maxEntries)
     }
 
     private static func change(_ flags: UInt32, new: git_status_t?, modified: git_status_t, deleted: git_status_t,

@@ -58,9 +58,12 @@ final class GitRepository {
     }
 
     /// Refuses a repository whose `.git` is not a plain folder (a
-    /// `gitdir:` file or a link points elsewhere), that redirects to other
-    /// object stores, or whose configuration holds a key of
-    /// `GitRepositoryPolicy.refusedKeys`. No link inside `.git` is followed.
+    /// `gitdir:` file or a link points elsewhere), that borrows other
+    /// repositories' data (`commondir`, alternates), that holds a link
+    /// where libgit2 would follow it (the top of `.git`, the object
+    /// folders, anything under `refs`), or whose configuration — as
+    /// libgit2 itself parses it — holds a key of
+    /// `GitRepositoryPolicy.refusedKeys`.
     static func checkSafety(_ path: String) throws(GitError) {
         let dotGit = path + "/.git"
         var info = stat()
@@ -69,25 +72,47 @@ final class GitRepository {
         for file in GitRepositoryPolicy.redirectingFiles where lstat(dotGit + "/" + file, &info) == 0 {
             throw .unsafeRepository(".git/\(file) points git at other repositories' data")
         }
-        guard let config = readRegularFile(dotGit + "/config", limit: 1 << 20) else {
+        if let link = firstLink(in: dotGit) {
+            throw .unsafeRepository(".git/\(link) is a link; git's own files must be plain files and folders")
+        }
+        guard lstat(dotGit + "/config", &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= 1 << 20 else {
             throw .unsafeRepository(".git/config is not a regular file of at most 1 MiB")
         }
-        if let key = GitRepositoryPolicy.refusedKey(in: String(decoding: config, as: UTF8.self)) {
-            throw .unsafeRepository("its configuration sets \(key); remove it (git config --unset \(key)) to use git here")
+        var config: OpaquePointer?
+        try GitError.check(git_config_open_ondisk(&config, dotGit + "/config"), "read .git/config")
+        defer { git_config_free(config) }
+        var iterator: OpaquePointer?
+        try GitError.check(git_config_iterator_new(&iterator, config), "read .git/config")
+        defer { git_config_iterator_free(iterator) }
+        var entry: UnsafeMutablePointer<git_config_entry>?
+        while git_config_next(&entry, iterator) == 0, let entry {
+            let key = String(cString: entry.pointee.name)
+            if let refused = GitRepositoryPolicy.refusedPattern(for: key) {
+                throw .unsafeRepository("its configuration sets \(refused) (\(key)); remove it (git config --unset \(key)) to use git here")
+            }
         }
     }
 
-    /// The contents of a regular file (opened without following a link,
-    /// without blocking on a FIFO), or nil.
-    private static func readRegularFile(_ path: String, limit: Int) -> Data? {
-        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= limit else { return nil }
-        var data = Data(count: Int(info.st_size))
-        let count = data.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        return count == data.count ? data : nil
+    /// The first link (relative to `dotGit`) among the entries at the top of
+    /// `.git`, in `objects` and its folders, and anywhere under `refs`.
+    private static func firstLink(in dotGit: String) -> String? {
+        var folders = ["", "objects", "refs"]
+        var checked = 0
+        while let folder = folders.popLast() {
+            let full = folder.isEmpty ? dotGit : dotGit + "/" + folder
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: full) else { continue }
+            for name in names {
+                checked += 1
+                if checked > 100_000 { return "refs (too many entries to check)" }
+                let relative = folder.isEmpty ? name : folder + "/" + name
+                var info = stat()
+                guard lstat(full + "/" + name, &info) == 0 else { continue }
+                if (info.st_mode & S_IFMT) == S_IFLNK { return relative }
+                let descend = folder.hasPrefix("refs") || (folder == "objects" && (name == "pack" || name == "info"))
+                if (info.st_mode & S_IFMT) == S_IFDIR && descend { folders.append(relative) }
+            }
+        }
+        return nil
     }
 
     /// Makes `path` a repository on branch `main`, with a `.gitignore` for
@@ -95,7 +120,8 @@ final class GitRepository {
     static func initialize(_ path: String, gitignore: String = ProjectGit.defaultGitignore) throws(GitError) -> GitRepository {
         _ = initialized
         // Re-initialising keeps an existing configuration: check it first.
-        if FileManager.default.fileExists(atPath: path + "/.git") { try checkSafety(path) }
+        var existing = stat()
+        if lstat(path + "/.git", &existing) == 0 { try checkSafety(path) }
         var options = git_repository_init_options()
         try GitError.check(git_repository_init_options_init(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION)), "init")
         options.flags = GIT_REPOSITORY_INIT_MKPATH.rawValue

@@ -46,11 +46,11 @@ public final class ProjectGit: Sendable {
         try expectDone(try await call(.initialize(gitignore: gitignore)))
     }
     public func status() async throws(GitError) -> GitStatus {
-        guard case .status(let status) = try await call(.status) else { throw unexpected }
+        guard case .status(let status) = try await call(.status), status.entries.count <= GitStatus.maxEntries else { throw unexpected }
         return status
     }
     public func diff(_ path: String, staged: Bool) async throws(GitError) -> GitFileDiff {
-        guard case .diff(let diff) = try await call(.diff(path: path, staged: staged)) else { throw unexpected }
+        guard case .diff(let diff) = try await call(.diff(path: path, staged: staged)), diff.patch.utf8.count <= GitFileDiff.maxPatchBytes * 3 else { throw unexpected }
         return diff
     }
     public func stage(_ paths: [String]) async throws(GitError) { try expectDone(try await call(.stage(paths))) }
@@ -62,7 +62,7 @@ public final class ProjectGit: Sendable {
         return id
     }
     public func log(offset: Int = 0, limit: Int = 50) async throws(GitError) -> [GitCommitInfo] {
-        guard case .log(let commits) = try await call(.log(offset: offset, limit: limit)), commits.count <= limit else { throw unexpected }
+        guard case .log(let commits) = try await call(.log(offset: offset, limit: limit)), commits.count <= min(max(0, limit), GitReply.maxLogEntries) else { throw unexpected }
         return commits
     }
     public func branches() async throws(GitError) -> [GitBranch] {
@@ -86,16 +86,19 @@ public final class ProjectGit: Sendable {
         guard case .remotes(let remotes) = try await call(.remotes) else { throw unexpected }
         return remotes
     }
+    /// `url` is the remote's URL as the caller recorded it when it added
+    /// the remote (never read back from the repository, which the project
+    /// can edit): the operation is refused if `.git/config` says otherwise.
     /// Credentials are handed to the helper for this call only (through
     /// its standard input; never on a command line, on disk or in logs).
-    public func fetch(_ remote: String, credentials: GitCredentials = .none) async throws(GitError) {
-        try expectDone(try await call(.fetch(remote: remote, credentials: credentials)))
+    public func fetch(_ remote: String, url: String, credentials: GitCredentials = .none) async throws(GitError) {
+        try expectDone(try await call(.fetch(remote: remote, url: url, credentials: credentials)))
     }
-    public func push(_ remote: String, branch: String? = nil, credentials: GitCredentials = .none) async throws(GitError) {
-        try expectDone(try await call(.push(remote: remote, branch: branch, credentials: credentials)))
+    public func push(_ remote: String, url: String, branch: String? = nil, credentials: GitCredentials = .none) async throws(GitError) {
+        try expectDone(try await call(.push(remote: remote, url: url, branch: branch, credentials: credentials)))
     }
-    public func pull(_ remote: String, author: GitSignature, credentials: GitCredentials = .none) async throws(GitError) -> GitMergeResult {
-        guard case .merged(let result) = try await call(.pull(remote: remote, author: author, credentials: credentials)) else { throw unexpected }
+    public func pull(_ remote: String, url: String, author: GitSignature, credentials: GitCredentials = .none) async throws(GitError) -> GitMergeResult {
+        guard case .merged(let result) = try await call(.pull(remote: remote, url: url, author: author, credentials: credentials)) else { throw unexpected }
         return result
     }
     /// Clones `url` into the project folder, which must be empty.
@@ -138,19 +141,36 @@ public final class ProjectGit: Sendable {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw .helperFailed("cannot read \(file)") }
             certificates = text
         }
+        // An SSH key file stays with the server; its contents go to the helper.
+        var sshPrivateKey: String?, sshPublicKey: String?
+        if case .sshKey(_, let privateKey, let publicKey, _, _)? = request.credentials {
+            guard let key = try? String(contentsOfFile: privateKey, encoding: .utf8) else { throw .helperFailed("cannot read the SSH key \(privateKey)") }
+            sshPrivateKey = key
+            if let publicKey {
+                guard let text = try? String(contentsOfFile: publicKey, encoding: .utf8) else { throw .helperFailed("cannot read \(publicKey)") }
+                sshPublicKey = text
+            }
+        }
         let timeout = request.needsNetwork ? configuration.remoteTimeout : configuration.localTimeout
         let outcome: ProcessRunner.Outcome
         do {
             switch isolation {
             case .jail(let sandbox):
-                let call = GitHelperCall(repository: "/project", request: request, remotePolicy: configuration.remotePolicy, trustedCertificates: certificates)
+                let call = GitHelperCall(repository: "/project", request: request, remotePolicy: configuration.remotePolicy, trustedCertificates: certificates,
+                                         sshPrivateKey: sshPrivateKey, sshPublicKey: sshPublicKey)
                 var readOnly = [helper.path]
+                var writable: [String] = []
                 if let runtime = helper.runtimeLibraries { readOnly.append(runtime) }
+                // The local-remotes folder only for operations on remotes, writable only to push.
+                if let remotes = configuration.remotePolicy.localRemotesRoot, request.usesRemotes {
+                    if request.writesRemote { writable.append(remotes) } else { readOnly.append(remotes) }
+                }
                 outcome = try await sandbox.runTool(
                     [helper.path], input: try JSONEncoder().encode(call), network: request.needsNetwork, readOnly: readOnly,
-                    writable: [configuration.remotePolicy.localRemotesRoot].compactMap { $0 }, timeout: timeout, maxOutputBytes: GitReply.maxBytes)
+                    writable: writable, timeout: timeout, maxOutputBytes: GitReply.maxBytes)
             case .serverUser:
-                let call = GitHelperCall(repository: projectRoot, request: request, remotePolicy: configuration.remotePolicy, trustedCertificates: certificates)
+                let call = GitHelperCall(repository: projectRoot, request: request, remotePolicy: configuration.remotePolicy, trustedCertificates: certificates,
+                                         sshPrivateKey: sshPrivateKey, sshPublicKey: sshPublicKey)
                 outcome = try await ProcessRunner.execute(
                     [helper.path], environment: ["PATH": "/usr/bin:/bin", "HOME": projectRoot, "LANG": "C.UTF-8"],
                     input: try JSONEncoder().encode(call), separateErrors: true, timeout: timeout, maxOutputBytes: GitReply.maxBytes)

@@ -7,7 +7,8 @@ import Glibc
 
 /// Runs one argv to completion (posix_spawn in a new session from the
 /// spawn thread, signals at their defaults): output kept up to a cap, a
-/// deadline, cancellation; the process is killed with SIGKILL on either.
+/// deadline, cancellation; the process is killed with SIGKILL on either,
+/// and whatever it started (`killTree`) when it ends.
 /// Sandboxes make the argv; killing its first process ends the whole tree
 /// (bwrap's `--die-with-parent` and its own pid namespace; the container
 /// for docker).
@@ -64,31 +65,28 @@ enum ProcessRunner {
         let drained = Thread.drain(pipes.take(output.read), into: collected)
         let errorText = CappedOutput(limit: 64 << 10)
         let errorsDrained = separateErrors ? Thread.drain(pipes.take(errors.read), into: errorText) : nil
-        let status = Mutex<Int32>(0)
-        let exited = Thread.detachedStream {
-            var value: Int32 = 0
-            while waitpid(pid, &value, 0) < 0 && errno == EINTR {}
-            status.withLock { $0 = value }
-        }
+        let child = ChildWatch(pid: pid)
         let timedOut = Atomic(false)
         let deadline = Task {
             try await Task.sleep(for: timeout)
             timedOut.store(true, ordering: .relaxed)
-            kill(pid, SIGKILL)
+            child.kill()
             killTree()
         }
-        await withTaskCancellationHandler {
-            for await _ in exited {}
+        // Waited for even when the task is cancelled: the child is killed
+        // then, and reaped before this returns.
+        let rawStatus = await withTaskCancellationHandler {
+            await child.exit()
         } onCancel: {
-            kill(pid, SIGKILL)
+            child.kill()
             killTree()
         }
-        // Cancelled: the iteration above ended early; the kill is on its way.
-        for await _ in exited {}
         deadline.cancel()
+        // Nothing the command started outlives it (and holds its output open).
+        killTree()
         for await _ in drained {}  // everything it wrote, read
         if let errorsDrained { for await _ in errorsDrained {} }
-        let (exitCode, signal) = RunResult.ending(waitStatus: status.withLock { $0 })
+        let (exitCode, signal) = RunResult.ending(waitStatus: rawStatus)
         let result = RunResult(exitCode: exitCode, signal: signal, output: collected.data, truncated: collected.truncated,
                                timedOut: timedOut.load(ordering: .relaxed), outOfMemory: false, duration: ContinuousClock.now - start)
         try Task.checkCancellation()
@@ -116,6 +114,51 @@ enum ProcessRunner {
     }
 }
 
+/// A spawned child's exit, awaited on a thread of its own, and a kill
+/// that can never reach another process: the child is reaped under the
+/// same lock `kill` takes, so after the reap its (reusable) pid is never
+/// signalled.
+final class ChildWatch: Sendable {
+    private let pid: Int32
+    private let reaped = TerminalSession.ReapedFlag()
+    private let status: AsyncStream<Int32>
+
+    init(pid: Int32) {
+        self.pid = pid
+        let (status, sink) = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.status = status
+        let reaped = self.reaped
+        Thread.detachNewThread {
+            // Wait without reaping (the pid stays ours), then reap under the lock.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+            var value: Int32 = 0
+            reaped.state.withLock { done in
+                while waitpid(pid, &value, 0) < 0 && errno == EINTR {}
+                done = true
+            }
+            sink.yield(value)
+            sink.finish()
+        }
+    }
+
+    func kill() {
+        reaped.state.withLock { if !$0 { _ = Glibc.kill(pid, SIGKILL) } }
+    }
+
+    /// The raw wait status, once the child has ended (not cut short by
+    /// cancellation of the waiting task).
+    func exit() async -> Int32 {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            Task.detached { [status] in
+                var last: Int32 = 0
+                for await value in status { last = value }
+                continuation.resume(returning: last)
+            }
+        }
+    }
+}
+
 /// Pipe descriptors owned by one launch: whatever is not handed on
 /// (`take`) or closed on the way is closed when the launch returns or throws.
 private struct OwnedPipes {
@@ -124,10 +167,9 @@ private struct OwnedPipes {
     /// A new pipe, close-on-exec on both ends (the child gets its copy by dup2).
     mutating func make() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw SandboxError.launchFailed("pipe: \(String(cString: strerror(errno)))") }
+        // Close-on-exec from the start: a fork on any other thread inherits neither end.
+        guard hma_pipe_cloexec(&fds) == 0 else { throw SandboxError.launchFailed("pipe: \(String(cString: strerror(errno)))") }
         open.formUnion(fds)
-        // Children are spawned on one thread, which is this step's only race.
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return (fds[0], fds[1])
     }
 

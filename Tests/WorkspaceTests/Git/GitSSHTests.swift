@@ -4,10 +4,10 @@ import Testing
 
 /// Push, clone and pull over SSH with a key file, against a real OpenSSH
 /// server started by the test on 127.0.0.1 (root only: sshd logs the test
-/// in as root, whose shell runs git-upload-pack / git-receive-pack). The
-/// libgit2 calls block; libgit2 over libssh2 has no call deadline of its
-/// own, so a hang here would be a hang in the product too.
-@Suite(.serialized, .enabled(if: LocalSSHServer.available, "needs root, sshd and ssh-keygen"))
+/// in as root, whose shell runs git-upload-pack / git-receive-pack), through
+/// the git helper in each project's jail, as the server runs it: the key
+/// file stays with the server, its contents reach the helper's private /tmp.
+@Suite(.serialized, .enabled(if: LocalSSHServer.available && BwrapSandbox.isAvailable, "needs root, sshd, ssh-keygen and bubblewrap"))
 struct GitSSHTests {
     let alice = GitSignature(name: "Alice", email: "alice@hma.test")
 
@@ -21,20 +21,26 @@ struct GitSSHTests {
         let key = GitCredentials.sshKey(username: "root", privateKey: server.clientKey, publicKey: server.clientKey + ".pub",
                                         passphrase: nil, hostKeySHA256: server.hostKeyFingerprint)
 
-        let a = try GitRepository.initialize(project.root)
-        try ProjectFiles(root: a.path).write("main.swift", Data("print(1)\n".utf8))
-        try a.stageAll()
-        try a.commit(message: "first", author: alice)
-        try a.addRemote("origin", url: url)
-        try a.push("origin", credentials: key)
+        let a = try TestGit(project.root)
+        defer { a.shutdown() }
+        try await a.git.initialize()
+        try ProjectFiles(root: project.root).write("main.swift", Data("print(1)\n".utf8))
+        try await a.git.stageAll()
+        _ = try await a.git.commit(message: "first", author: alice)
+        try await a.git.addRemote("origin", url: url)
+        try await a.git.push("origin", url: url, credentials: key)
         #expect(try GitCLI.run(["--git-dir", bare, "log", "--format=%an %s"], in: project.outer) == "Alice first")
 
-        let b = try GitRepository.clone(url, into: project.outer + "/b", credentials: key)
-        try ProjectFiles(root: b.path).write("more.swift", Data("print(2)\n".utf8))
-        try b.stageAll()
-        try b.commit(message: "second", author: alice)
-        try b.push("origin", credentials: key)
-        let pulled = try a.pull("origin", author: alice, credentials: key)
+        let bRoot = project.outer + "/b"
+        try FileManager.default.createDirectory(atPath: bRoot, withIntermediateDirectories: true)
+        let b = try TestGit(bRoot)
+        defer { b.shutdown() }
+        try await b.git.clone(url, credentials: key)
+        try ProjectFiles(root: bRoot).write("more.swift", Data("print(2)\n".utf8))
+        try await b.git.stageAll()
+        _ = try await b.git.commit(message: "second", author: alice)
+        try await b.git.push("origin", url: url, credentials: key)
+        let pulled = try await a.git.pull("origin", url: url, author: alice, credentials: key)
         #expect(pulled != .upToDate)
         #expect(try String(contentsOfFile: project.root + "/more.swift", encoding: .utf8) == "print(2)\n")
         // The key's path and contents are nowhere in the repositories.
@@ -49,15 +55,18 @@ struct GitSSHTests {
         let server = try await LocalSSHServer.start(in: project.outer)
         let bare = project.outer + "/shared.git"
         try GitCLI.run(["init", "--bare", "-q", "-b", "main", bare], in: project.outer)
-        let a = try GitRepository.initialize(project.root)
-        try ProjectFiles(root: a.path).write("x", Data("x\n".utf8))
-        try a.stageAll()
-        try a.commit(message: "x", author: alice)
-        try a.addRemote("origin", url: "ssh://root@127.0.0.1:\(server.port)\(bare)")
+        let a = try TestGit(project.root)
+        defer { a.shutdown() }
+        try await a.git.initialize()
+        try ProjectFiles(root: project.root).write("x", Data("x\n".utf8))
+        try await a.git.stageAll()
+        _ = try await a.git.commit(message: "x", author: alice)
+        let url = "ssh://root@127.0.0.1:\(server.port)\(bare)"
+        try await a.git.addRemote("origin", url: url)
 
         let wrongHost = GitCredentials.sshKey(username: "root", privateKey: server.clientKey, publicKey: server.clientKey + ".pub",
                                               passphrase: nil, hostKeySHA256: "SHA256:" + String(repeating: "A", count: 43))
-        let wrongHostError = #expect(throws: GitError.self) { try a.push("origin", credentials: wrongHost) }
+        let wrongHostError = await #expect(throws: GitError.self) { try await a.git.push("origin", url: url, credentials: wrongHost) }
         #expect(wrongHostError.map { "\($0)" }?.lowercased().contains("certificate") == true || wrongHostError.map { "\($0)" }?.lowercased().contains("host") == true,
                 "\(String(describing: wrongHostError))")
 
@@ -66,9 +75,9 @@ struct GitSSHTests {
         try LocalSSHServer.keygen(strangerKey)
         let stranger = GitCredentials.sshKey(username: "root", privateKey: strangerKey, publicKey: strangerKey + ".pub",
                                              passphrase: nil, hostKeySHA256: server.hostKeyFingerprint)
-        let strangerError = #expect(throws: GitError.self) { try a.push("origin", credentials: stranger) }
+        let strangerError = await #expect(throws: GitError.self) { try await a.git.push("origin", url: url, credentials: stranger) }
         // No credentials at all.
-        let noKeyError = #expect(throws: GitError.self) { try a.push("origin") }
+        let noKeyError = await #expect(throws: GitError.self) { try await a.git.push("origin", url: url) }
         // Refused for their credentials, not because of a dead server. Without
         // a key there is no fingerprint to check the host key against either.
         #expect("\(String(describing: strangerError))".contains("authentication failed"), "\(String(describing: strangerError))")

@@ -21,8 +21,12 @@ struct GitHelperExecutable: Sendable {
         guard FileManager.default.isExecutableFile(atPath: found) else {
             return .failure(.helperFailed("the git helper \(found) is missing (build it with the hma product, or set HMA_GIT_HELPER)"))
         }
+        let runtime = runtimeLibraryFolder()
+        if let runtime, !reachableByEveryone(runtime) {
+            return .failure(.helperFailed("the Swift runtime libraries in \(runtime) are not readable by other users, so the git helper cannot start as a project's uid; install the toolchain (or hma, linked with -static-stdlib) where every user can read it"))
+        }
         do throws(GitError) {
-            return .success(GitHelperExecutable(path: try reachableCopy(of: found), runtimeLibraries: runtimeLibraryFolder()))
+            return .success(GitHelperExecutable(path: try reachableCopy(of: found), runtimeLibraries: runtime))
         } catch {
             return .failure(error)
         }

@@ -20,9 +20,10 @@ enum GitRequest: Codable, Sendable {
     case abortMerge
     case addRemote(name: String, url: String)
     case remotes
-    case fetch(remote: String, credentials: GitCredentials)
-    case push(remote: String, branch: String?, credentials: GitCredentials)
-    case pull(remote: String, author: GitSignature, credentials: GitCredentials)
+    /// `url`: the remote's URL as the server recorded it; the stored one must match.
+    case fetch(remote: String, url: String, credentials: GitCredentials)
+    case push(remote: String, url: String, branch: String?, credentials: GitCredentials)
+    case pull(remote: String, url: String, author: GitSignature, credentials: GitCredentials)
     /// Into the (empty) repository folder.
     case clone(url: String, credentials: GitCredentials)
 
@@ -34,6 +35,41 @@ enum GitRequest: Codable, Sendable {
         default: return false
         }
     }
+
+    /// The credentials the request carries, if any.
+    var credentials: GitCredentials? {
+        switch self {
+        case .fetch(_, _, let credentials), .push(_, _, _, let credentials), .pull(_, _, _, let credentials), .clone(_, let credentials):
+            return credentials
+        default:
+            return nil
+        }
+    }
+
+    /// The same request with other credentials.
+    func with(_ credentials: GitCredentials) -> GitRequest {
+        switch self {
+        case .fetch(let remote, let url, _): return .fetch(remote: remote, url: url, credentials: credentials)
+        case .push(let remote, let url, let branch, _): return .push(remote: remote, url: url, branch: branch, credentials: credentials)
+        case .pull(let remote, let url, let author, _): return .pull(remote: remote, url: url, author: author, credentials: credentials)
+        case .clone(let url, _): return .clone(url: url, credentials: credentials)
+        default: return self
+        }
+    }
+
+    /// Whether the operation looks at remote repositories (the local-remotes
+    /// folder, if any, is then bound into the jail).
+    var usesRemotes: Bool {
+        if case .addRemote = self { return true }
+        return needsNetwork
+    }
+
+    /// Whether the operation writes to a remote (the local-remotes folder
+    /// is then bound writable; otherwise read-only, or not at all).
+    var writesRemote: Bool {
+        if case .push = self { return true }
+        return false
+    }
 }
 
 /// What the helper reads on its standard input (JSON, one object).
@@ -44,6 +80,11 @@ struct GitHelperCall: Codable, Sendable {
     var remotePolicy: GitRemotePolicy
     /// Extra CA certificates (PEM) trusted for HTTPS remotes.
     var trustedCertificates: String?
+    /// The SSH key files' contents, read by the server (the files are not
+    /// in the helper's view); the helper writes them to its private /tmp
+    /// and points the credentials there.
+    var sshPrivateKey: String?
+    var sshPublicKey: String?
 
     /// Requests larger than this are refused by the helper unread.
     static let maxBytes = 16 << 20
@@ -63,6 +104,10 @@ enum GitReply: Codable, Sendable {
     case remotes([GitRemote])
     case failed(GitError)
 
-    /// Replies larger than this are a failure of the helper.
+    /// Replies larger than this are a failure of the helper. The engine's
+    /// own caps keep honest replies far below it: status entries
+    /// (`GitStatus.maxEntries`), patches (`GitFileDiff.maxPatchBytes`), log
+    /// entries (`maxLogEntries`).
     static let maxBytes = 64 << 20
+    static let maxLogEntries = 1000
 }

@@ -1,5 +1,8 @@
 import CGit2
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The git helper's side: read one `GitHelperCall` from standard input,
 /// run it with libgit2, write one `GitReply` to standard output. It runs
@@ -36,7 +39,19 @@ public enum GitHelperServer {
                 }
                 try GitRepository.trustCertificates(file: file)
             }
-            switch call.request {
+            var request = call.request
+            var written: [String] = []
+            defer { for file in written { unlink(file) } }  // outside a jail, /tmp is shared
+            if let privateKey = call.sshPrivateKey, case .sshKey(let user, _, _, let passphrase, let hostKey)? = request.credentials {
+                let keyFile = NSTemporaryDirectory() + "hma-git-key-\(getpid())"
+                let publicFile: String? = call.sshPublicKey.map { _ in keyFile + ".pub" }
+                written = [keyFile] + (publicFile.map { [$0] } ?? [])
+                guard write(privateKey, to: keyFile), call.sshPublicKey.map({ write($0, to: keyFile + ".pub") }) ?? true else {
+                    throw .helperFailed("cannot write the SSH key to the helper's /tmp")
+                }
+                request = request.with(.sshKey(username: user, privateKey: keyFile, publicKey: publicFile, passphrase: passphrase, hostKeySHA256: hostKey))
+            }
+            switch request {
             case .initialize(let gitignore):
                 _ = try GitRepository.initialize(call.repository, gitignore: gitignore)
                 return .done
@@ -46,11 +61,20 @@ public enum GitHelperServer {
             default:
                 let repository = try GitRepository.open(call.repository)
                 repository.remotePolicy = call.remotePolicy
-                return try perform(call.request, on: repository)
+                return try perform(request, on: repository)
             }
         } catch {
             return .failed(error)
         }
+    }
+
+    /// Writes a file only this uid can read (the jail's /tmp is private to this run).
+    private static func write(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
     }
 
     private static func perform(_ request: GitRequest, on repository: GitRepository) throws(GitError) -> GitReply {
@@ -62,7 +86,7 @@ public enum GitHelperServer {
         case .stageAll: try repository.stageAll()
         case .unstage(let paths): try repository.unstage(paths)
         case .commit(let message, let author): return .committed(try repository.commit(message: message, author: author))
-        case .log(let offset, let limit): return .log(try repository.log(offset: offset, limit: limit))
+        case .log(let offset, let limit): return .log(try repository.log(offset: max(0, offset), limit: min(max(0, limit), GitReply.maxLogEntries)))
         case .branches: return .branches(try repository.branches())
         case .createBranch(let name): try repository.createBranch(name)
         case .checkout(let name): try repository.checkout(name)
@@ -71,10 +95,10 @@ public enum GitHelperServer {
         case .abortMerge: try repository.abortMerge()
         case .addRemote(let name, let url): try repository.addRemote(name, url: url)
         case .remotes: return .remotes(try repository.remotes())
-        case .fetch(let remote, let credentials): try repository.fetch(remote, credentials: credentials)
-        case .push(let remote, let branch, let credentials): try repository.push(remote, branch: branch, credentials: credentials)
-        case .pull(let remote, let author, let credentials):
-            return .merged(try repository.pull(remote, author: author, credentials: credentials))
+        case .fetch(let remote, let url, let credentials): try repository.fetch(remote, url: url, credentials: credentials)
+        case .push(let remote, let url, let branch, let credentials): try repository.push(remote, url: url, branch: branch, credentials: credentials)
+        case .pull(let remote, let url, let author, let credentials):
+            return .merged(try repository.pull(remote, url: url, author: author, credentials: credentials))
         }
         return .done
     }

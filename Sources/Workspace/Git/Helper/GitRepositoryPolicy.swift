@@ -1,8 +1,8 @@
 import Foundation
 
 /// What a project's repository may ask of git, checked before every
-/// operation: pure functions, no I/O (the helper reads the files and
-/// passes their text in).
+/// operation: pure rules, no I/O (the engine reads the configuration with
+/// libgit2's own parser, so both see the same keys).
 ///
 /// The project's own code can write `.git/config` (it runs in the sandbox
 /// with the project's uid). Keys that move the work tree, pull in other
@@ -26,35 +26,15 @@ enum GitRepositoryPolicy {
         "credential.helper",
     ]
 
-    /// The first refused key set in `config` (git's configuration file
-    /// syntax), or nil.
-    static func refusedKey(in config: String) -> String? {
-        var section = ""
-        for rawLine in config.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            var line = rawLine.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("#") || line.hasPrefix(";") || line.isEmpty { continue }
-            if line.hasPrefix("[") {
-                guard let close = line.firstIndex(of: "]") else { return "a malformed section header" }
-                section = sectionName(String(line[line.index(after: line.startIndex)..<close]))
-                line = line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)
-                if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            }
-            let name = line.prefix { $0 != "=" && $0 != " " && $0 != "\t" }.lowercased()
-            let key = "\(section).\(name)"
-            if refusedKeys.contains(key) { return key }
-        }
-        return nil
-    }
-
-    /// `core` → `core`; `includeIf "gitdir:/x"` and `url "https://a/"` →
-    /// `includeif.*`, `url.*`; the old `[section.sub]` form likewise.
-    private static func sectionName(_ header: String) -> String {
-        let trimmed = header.trimmingCharacters(in: .whitespaces)
-        if let quote = trimmed.firstIndex(of: "\"") {
-            return trimmed[..<quote].trimmingCharacters(in: .whitespaces).lowercased() + ".*"
-        }
-        if let dot = trimmed.firstIndex(of: ".") { return trimmed[..<dot].lowercased() + ".*" }
-        return trimmed.lowercased()
+    /// The refused pattern `key` (a full key as libgit2 names it, e.g.
+    /// `includeif.gitdir:/.path` or `url.https://x/.insteadof`) matches, or nil.
+    static func refusedPattern(for key: String) -> String? {
+        let lowered = key.lowercased()
+        if refusedKeys.contains(lowered) { return lowered }
+        // section.subsection.name: the subsection may itself hold dots.
+        guard let first = lowered.firstIndex(of: "."), let last = lowered.lastIndex(of: "."), first < last else { return nil }
+        let pattern = "\(lowered[..<first]).*.\(lowered[lowered.index(after: last)...])"
+        return refusedKeys.contains(pattern) ? pattern : nil
     }
 
     /// Files inside `.git` that make git read another repository's data
@@ -88,6 +68,10 @@ public struct GitRemotePolicy: Sendable, Codable, Equatable {
         }
         if url.hasPrefix("file://") || url.hasPrefix("/") {
             let path = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
+            // libgit2 percent-decodes file URLs; a host part names another machine.
+            guard path.hasPrefix("/"), !path.contains("%") else {
+                throw .invalidRemote(url, reason: "a local repository is file:///absolute/path, without %-escapes")
+            }
             guard let root = localRemotesRoot else {
                 throw .invalidRemote(url, reason: "local repositories are not allowed on this server")
             }
