@@ -2,6 +2,7 @@
 #include "CSystemCalls.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <errno.h>
 #include <pty.h>
 #include <seccomp.h>
@@ -31,11 +32,27 @@ int hma_write_seccomp_filter(int fd) {
         SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root), SCMP_SYS(unshare), SCMP_SYS(setns),
         SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key), SCMP_SYS(bpf), SCMP_SYS(perf_event_open),
         SCMP_SYS(kexec_load), SCMP_SYS(init_module), SCMP_SYS(finit_module), SCMP_SYS(delete_module),
-        SCMP_SYS(userfaultfd),
+        SCMP_SYS(userfaultfd), SCMP_SYS(kexec_file_load),
+        // The new mount API mounts without mount(2).
+        SCMP_SYS(fsopen), SCMP_SYS(fsconfig), SCMP_SYS(fsmount), SCMP_SYS(fspick), SCMP_SYS(move_mount),
+        SCMP_SYS(open_tree), SCMP_SYS(mount_setattr),
+        // io_uring performs system calls the filter never sees.
+        SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
     };
     for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]) && rc == 0; i++) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0);
     }
+    // clone with any new-namespace flag (a new user namespace would hold
+    // every capability inside it). clone3 passes its flags in memory the
+    // filter cannot read: ENOSYS makes the C library fall back to clone.
+    const unsigned long namespaces[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
+                                         CLONE_NEWNET, CLONE_NEWCGROUP, 0x00000080UL /* CLONE_NEWTIME */ };
+    for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]) && rc == 0; i++) {
+        // One rule per flag (rules for one call are alternatives): EPERM when that bit is set.
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, namespaces[i], namespaces[i]));
+    }
+    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     // Only the low 32 bits of the request are compared (the kernel ignores the rest).
     if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFu, TIOCSTI));

@@ -28,9 +28,13 @@ extern const int hma_o_path;
 /// Writes a seccomp BPF program to `fd` (for `bwrap --seccomp FD`): every
 /// system call is allowed except, with EPERM, ioctl(TIOCSTI) and
 /// ioctl(TIOCLINUX) (typing into a terminal), ptrace, process_vm_readv/
-/// writev, mount, umount2, pivot_root, unshare, setns, keyctl, add_key,
-/// request_key, bpf, perf_event_open, kexec_load, init_module,
-/// finit_module, delete_module, userfaultfd. Returns 0 or -errno.
+/// writev, mount, umount2, pivot_root, unshare, setns, clone with any
+/// new-namespace flag, the new mount API (fsopen, fsconfig, fsmount,
+/// fspick, move_mount, open_tree, mount_setattr), io_uring_setup/enter/
+/// register, keyctl, add_key, request_key, bpf, perf_event_open,
+/// kexec_load, kexec_file_load, init_module, finit_module, delete_module,
+/// userfaultfd; and clone3 with ENOSYS (its flags cannot be inspected; the
+/// C library then falls back to clone). Returns 0 or -errno.
 int hma_write_seccomp_filter(int fd);
 
 /// forkpty + execve in the child (no Swift code runs after fork): starts

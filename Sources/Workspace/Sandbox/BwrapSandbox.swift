@@ -171,7 +171,10 @@ public final class BwrapSandbox: Sandbox {
         if !rlimits.isEmpty { argv += [Self.prlimit] + rlimits + ["--"] }
         argv += [Self.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs",
                  "--inh-caps=-all", "--bounding-set=-all", "--"]
-        argv += [Self.bwrap, "--unshare-all"]
+        // A user namespace of its own (explicitly, not "try"), in which no
+        // further one can be made: a nested user namespace would hold every
+        // capability inside it.
+        argv += [Self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
         if network { argv += ["--share-net"] }
         argv += ["--die-with-parent", "--cap-drop", "ALL", "--hostname", "hma-sandbox"]
         if !interactive { argv += ["--new-session"] }
@@ -188,7 +191,9 @@ public final class BwrapSandbox: Sandbox {
         for path in readOnly { argv += ["--ro-bind", path, path] }
         for path in writable { argv += ["--bind", path, path] }
         argv += ["--remount-ro", "/", "--chdir", "/project", "--seccomp", "9", "--clearenv"]
-        var variables = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/project", "LANG": "C.UTF-8", "USER": "project"]
+        // Built from this allow-list only (bwrap's --clearenv keeps PWD, which
+        // would otherwise carry the server's own working directory).
+        var variables = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/project", "LANG": "C.UTF-8", "USER": "project", "PWD": "/project"]
         for (key, value) in environment { variables[key] = value }
         for (key, value) in variables.sorted(by: { $0.key < $1.key }) { argv += ["--setenv", key, value] }
         return argv + ["--"] + command
