@@ -199,15 +199,20 @@ public final class BwrapSandbox: Sandbox {
         return argv + ["--"] + command
     }
 
-    /// Gives the project's files to its uid (symlinks themselves, never
-    /// what they point to).
+    /// Gives the project's files to its uid — links themselves, never what
+    /// they point to, and never by a path string: a sandboxed process still
+    /// running may swap a folder for a link to `/usr/bin` mid-walk
+    /// (`TreeWalk` works from open descriptors and does not enter it). A
+    /// file with more than one hard link is left alone (it may be another
+    /// owner's file linked in).
     static func giveFiles(at root: String, to uid: UInt32) throws {
-        guard lchown(root, uid, uid) == 0 else {
-            throw SandboxError.launchFailed("cannot give \(root) to uid \(uid): \(String(cString: strerror(errno)))")
-        }
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return }
-        while let relative = walker.nextObject() as? String {
-            lchown(root + "/" + relative, uid, uid)
+        do throws(TreeWalk.Failure) {
+            try TreeWalk.walk(root, directory: { fd in fchown(fd, uid, uid) }, entry: { directory, name, info in
+                if (info.st_mode & S_IFMT) == S_IFREG && info.st_nlink > 1 { return }
+                fchownat(directory, name, uid, uid, AT_SYMLINK_NOFOLLOW)
+            })
+        } catch {
+            throw SandboxError.launchFailed("cannot give \(root) to uid \(uid): \(error)")
         }
     }
 }

@@ -128,6 +128,44 @@ struct BwrapSandboxTests {
         #expect(calls.text == "101:EPERM\n272:EPERM\n250:EPERM\n321:EPERM\n165:EPERM\n", "\(calls.text)")
     }
 
+    @Test func givingFilesNeverFollowsALinkEvenOneSwappedInMidWalk() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        // A setuid program outside the project, as /usr/bin/su would be, under
+        // every name of the project's folder `d` (a walk by path string would
+        // reach it as d/fN while `d` is the link).
+        let victim = project.outer + "/victim"
+        try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "/bin/true", toPath: victim + "/f0")
+        chmod(victim + "/f0", 0o4755)
+        for index in 1..<2000 { link(victim + "/f0", victim + "/f\(index)") }  // every name of `d` leads to it
+        let files = try project.files()
+        for index in 0..<2000 { try files.write("d/f\(index)", Data()) }
+        #expect(symlink(victim, project.root + "/plain-link") == 0)
+        // A sandboxed process would do this while the server walks: swap `d` for a link to the victim's folder.
+        let stop = Atomic(false)
+        let swapper = Thread.detachedStream {
+            var swaps = 0
+            while !stop.load(ordering: .relaxed) && swaps < 200_000 {
+                rename(project.root + "/d", project.root + "/d.real")
+                symlink(victim, project.root + "/d")
+                unlink(project.root + "/d")
+                rename(project.root + "/d.real", project.root + "/d")
+                swaps += 1
+            }
+        }
+        for round in 0..<30 { try BwrapSandbox.giveFiles(at: project.root, to: 260_900 + UInt32(round)) }
+        stop.store(true, ordering: .relaxed)
+        for await _ in swapper {}
+        var info = stat()
+        #expect(stat(victim + "/f0", &info) == 0)
+        #expect(info.st_uid == 0 && info.st_mode & S_ISUID != 0, "the setuid program kept its owner and mode: uid \(info.st_uid)")
+        #expect(stat(victim, &info) == 0 && info.st_uid == 0)
+        // Once nothing swaps it, the project's own files are given.
+        try BwrapSandbox.giveFiles(at: project.root, to: 260_950)
+        #expect(lstat(project.root + "/d/f0", &info) == 0 && info.st_uid == 260_950, "the project's own files were given")
+    }
+
     @Test func noNewNamespacesNoNewMountAPINoIOURing() async throws {
         let (project, sandbox) = try makeSandbox()
         defer { sandbox.shutdown(); project.remove() }
