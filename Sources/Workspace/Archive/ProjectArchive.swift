@@ -123,6 +123,7 @@ public enum ProjectArchive {
         // Check everything first: nothing is written from a refused archive.
         var planned: [(Entry, ProjectPath)] = []
         var declared: UInt64 = 0
+        var kinds: [ProjectPath: Bool] = [:]  // path → is a folder
         for entry in archive {
             guard planned.count < limits.maxEntries else { throw ImportError.tooLarge(reason: "more than \(limits.maxEntries) entries") }
             let name = entry.path
@@ -131,6 +132,15 @@ public enum ProjectArchive {
             }
             let path: ProjectPath
             do { path = try ProjectPath(name, limits: files.limits) } catch { throw ImportError.unsafeEntry(name, reason: "\(error)") }
+            if path.isRoot {
+                guard entry.type == .directory else { throw ImportError.unsafeEntry(name, reason: "names the project folder itself") }
+                continue
+            }
+            if let earlier = kinds[path] {
+                guard earlier && entry.type == .directory else { throw ImportError.unsafeEntry(name, reason: "appears twice in the archive") }
+                continue
+            }
+            if entry.type != .symlink { kinds[path] = entry.type == .directory }
             switch entry.type {
             case .symlink: throw ImportError.unsafeEntry(name, reason: "symlink entries are not imported")
             case .directory: planned.append((entry, path))
@@ -148,6 +158,24 @@ public enum ProjectArchive {
                 planned.append((entry, path))
             }
         }
+        // A file cannot also be a folder on the way to another entry.
+        for path in kinds.keys {
+            var ancestor = path.parent
+            while !ancestor.isRoot {
+                if kinds[ancestor] == false { throw ImportError.unsafeEntry(ancestor.description, reason: "is both a file and a folder in the archive") }
+                ancestor = ancestor.parent
+            }
+        }
+        do {
+            try unpack(planned, from: archive, into: files, limits: limits)
+        } catch {
+            // All or nothing: the project was empty, and is again.
+            for entry in (try? files.list().entries) ?? [] { try? files.delete(entry.path.description, intoGitFolder: true) }
+            throw error
+        }
+    }
+
+    private static func unpack(_ planned: [(Entry, ProjectPath)], from archive: Archive, into files: ProjectFiles, limits: ImportLimits) throws {
         var inflated: UInt64 = 0
         for (entry, path) in planned {
             if entry.type == .directory {

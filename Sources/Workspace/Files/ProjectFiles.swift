@@ -176,9 +176,14 @@ public final class ProjectFiles: Sendable {
     /// Deletes a file, a symlink (not what it points to) or a directory
     /// with everything in it.
     public func delete(_ text: String) throws(WorkspaceError) {
+        try delete(text, intoGitFolder: false)
+    }
+
+    /// `intoGitFolder`: undoing a failed import may remove the `.git` it wrote.
+    func delete(_ text: String, intoGitFolder: Bool) throws(WorkspaceError) {
         let path = try ProjectPath(text, limits: limits)
         guard !path.isRoot else { throw .rootNotAllowed("delete") }
-        guard !path.isInGitFolder else { throw .insideGitFolder(path.description) }
+        guard intoGitFolder || !path.isInGitFolder else { throw .insideGitFolder(path.description) }
         let parent = try open(path.parent, hma_o_path | O_DIRECTORY, forChange: true)
         defer { close(parent) }
         var info = stat()

@@ -57,6 +57,11 @@ import ZIPFoundation
             ("symlink.zip", { if case .unsafeEntry("link", _) = $0 { true } else { false } }),
             ("bomb.zip", { if case .tooLarge = $0 { true } else { false } }),
             ("liar.zip", { if case .tooLarge = $0 { true } else { false } }),
+            ("file-then-folder.zip", { if case .unsafeEntry("a", _) = $0 { true } else { false } }),
+            ("folder-then-file.zip", { if case .unsafeEntry("a", _) = $0 { true } else { false } }),
+            ("dot.zip", { if case .unsafeEntry(".", _) = $0 { true } else { false } }),
+            ("duplicate.zip", { if case .unsafeEntry("./twice.txt", _) = $0 { true } else { false } }),
+            ("late-liar.zip", { if case .tooLarge = $0 { true } else { false } }),
         ]
         for (name, expected) in cases {
             do {
