@@ -1,3 +1,4 @@
+import CSystemCalls
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -18,8 +19,19 @@ import Glibc
 /// Events are reported as the kernel delivers them; a burst that overflows
 /// the kernel's queue is reported as a `modified` of the root directory
 /// (read the tree again).
+///
+/// Sandboxed code may be reshaping the tree while it is watched (a folder
+/// swapped for a link to `/` between two steps), so every folder is opened
+/// from the project root with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS` and
+/// watched through that descriptor: nothing outside the project is ever
+/// watched or reported. At most `maxWatches` folders are watched per
+/// project (inotify watches are a host-wide budget); a folder past the
+/// limit, or one the kernel refuses, is reported as `notWatched`.
 public final class FileWatcher: Sendable {
     public let root: String
+    /// The most folders one project's watcher watches.
+    public let maxWatches: Int
+    private let rootFD: Int32
     private let inotify: Int32
     private let state = Mutex<State>(State())
     private let subscribers = Mutex<[UUID: AsyncStream<FileChange>.Continuation]>([:])
@@ -28,15 +40,26 @@ public final class FileWatcher: Sendable {
     private struct State {
         var paths: [Int32: ProjectPath] = [:]
         var pendingMoves: [UInt32: (ProjectPath, Bool)] = [:]
+        /// Whether the limit has been reported (once, until watches free up).
+        var limitReported = false
+        /// Folders not watched (latest 100), told to every new subscriber
+        /// too — some are found before anyone subscribes.
+        var unwatched: [FileChange] = []
     }
 
-    static let mask = UInt32(IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
+    /// Through `/proc/self/fd/N` of a folder already opened safely, so no
+    /// IN_DONT_FOLLOW (that would watch the /proc link itself).
+    static let mask = UInt32(IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR)
 
-    public init(root: String) throws(WorkspaceError) {
+    public init(root: String, maxWatches: Int = 10_000) throws(WorkspaceError) {
+        let top = open(root, hma_o_path | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard top >= 0 else { throw ProjectFiles.error(errno, root, "watch") }
         let fd = inotify_init1(Int32(IN_CLOEXEC))
-        guard fd >= 0 else { throw ProjectFiles.error(errno, root, "watch") }
+        guard fd >= 0 else { close(top); throw ProjectFiles.error(errno, root, "watch") }
         var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { close(fd); throw ProjectFiles.error(errno, root, "watch") }
+        guard hma_pipe_cloexec(&pipeFDs) == 0 else { close(fd); close(top); throw ProjectFiles.error(errno, root, "watch") }
+        rootFD = top
+        self.maxWatches = maxWatches
         inotify = fd
         stopPipe = (pipeFDs[0], pipeFDs[1])
         self.root = root
@@ -59,6 +82,7 @@ public final class FileWatcher: Sendable {
     deinit {
         stop()
         close(inotify)
+        close(rootFD)
         close(stopPipe.read)
         close(stopPipe.write)
     }
@@ -75,31 +99,77 @@ public final class FileWatcher: Sendable {
         let (stream, continuation) = AsyncStream<FileChange>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let id = UUID()
         subscribers.withLock { $0[id] = continuation }
+        for change in state.withLock({ $0.unwatched }) { continuation.yield(change) }
         continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0.removeValue(forKey: id) } }
         return stream
     }
 
-    /// Watches `directory` and everything below it (except `.git`). For a
-    /// directory that just appeared, what was put in it before its watch
-    /// existed is reported too (inotify cannot have seen it).
+    /// Watches `directory` and everything below it (except `.git`),
+    /// iteratively. For a directory that just appeared, what was put in it
+    /// before its watch existed is reported too (inotify cannot have seen
+    /// it).
     private func addTree(_ directory: ProjectPath, reportContents: Bool = false) {
-        let full = directory.isRoot ? root : root + "/" + directory.description
-        let wd = inotify_add_watch(inotify, full, Self.mask)
-        guard wd >= 0 else { return }
-        state.withLock { $0.paths[wd] = directory }
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: full) else { return }
+        var pending = [directory]
         var found: [FileChange] = []
-        for name in entries where name != ".git" && !name.hasPrefix(".hma-write-") {
-            var info = stat()
-            guard lstat(full + "/" + name, &info) == 0 else { continue }
-            let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
-            if reportContents {
-                found.append(FileChange(kind: isDirectory ? .created : .modified, path: directory.appending(name), isDirectory: isDirectory))
+        while let folder = pending.popLast() {
+            let fd = hma_openat2(rootFD, folder.systemRelative, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                                 UInt64(HMA_RESOLVE_BENEATH) | UInt64(HMA_RESOLVE_NO_SYMLINKS) | UInt64(HMA_RESOLVE_NO_MAGICLINKS))
+            guard fd >= 0 else {
+                // Gone again, or now a link: nothing of ours to watch there.
+                if errno != ENOENT && errno != ELOOP && errno != ENOTDIR && errno != EXDEV {
+                    found.append(notWatched(folder, "cannot open it: \(String(cString: strerror(errno)))"))
+                }
+                continue
             }
-            if isDirectory { addTree(directory.appending(name), reportContents: reportContents) }
+            defer { close(fd) }
+            let watched = state.withLock { $0.paths.count }
+            guard watched < maxWatches else {
+                if !state.withLock({ state in defer { state.limitReported = true }; return state.limitReported }) {
+                    found.append(notWatched(folder, "this project has \(maxWatches) folders watched, its limit; changes in more folders are not reported"))
+                }
+                continue
+            }
+            let wd = inotify_add_watch(inotify, "/proc/self/fd/\(fd)", Self.mask)
+            guard wd >= 0 else {
+                let reason = errno == ENOSPC ? "the host's inotify watch limit (fs.inotify.max_user_watches) is reached"
+                                             : String(cString: strerror(errno))
+                found.append(notWatched(folder, reason))
+                continue
+            }
+            state.withLock { $0.paths[wd] = folder }
+            let copy = dup(fd)
+            guard copy >= 0, let stream = fdopendir(copy) else {
+                if copy >= 0 { close(copy) }
+                continue
+            }
+            while let entry = readdir(stream) {
+                let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+                let name = FileName.decode(bytes)
+                if name == "." || name == ".." || name == ".git" || name.hasPrefix(".hma-write-") { continue }
+                var info = stat()
+                guard fstatat(fd, bytes.map { CChar(bitPattern: $0) } + [0], &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+                if reportContents {
+                    found.append(FileChange(kind: isDirectory ? .created : .modified, path: folder.appending(name), isDirectory: isDirectory))
+                }
+                if isDirectory { pending.append(folder.appending(name)) }
+            }
+            closedir(stream)
         }
         publish(found)
     }
+
+    private func notWatched(_ folder: ProjectPath, _ reason: String) -> FileChange {
+        let change = FileChange(kind: .notWatched, path: folder, isDirectory: true, note: reason)
+        state.withLock { state in
+            state.unwatched.append(change)
+            if state.unwatched.count > 100 { state.unwatched.removeFirst() }
+        }
+        return change
+    }
+
+    /// Folders watched now.
+    var watchCount: Int { state.withLock { $0.paths.count } }
 
     private func publish(_ changes: [FileChange]) {
         guard !changes.isEmpty else { return }
@@ -116,7 +186,7 @@ public final class FileWatcher: Sendable {
                 return (event.wd, event.mask, event.cookie, Int(event.len))
             }
             let nameStart = offset + MemoryLayout<inotify_event>.size
-            let name = String(decoding: buffer[nameStart..<(nameStart + length)].prefix { $0 != 0 }, as: UTF8.self)
+            let name = FileName.decode(buffer[nameStart..<(nameStart + length)].prefix { $0 != 0 })
             offset = nameStart + length
             if mask & UInt32(IN_Q_OVERFLOW) != 0 {
                 changes.append(FileChange(kind: .modified, path: .root, isDirectory: true))
@@ -124,7 +194,9 @@ public final class FileWatcher: Sendable {
             }
             guard let directory = state.withLock({ $0.paths[wd] }) else { continue }
             if mask & UInt32(IN_IGNORED) != 0 || mask & UInt32(IN_DELETE_SELF) != 0 {
-                _ = state.withLock { $0.paths.removeValue(forKey: wd) }
+                state.withLock { state in
+                    if state.paths.removeValue(forKey: wd) != nil { state.limitReported = false }
+                }
                 continue
             }
             if name.isEmpty || name == ".git" || (directory.isRoot && name == ".git") { continue }

@@ -134,7 +134,7 @@ public final class ProjectFiles: Sendable {
         }
         let parent = try makeDirectories(path.parent)
         defer { close(parent) }
-        let existed = faccessat(parent, path.name, F_OK, AT_SYMLINK_NOFOLLOW) == 0
+        let existed = faccessat(parent, path.systemName, F_OK, AT_SYMLINK_NOFOLLOW) == 0
         let temporary = ".hma-write-\(UInt64.random(in: 0...UInt64.max))"
         let fd = openat(parent, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw Self.error(errno, path.description, "create a temporary file for") }
@@ -148,7 +148,7 @@ public final class ProjectFiles: Sendable {
         if failure == nil, let owner, fchown(fd, owner.uid, owner.gid) != 0 { failure = Self.error(errno, path.description, "chown") }
         if failure == nil, fsync(fd) != 0 { failure = Self.error(errno, path.description, "fsync") }
         close(fd)
-        if failure == nil, renameat(parent, temporary, parent, path.name) != 0 { failure = Self.error(errno, path.description, "replace") }
+        if failure == nil, renameat(parent, temporary, parent, path.systemName) != 0 { failure = Self.error(errno, path.description, "replace") }
         if let failure {
             unlinkat(parent, temporary, 0)
             throw failure
@@ -163,10 +163,10 @@ public final class ProjectFiles: Sendable {
         let parent = try makeDirectories(path.parent)
         defer { close(parent) }
         if directory {
-            guard mkdirat(parent, path.name, 0o755) == 0 else { throw Self.error(errno, path.description, "create") }
-            if let owner { fchownat(parent, path.name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
+            guard mkdirat(parent, path.systemName, 0o755) == 0 else { throw Self.error(errno, path.description, "create") }
+            if let owner { fchownat(parent, path.systemName, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
         } else {
-            let fd = openat(parent, path.name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            let fd = openat(parent, path.systemName, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
             guard fd >= 0 else { throw Self.error(errno, path.description, "create") }
             if let owner { fchown(fd, owner.uid, owner.gid) }
             close(fd)
@@ -187,11 +187,11 @@ public final class ProjectFiles: Sendable {
         let parent = try open(path.parent, hma_o_path | O_DIRECTORY, forChange: true)
         defer { close(parent) }
         var info = stat()
-        guard fstatat(parent, path.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw Self.error(errno, path.description, "delete") }
+        guard fstatat(parent, path.systemName, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw Self.error(errno, path.description, "delete") }
         let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
         if isDirectory {
-            try removeTree(in: parent, name: path.name, path: path)
-        } else if unlinkat(parent, path.name, 0) != 0 {
+            try removeTree(in: parent, name: path.systemName, path: path)
+        } else if unlinkat(parent, path.systemName, 0) != 0 {
             throw Self.error(errno, path.description, "delete")
         }
     }
@@ -210,8 +210,8 @@ public final class ProjectFiles: Sendable {
         let targetParent = try makeDirectories(target.parent)
         defer { close(targetParent) }
         var info = stat()
-        guard fstatat(sourceParent, source.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw Self.error(errno, source.description, "move") }
-        guard hma_renameat2(sourceParent, source.name, targetParent, target.name, UInt32(HMA_RENAME_NOREPLACE)) == 0 else {
+        guard fstatat(sourceParent, source.systemName, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw Self.error(errno, source.description, "move") }
+        guard hma_renameat2(sourceParent, source.systemName, targetParent, target.systemName, UInt32(HMA_RENAME_NOREPLACE)) == 0 else {
             throw Self.error(errno, errno == EEXIST ? target.description : source.description, "move")
         }
     }
@@ -228,7 +228,7 @@ public final class ProjectFiles: Sendable {
     private func open(_ path: ProjectPath, _ flags: Int32, forChange: Bool = false) throws(WorkspaceError) -> Int32 {
         var resolve = UInt64(HMA_RESOLVE_BENEATH) | UInt64(HMA_RESOLVE_NO_MAGICLINKS)
         if forChange { resolve |= UInt64(HMA_RESOLVE_NO_SYMLINKS) }
-        let fd = hma_openat2(rootFD, path.relative, flags | O_CLOEXEC, 0, resolve)
+        let fd = hma_openat2(rootFD, path.systemRelative, flags | O_CLOEXEC, 0, resolve)
         guard fd >= 0 else {
             if forChange && errno == ELOOP { throw .invalidPath(path.description, reason: "a folder on the way is a link; change it at its real path") }
             throw Self.error(errno, path.description, "open")
@@ -240,8 +240,9 @@ public final class ProjectFiles: Sendable {
     private func makeDirectories(_ path: ProjectPath) throws(WorkspaceError) -> Int32 {
         var current = try open(.root, hma_o_path | O_DIRECTORY, forChange: true)
         var walked = ProjectPath.root
-        for name in path.components {
-            walked = walked.appending(name)
+        for component in path.components {
+            walked = walked.appending(component)
+            let name = FileName.system(component)
             if mkdirat(current, name, 0o755) == 0 {
                 if let owner { fchownat(current, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
             } else if errno != EEXIST {
@@ -265,11 +266,12 @@ public final class ProjectFiles: Sendable {
         defer { closedir(directory) }
         var result: [FileEntry] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            let name = FileName.decode(bytes)  // any bytes, kept exactly
             if name == "." || name == ".." || name.hasPrefix(".hma-write-") { continue }
             guard result.count < limit else { return DirectoryListing(entries: result.sorted { $0.path < $1.path }, isComplete: false) }
             var info = stat()
-            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }  // removed meanwhile
+            guard fstatat(fd, bytes.map { CChar(bitPattern: $0) } + [0], &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }  // removed meanwhile
             let kind: FileEntry.Kind = switch info.st_mode & S_IFMT {
             case S_IFDIR: .directory
             case S_IFLNK: .symlink
@@ -290,7 +292,7 @@ public final class ProjectFiles: Sendable {
     /// `..`, checking that `..` is the very directory it came from (device
     /// and inode), so a folder moved meanwhile stops the delete instead of
     /// leading it elsewhere.
-    private func removeTree(in parent: Int32, name: String, path: ProjectPath) throws(WorkspaceError) {
+    private func removeTree(in parent: Int32, name: [CChar], path: ProjectPath) throws(WorkspaceError) {
         /// One directory on the way down.
         struct Level {
             /// NUL-terminated bytes as the directory holds them (any
@@ -311,7 +313,7 @@ public final class ProjectFiles: Sendable {
             guard let (device, inode) = identity(fd) else { close(fd); return nil }
             return (fd, Level(name: child, device: device, inode: inode))
         }
-        guard let (top, first) = enter(parent, Array(name.utf8CString)) else { throw Self.error(errno, path.description, "delete") }
+        guard let (top, first) = enter(parent, name) else { throw Self.error(errno, path.description, "delete") }
         var current = top
         var levels = [first]
         defer { close(current) }
@@ -405,10 +407,18 @@ public struct FileEntry: Hashable, Sendable {
 
 /// A change to the project's files, as `FileWatcher` reports it.
 public struct FileChange: Hashable, Sendable {
-    public enum Kind: String, Sendable, Codable { case created, modified, deleted, moved }
+    public enum Kind: String, Sendable, Codable {
+        case created, modified, deleted, moved
+        /// Changes in this folder (and below it) are not being reported:
+        /// `note` says why (the project's watch limit, the host's inotify
+        /// limit, an error). Read the tree again to see its state.
+        case notWatched
+    }
     public let kind: Kind
     public let path: ProjectPath
     public let isDirectory: Bool
     /// For `moved`: where it went.
     public var movedTo: ProjectPath?
+    /// For `notWatched`: why.
+    public var note: String?
 }

@@ -39,8 +39,13 @@ public struct ProjectPath: Hashable, Sendable, CustomStringConvertible, Comparab
     public var parent: ProjectPath { ProjectPath(components: Array(components.dropLast())) }
     public func appending(_ name: String) -> ProjectPath { ProjectPath(components: components + [name]) }
     public var description: String { components.joined(separator: "/") }
-    /// The path for system calls relative to the project root (`.` for the root).
-    var relative: String { isRoot ? "." : description }
+    /// The path for system calls relative to the project root (`.` for
+    /// the root), as the bytes the names stand for (see `FileName`).
+    var systemRelative: [CChar] { FileName.system(isRoot ? "." : description) }
+    /// The last name for system calls (see `FileName`).
+    var systemName: [CChar] { FileName.system(name) }
+    /// The path for people: bytes that are not UTF-8 shown as `\xNN`.
+    public var displayDescription: String { FileName.display(description) }
 
     public static func < (lhs: ProjectPath, rhs: ProjectPath) -> Bool { lhs.components.lexicographicallyPrecedes(rhs.components) }
 }

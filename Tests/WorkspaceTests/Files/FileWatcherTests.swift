@@ -70,3 +70,53 @@ import Testing
         #expect(seen == ["modified tracked.txt", "modified after.txt"], "no change inside .git is reported")
     }
 }
+
+extension FileWatcherTests {
+    @Test func aFolderSwappedForALinkIsNeverWatchedThrough() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        // A folder of the host's, which the link leads to.
+        let host = project.outer + "/host"
+        try FileManager.default.createDirectory(atPath: host + "/etc", withIntermediateDirectories: true)
+        let watcher = try FileWatcher(root: project.root)
+        defer { watcher.stop() }
+        let changes = watcher.changes()
+        // mkdir x/etc; mv x y; ln -s HOST x — as fast as a sandboxed process can, while the watcher adds x.
+        let x = project.root + "/x", y = project.root + "/y"
+        for _ in 0..<2000 {
+            mkdir(x, 0o755)
+            mkdir(x + "/etc", 0o755)
+            rename(x, y)
+            symlink(host, x)
+            unlink(x)
+            rmdir(y + "/etc")
+            rmdir(y)
+        }
+        // Anything watched in the host's folder would report these before the sentinel.
+        FileManager.default.createFile(atPath: host + "/etc/leak", contents: Data("x".utf8))
+        FileManager.default.createFile(atPath: host + "/leak2", contents: Data("x".utf8))
+        try project.files().write("sentinel.txt", Data())
+        let seen = try await collect(changes, until: ["modified sentinel.txt"])
+        #expect(!seen.contains { $0.contains("leak") }, "\(seen.filter { $0.contains("leak") })")
+        #expect(!seen.contains { $0.hasPrefix("notWatched") }, "\(seen.filter { $0.hasPrefix("notWatched") })")
+    }
+
+    @Test func theWatchLimitHoldsAndIsReported() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        try files.write("a/b/c/x.txt", Data())  // four folders with the root
+        let watcher = try FileWatcher(root: project.root, maxWatches: 6)
+        defer { watcher.stop() }
+        #expect(watcher.watchCount == 4)
+        let changes = watcher.changes()
+        try files.write("d/e/f/g/y.txt", Data())
+        let seen = try await collect(changes, until: ["notWatched f"].map { $0.replacingOccurrences(of: "f", with: "d/e/f") })
+        #expect(seen.contains("notWatched d/e/f"), "\(seen)")
+        #expect(watcher.watchCount == 6)
+        // Someone subscribing later hears of it too.
+        var later = watcher.changes().makeAsyncIterator()
+        let told = await later.next()
+        #expect(told?.kind == .notWatched && told?.path.description == "d/e/f" && told?.note?.contains("limit") == true)
+    }
+}

@@ -207,3 +207,55 @@ extension ProjectFilesTests {
         #expect(try files.list().entries.isEmpty)
     }
 }
+
+extension ProjectFilesTests {
+    @Test func namesThatAreNotUTF8SurviveEveryOperation() async throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        // Latin-1 "café.txt", and a folder named "d\xFF" holding a file.
+        let latin1: [UInt8] = Array("caf".utf8) + [0xE9] + Array(".txt".utf8)
+        let folder: [UInt8] = [0x64, 0xFF]
+        let root = open(project.root, O_RDONLY | O_DIRECTORY)
+        defer { close(root) }
+        let fd = openat(root, latin1.map { CChar(bitPattern: $0) } + [0], O_CREAT | O_WRONLY, 0o644)
+        #expect(write(fd, "latin", 5) == 5)
+        close(fd)
+        #expect(mkdirat(root, folder.map { CChar(bitPattern: $0) } + [0], 0o755) == 0)
+        try files.write(FileName.decode(folder) + "/inner.txt", Data("inner".utf8))
+
+        let names = try files.list().entries.map(\.path)
+        #expect(names.count == 2, "both are listed: \(names)")
+        let cafe = try #require(names.first { $0.displayDescription.hasPrefix("caf") })
+        #expect(cafe.displayDescription == "caf\\xE9.txt", "escaped for display")
+        #expect(try files.read(cafe.description) == Data("latin".utf8))
+        #expect(try files.tree().count == 3)
+        let summary = try ProjectArchive.export(files, to: URL(fileURLWithPath: project.outer + "/out.zip"))
+        #expect(summary.files == 2 && summary.skipped.isEmpty, "exported: \(summary)")
+        try files.delete(cafe.description)
+        try files.delete(FileName.decode(folder))
+        #expect(try files.list().entries.isEmpty, "and deleted")
+
+        // The watcher reports such a name as the same path.
+        let watcher = try FileWatcher(root: project.root)
+        defer { watcher.stop() }
+        var changes = watcher.changes().makeAsyncIterator()
+        let again = openat(root, latin1.map { CChar(bitPattern: $0) } + [0], O_CREAT | O_WRONLY, 0o644)
+        close(again)
+        let change = await changes.next()
+        #expect(change?.path == cafe && change?.kind == .modified)
+    }
+
+    @Test func fileNamesDecodeAndEncodeExactlyForAnyBytes() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let bytes = (0..<Int.random(in: 1...24, using: &generator)).map { _ in UInt8.random(in: 1...255, using: &generator) }.filter { $0 != 0x2F }
+            #expect(FileName.encode(FileName.decode(bytes)) == bytes, "\(bytes)")
+        }
+        // Valid UTF-8 reads as itself; a name really holding an escape code point still comes back exactly.
+        #expect(FileName.decode(Array("naïve ✓ 日本".utf8)) == "naïve ✓ 日本")
+        let reserved = Array("\u{F7E9}".utf8)
+        #expect(FileName.encode(FileName.decode(reserved)) == reserved)
+        #expect(FileName.decode([0xC0, 0x80]).unicodeScalars.count == 2, "an overlong form is two escaped bytes")
+    }
+}
