@@ -65,6 +65,9 @@ public enum SandboxError: Error, Equatable, Sendable, CustomStringConvertible {
     case emptyCommand
     case launchFailed(String)
     case tooManyTerminals(limit: Int)
+    /// Keystrokes the terminal's program has not read yet fill the input
+    /// queue (the program does not read its input).
+    case terminalInputFull(limit: Int)
 
     public var description: String {
         switch self {
@@ -72,6 +75,7 @@ public enum SandboxError: Error, Equatable, Sendable, CustomStringConvertible {
         case .emptyCommand: return "no command given"
         case .launchFailed(let reason): return "could not start the command: \(reason)"
         case .tooManyTerminals(let limit): return "this project already has \(limit) terminals open"
+        case .terminalInputFull(let limit): return "the terminal's program is not reading its input (\(limit) bytes are waiting)"
         }
     }
 }

@@ -15,21 +15,34 @@ import Glibc
 /// how to resize it, end it, and learn how the shell ended.
 public final class TerminalSession: Sendable {
     public let id = UUID()
-    private let isSocket: Bool
     /// Output from the terminal, in order, until the shell exits.
     public let output: AsyncStream<Data>
     private let exit: AsyncStream<TerminalExit>
     private let box: StateBox
 
-    /// Shared with the reader thread, which may outlive the session object.
+    /// Shared with the I/O thread, which may outlive the session object.
     private final class StateBox: Sendable {
-        let state = Mutex<(closed: Bool, lastActivity: ContinuousClock.Instant, exit: TerminalExit?)>((false, .now, nil))
-        /// The descriptor while it is open. Writes and resizes hold this
-        /// lock while they use it, and the reader closes it under the lock:
-        /// a number the kernel reuses (say for a socket to the Engine API)
-        /// never receives a late keystroke.
+        struct State {
+            var closed = false
+            /// Last keystroke (or the start): idleness counts input only, so
+            /// a program trickling output does not keep a forgotten terminal open.
+            var lastInput = ContinuousClock.now
+            var exit: TerminalExit?
+            /// Keystrokes not yet written (the program reads them at its pace).
+            var input: [UInt8] = []
+        }
+        let state = Mutex(State())
+        /// The descriptor while it is open. Only the I/O thread reads and
+        /// writes it; resizes use it under this lock, and the I/O thread
+        /// closes it under the lock: a number the kernel reuses (say for a
+        /// socket to the Engine API) never receives a late keystroke.
         let open: Mutex<Int32?>
-        init(descriptor: Int32) { open = Mutex(descriptor) }
+        /// Wakes the I/O thread when input is queued.
+        let wake: (read: Int32, write: Int32)
+        init(descriptor: Int32, wake: (Int32, Int32)) {
+            open = Mutex(descriptor)
+            self.wake = wake
+        }
     }
     final class ReapedFlag: Sendable {
         let state = Mutex(false)
@@ -96,12 +109,20 @@ public final class TerminalSession: Sendable {
     ///   - waitForExit: called once the output has ended (on the reader
     ///     thread, so it may block): how the shell ended.
     ///   - onEnd: told when the shell has ended.
+    /// Most keystrokes queued for a program that is not reading them.
+    public static let maxQueuedInput = 64 << 10
+
     init(descriptor: Int32, resize: @escaping @Sendable (_ descriptor: Int32, _ rows: UInt16, _ columns: UInt16) throws -> Void,
          terminate: @escaping @Sendable () -> Void,
          waitForExit: @escaping @Sendable () -> TerminalExit, onEnd: @escaping @Sendable (UUID) -> Void) {
-        box = StateBox(descriptor: descriptor)
+        var wake: [Int32] = [-1, -1]
+        if hma_pipe_cloexec(&wake) == 0 {
+            for fd in wake { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        }
+        box = StateBox(descriptor: descriptor, wake: (wake[0], wake[1]))
         var info = stat()
-        isSocket = fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
+        let isSocket = fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         self.onResize = resize
         self.terminate = terminate
         let (output, outputSink) = AsyncStream<Data>.makeStream(bufferingPolicy: .bufferingNewest(4096))
@@ -111,45 +132,73 @@ public final class TerminalSession: Sendable {
         let id = self.id
         let box = self.box
         Thread.detachNewThread {
-            var buffer = [UInt8](repeating: 0, count: 16 << 10)
-            while true {
-                let count = read(descriptor, &buffer, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }  // EIO/EOF: the shell and everything on the terminal are gone
-                box.state.withLock { $0.lastActivity = .now }
-                outputSink.yield(Data(buffer[0..<count]))
-            }
+            Self.pump(descriptor, isSocket: isSocket, box: box, output: outputSink)
             let ended = waitForExit()
             box.open.withLock { open in
                 if let descriptor = open { Glibc.close(descriptor) }
                 open = nil
             }
             onEnd(id)  // before anyone waiting on the exit hears of it
-            box.state.withLock { $0.exit = ended; $0.closed = true }
+            box.state.withLock { $0.exit = ended; $0.closed = true; $0.input.removeAll() }
+            for fd in [box.wake.read, box.wake.write] where fd >= 0 { Glibc.close(fd) }
             outputSink.finish()
             exitSink.yield(ended)
             exitSink.finish()
         }
     }
 
-    /// Sends keystrokes (bytes) to the shell.
-    public func write(_ data: Data) throws {
-        box.state.withLock { $0.lastActivity = .now }
-        let isSocket = self.isSocket
-        try box.open.withLock { (open: inout Int32?) throws(SandboxError) in
-            guard let descriptor = open else { throw SandboxError.launchFailed("the terminal has ended") }
-            var written = 0
-            while written < data.count {
-                let count = data.withUnsafeBytes { bytes in
-                    // A socket (an attach stream) must not raise SIGPIPE when the container is gone.
-                    isSocket ? Glibc.send(descriptor, bytes.baseAddress! + written, bytes.count - written, Int32(MSG_NOSIGNAL))
-                        : Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+    /// The terminal's one I/O loop: output to the stream as it comes,
+    /// queued input written as the program takes it — never blocking on
+    /// either, never holding a lock across I/O. Returns when the terminal
+    /// has ended (EOF or EIO: the shell and everything on it are gone).
+    private static func pump(_ descriptor: Int32, isSocket: Bool, box: StateBox, output: AsyncStream<Data>.Continuation) {
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        var drain = [UInt8](repeating: 0, count: 64)
+        while true {
+            let pending = box.state.withLock { $0.input.isEmpty ? nil : Array($0.input.prefix(16 << 10)) }
+            var fds = [pollfd(fd: descriptor, events: Int16(POLLIN) | (pending == nil ? 0 : Int16(POLLOUT)), revents: 0),
+                       pollfd(fd: box.wake.read, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            if fds[1].revents != 0 { while read(box.wake.read, &drain, drain.count) > 0 {} }
+            if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                let count = read(descriptor, &buffer, buffer.count)
+                if count > 0 {
+                    output.yield(Data(buffer[0..<count]))
+                } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
+                    return
                 }
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { throw SandboxError.launchFailed("write to the terminal: \(String(cString: strerror(errno)))") }
-                written += count
+            }
+            if let pending, fds[0].revents & Int16(POLLOUT) != 0 {
+                let written = pending.withUnsafeBytes { bytes in
+                    // A socket (an attach stream) must not raise SIGPIPE when the container is gone.
+                    isSocket ? Glibc.send(descriptor, bytes.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                        : Glibc.write(descriptor, bytes.baseAddress!, bytes.count)
+                }
+                if written > 0 {
+                    box.state.withLock { $0.input.removeFirst(written) }
+                } else if written < 0 && errno != EAGAIN && errno != EINTR {
+                    box.state.withLock { $0.input.removeAll() }  // the terminal is going; its end follows as EOF/EIO
+                }
             }
         }
+    }
+
+    /// Queues keystrokes (bytes) for the shell and returns at once; the
+    /// terminal's I/O thread writes them as the program reads its input.
+    /// Throws `terminalInputFull` when `maxQueuedInput` bytes are already
+    /// waiting (the program does not read), and when the terminal has ended.
+    public func write(_ data: Data) throws {
+        try box.state.withLock { (state: inout StateBox.State) throws(SandboxError) in
+            guard !state.closed else { throw SandboxError.launchFailed("the terminal has ended") }
+            guard state.input.count + data.count <= Self.maxQueuedInput else { throw SandboxError.terminalInputFull(limit: Self.maxQueuedInput) }
+            state.input.append(contentsOf: data)
+            state.lastInput = .now
+        }
+        var byte: UInt8 = 1
+        _ = Glibc.write(box.wake.write, &byte, 1)  // full pipe: the thread is awake already
     }
 
     /// Changes the terminal's size (the shell gets SIGWINCH).
@@ -179,7 +228,8 @@ public final class TerminalSession: Sendable {
         return box.state.withLock { $0.exit } ?? TerminalExit(exitCode: nil, signal: nil)
     }
 
-    var idleSince: ContinuousClock.Instant { box.state.withLock { $0.lastActivity } }
+    /// The last keystroke (or the start): output does not count.
+    var idleSince: ContinuousClock.Instant { box.state.withLock { $0.lastInput } }
     public var isClosed: Bool { box.state.withLock { $0.closed } }
 }
 

@@ -191,6 +191,43 @@ struct BwrapSandboxTests {
         #expect(tools.text == "done\n", "\(tools.text)")
     }
 
+    @Test func aProgramThatNeverReadsItsInputBlocksNothing() async throws {
+        let (project, sandbox) = try makeSandbox()
+        defer { sandbox.shutdown(); project.remove() }
+        let terminal = try sandbox.openTerminal()
+        let screen = TerminalScreen(terminal)
+        try terminal.write(Data("stty raw -echo; echo rea''dy; exec sleep 1000\n".utf8))
+        try await screen.waitFor("ready")
+        let start = ContinuousClock.now
+        var refused = false
+        for _ in 0..<500 where !refused {
+            do {
+                try terminal.write(Data(repeating: 0x61, count: 1024))
+            } catch SandboxError.terminalInputFull(let limit) {
+                refused = limit == TerminalSession.maxQueuedInput
+            }
+        }
+        #expect(refused, "past the queue's limit, a clear refusal")
+        #expect(ContinuousClock.now - start < .seconds(5), "writes returned at once instead of blocking")
+        let resized = ContinuousClock.now
+        try terminal.resize(rows: 30, columns: 100)
+        #expect(ContinuousClock.now - resized < .seconds(2), "a resize is not held up by the unread input")
+        terminal.close()
+        #expect(await terminal.exitStatus().signal == SIGKILL)
+    }
+
+    @Test func tricklingOutputDoesNotKeepAnIdleTerminalOpen() async throws {
+        let (project, sandbox) = try makeSandbox()
+        defer { sandbox.shutdown(); project.remove() }
+        let terminal = try sandbox.openTerminal()
+        let screen = TerminalScreen(terminal)
+        try terminal.write(Data("while :; do echo tick; sleep 0.1; done\n".utf8))
+        try await screen.waitFor("tick\r\ntick")
+        try await Task.sleep(for: .milliseconds(700))  // no keystroke for longer than the idle time below
+        sandbox.reapIdleTerminals(idle: .milliseconds(500))
+        #expect(await terminal.exitStatus().signal == SIGKILL, "reaped although it kept printing")
+    }
+
     @Test func terminalsEchoResizeEndAndAreLimited() async throws {
         let (project, sandbox) = try makeSandbox { $0.maxTerminals = 2 }
         defer { sandbox.shutdown(); project.remove() }
