@@ -384,6 +384,7 @@ public final class ProjectFiles: Sendable {
         // O_NOFOLLOW meeting a symlink gives ELOOP.
         case EXDEV, ELOOP: return .outsideProject(path)
         case ENAMETOOLONG: return .invalidPath(path, reason: "name too long")
+        case ENOSPC, EDQUOT: return .noSpace(path)
         default: return .io(path, operation: operation, errno: code)
         }
     }

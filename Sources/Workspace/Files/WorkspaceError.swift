@@ -10,6 +10,8 @@ public enum WorkspaceError: Error, Equatable, Sendable, CustomStringConvertible 
     case fileTooLarge(String, bytes: Int, limit: Int)
     /// The project root itself cannot be deleted, moved or overwritten.
     case rootNotAllowed(String)
+    /// The project's disk quota (bytes or files) is used up.
+    case noSpace(String)
     /// A FIFO, socket or device where a file's bytes were expected.
     case notARegularFile(String)
     /// Git's own files (`.git/…`) change only through git.
@@ -27,6 +29,7 @@ public enum WorkspaceError: Error, Equatable, Sendable, CustomStringConvertible 
         case .isADirectory(let path): return "\(path) is a directory"
         case .fileTooLarge(let path, let bytes, let limit): return "\(path) is \(bytes) bytes; the limit is \(limit)"
         case .rootNotAllowed(let operation): return "cannot \(operation) the project root"
+        case .noSpace(let path): return "no space left for \(path): the project's disk quota is used up"
         case .notARegularFile(let path): return "\(path) is not a regular file (a pipe, socket or device)"
         case .insideGitFolder(let path): return "\(path) is inside .git: git's own files change only through git"
         case .io(let path, let operation, let errno): return "\(operation) \(path) failed: \(String(cString: strerror(errno)))"

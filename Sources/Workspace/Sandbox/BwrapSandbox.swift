@@ -187,7 +187,7 @@ public final class BwrapSandbox: Sandbox {
             argv += ["--ro-bind-try", shared, shared]
         }
         if network { argv += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind-try", "/etc/hosts", "/etc/hosts"] }
-        argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", projectRoot, "/project"]
+        argv += ["--proc", "/proc", "--dev", "/dev", "--size", "\(configuration.limits.tmpBytes)", "--tmpfs", "/tmp", "--bind", projectRoot, "/project"]
         for path in readOnly { argv += ["--ro-bind", path, path] }
         for path in writable { argv += ["--bind", path, path] }
         argv += ["--remount-ro", "/", "--chdir", "/project", "--seccomp", "9", "--clearenv"]

@@ -11,6 +11,8 @@ public struct SandboxLimits: Sendable, Equatable {
     /// `nofile` ulimit: the engines' own default (about a million) is above
     /// what an unprivileged host allows, and runc then refuses to start.
     public var openFiles = 4096
+    /// Size of the sandbox's private /tmp (a tmpfs, in memory).
+    public var tmpBytes = 64 << 20
     public init() {}
 }
 
