@@ -74,7 +74,7 @@ func measureKeystrokes(_ terminal: TerminalSession, count: Int) async throws -> 
     }
     return keystrokes
 }
-let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
+let terminal = try await sandbox.openTerminal(rows: 24, columns: 80)
 var keystrokes = try await measureKeystrokes(terminal, count: 2000)
 terminal.close()
 keystrokes.removeFirst(50)  // warm-up

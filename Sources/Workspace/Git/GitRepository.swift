@@ -1,4 +1,5 @@
 import CGit2
+import CSystemCalls
 import Foundation
 #if canImport(Glibc)
 import Glibc

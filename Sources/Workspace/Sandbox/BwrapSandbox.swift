@@ -127,10 +127,10 @@ public final class BwrapSandbox: Sandbox {
                                                killTree: { cgroups.destroy(group: session) })
     }
 
-    public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {
+    public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) async throws -> TerminalSession {
         let shell = FileManager.default.isExecutableFile(atPath: "/usr/bin/bash") ? "/bin/bash" : "/bin/sh"
         let cgroups = self.cgroups
-        return try terminals.open { onEnd in
+        return try await terminals.open { onEnd in
             let group = newSessionGroup()
             return try TerminalSession(
                 argv: launchArguments([shell, "-i"], environment: ["TERM": "xterm-256color"], interactive: true, session: group), environment: [:],

@@ -13,7 +13,7 @@ public protocol Sandbox: Sendable {
     /// directory inside the sandbox.
     func run(_ command: [String], options: RunOptions) async throws -> RunResult
     /// Starts an interactive shell on a pseudo-terminal inside the sandbox.
-    func openTerminal(rows: UInt16, columns: UInt16) throws -> TerminalSession
+    func openTerminal(rows: UInt16, columns: UInt16) async throws -> TerminalSession
     /// Kills everything still running and releases the sandbox's resources.
     func shutdown()
 }

@@ -47,7 +47,16 @@ public final class TerminalSession: Sendable {
     final class ReapedFlag: Sendable {
         let state = Mutex(false)
     }
-    private let onResize: @Sendable (_ descriptor: Int32, _ rows: UInt16, _ columns: UInt16) throws -> Void
+    private let onResize: Resize
+
+    /// How a backend changes the terminal's size.
+    enum Resize: Sendable {
+        /// On the descriptor itself (TIOCSWINSZ on a pty master): quick, done
+        /// under the lock that keeps the descriptor from being reused.
+        case descriptor(@Sendable (_ descriptor: Int32, _ rows: UInt16, _ columns: UInt16) throws -> Void)
+        /// Somewhere else (the engine's resize API): no lock held while it runs.
+        case elsewhere(@Sendable (_ rows: UInt16, _ columns: UInt16) async throws -> Void)
+    }
     private let terminate: @Sendable () -> Void
 
     public struct TerminalExit: Sendable, Equatable {
@@ -80,7 +89,7 @@ public final class TerminalSession: Sendable {
         let reaped = ReapedFlag()
         self.init(
             descriptor: master,
-            resize: { descriptor, rows, columns in
+            resize: .descriptor { descriptor, rows, columns in
                 let code = hma_set_window_size(descriptor, rows, columns)
                 guard code == 0 else { throw SandboxError.launchFailed("resize: \(String(cString: strerror(-code)))") }
             },
@@ -112,7 +121,7 @@ public final class TerminalSession: Sendable {
     /// Most keystrokes queued for a program that is not reading them.
     public static let maxQueuedInput = 64 << 10
 
-    init(descriptor: Int32, resize: @escaping @Sendable (_ descriptor: Int32, _ rows: UInt16, _ columns: UInt16) throws -> Void,
+    init(descriptor: Int32, resize: Resize,
          terminate: @escaping @Sendable () -> Void,
          waitForExit: @escaping @Sendable () -> TerminalExit, onEnd: @escaping @Sendable (UUID) -> Void) {
         var wake: [Int32] = [-1, -1]
@@ -202,17 +211,22 @@ public final class TerminalSession: Sendable {
     }
 
     /// Changes the terminal's size (the shell gets SIGWINCH).
-    public func resize(rows: UInt16, columns: UInt16) throws {
-        let onResize = self.onResize
-        try box.open.withLock { (open: inout Int32?) throws(SandboxError) in
-            guard let descriptor = open else { throw SandboxError.launchFailed("the terminal has ended") }
-            do {
-                try onResize(descriptor, rows, columns)
-            } catch let error as SandboxError {
-                throw error
-            } catch {
-                throw SandboxError.launchFailed("resize: \(error)")
+    public func resize(rows: UInt16, columns: UInt16) async throws {
+        do {
+            switch onResize {
+            case .descriptor(let resize):
+                try box.open.withLock { open in
+                    guard let descriptor = open else { throw SandboxError.launchFailed("the terminal has ended") }
+                    try resize(descriptor, rows, columns)
+                }
+            case .elsewhere(let resize):
+                guard !isClosed else { throw SandboxError.launchFailed("the terminal has ended") }
+                try await resize(rows, columns)
             }
+        } catch let error as SandboxError {
+            throw error
+        } catch {
+            throw SandboxError.launchFailed("resize: \(error)")
         }
     }
 
@@ -265,14 +279,14 @@ final class TerminalRegistry: Sendable {
 
     /// Starts a session with `make`, unless `limit` are open or starting;
     /// `make` gets the callback that removes the session when its shell ends.
-    func open(_ make: (_ onEnd: @escaping @Sendable (UUID) -> Void) throws -> TerminalSession) throws -> TerminalSession {
+    func open(_ make: (_ onEnd: @escaping @Sendable (UUID) -> Void) async throws -> TerminalSession) async throws -> TerminalSession {
         try state.withLock { (state: inout State) throws(SandboxError) in
             guard state.sessions.count + state.starting < limit else { throw SandboxError.tooManyTerminals(limit: limit) }
             state.starting += 1
         }
         let session: TerminalSession
         do {
-            session = try make { [weak self] id in
+            session = try await make { [weak self] id in
                 self?.state.withLock { state in
                     if state.sessions.removeValue(forKey: id) == nil { state.endedEarly.insert(id) }
                 }

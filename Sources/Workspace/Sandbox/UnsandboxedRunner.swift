@@ -30,8 +30,8 @@ public final class UnsandboxedRunner: Sandbox {
         return try await ProcessRunner.run(argv, environment: environment, timeout: options.timeout, maxOutputBytes: options.maxOutputBytes)
     }
 
-    public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) throws -> TerminalSession {
-        try terminals.open { onEnd in
+    public func openTerminal(rows: UInt16 = 24, columns: UInt16 = 80) async throws -> TerminalSession {
+        try await terminals.open { onEnd in
             try TerminalSession(
                 argv: ["/bin/sh", "-c", "cd \"$0\" && exec /bin/sh -i", projectRoot],
                 environment: ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": projectRoot, "TERM": "xterm-256color"],

@@ -16,7 +16,7 @@ var configuration = SandboxConfiguration()
 configuration.cgroupParent = "hma-test"
 let sandbox = try BwrapSandbox(projectRoot: arguments[1], projectID: arguments[2], uid: uid, configuration: configuration)
 let command = Task { try await sandbox.run(["/bin/sleep", "1000"]) }
-let terminal = try sandbox.openTerminal()
+let terminal = try await sandbox.openTerminal()
 try terminal.write(Data("exec /bin/sleep 1001\n".utf8))
 FileHandle.standardOutput.write(Data("ready\n".utf8))
 _ = try await command.value

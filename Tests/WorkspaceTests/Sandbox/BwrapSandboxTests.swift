@@ -194,7 +194,7 @@ struct BwrapSandboxTests {
     @Test func aProgramThatNeverReadsItsInputBlocksNothing() async throws {
         let (project, sandbox) = try makeSandbox()
         defer { sandbox.shutdown(); project.remove() }
-        let terminal = try sandbox.openTerminal()
+        let terminal = try await sandbox.openTerminal()
         let screen = TerminalScreen(terminal)
         try terminal.write(Data("stty raw -echo; echo rea''dy; exec sleep 1000\n".utf8))
         try await screen.waitFor("ready")
@@ -210,7 +210,7 @@ struct BwrapSandboxTests {
         #expect(refused, "past the queue's limit, a clear refusal")
         #expect(ContinuousClock.now - start < .seconds(5), "writes returned at once instead of blocking")
         let resized = ContinuousClock.now
-        try terminal.resize(rows: 30, columns: 100)
+        try await terminal.resize(rows: 30, columns: 100)
         #expect(ContinuousClock.now - resized < .seconds(2), "a resize is not held up by the unread input")
         terminal.close()
         #expect(await terminal.exitStatus().signal == SIGKILL)
@@ -219,7 +219,7 @@ struct BwrapSandboxTests {
     @Test func tricklingOutputDoesNotKeepAnIdleTerminalOpen() async throws {
         let (project, sandbox) = try makeSandbox()
         defer { sandbox.shutdown(); project.remove() }
-        let terminal = try sandbox.openTerminal()
+        let terminal = try await sandbox.openTerminal()
         let screen = TerminalScreen(terminal)
         try terminal.write(Data("while :; do echo tick; sleep 0.1; done\n".utf8))
         try await screen.waitFor("tick\r\ntick")
@@ -231,28 +231,28 @@ struct BwrapSandboxTests {
     @Test func terminalsEchoResizeEndAndAreLimited() async throws {
         let (project, sandbox) = try makeSandbox { $0.maxTerminals = 2 }
         defer { sandbox.shutdown(); project.remove() }
-        let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
+        let terminal = try await sandbox.openTerminal(rows: 24, columns: 80)
         let screen = TerminalScreen(terminal)
         try terminal.write(Data("echo hel''lo; stty size\n".utf8))
         try await screen.waitFor("hello")
         try await screen.waitFor("24 80")
         // A quiet terminal fails the wait at its deadline instead of hanging.
         await #expect(throws: TerminalScreen.ScreenTimeout.self) { try await screen.waitFor("never printed", seconds: 0.3) }
-        try terminal.resize(rows: 30, columns: 100)
+        try await terminal.resize(rows: 30, columns: 100)
         try terminal.write(Data("stty size\n".utf8))
         try await screen.waitFor("30 100")
         // TIOCSTI (typing into the terminal) is refused.
         try terminal.write(Data("perl -e 'my $c = q(x); ioctl(STDIN, 0x5412, $c) or print q(TIOCSTI-), 0+$!, qq(\\n)'\n".utf8))
         try await screen.waitFor("TIOCSTI-1\r\n")  // EPERM
 
-        let second = try sandbox.openTerminal()
-        #expect(throws: SandboxError.tooManyTerminals(limit: 2)) { _ = try sandbox.openTerminal() }
+        let second = try await sandbox.openTerminal()
+        await #expect(throws: SandboxError.tooManyTerminals(limit: 2)) { _ = try await sandbox.openTerminal() }
         try terminal.write(Data("exit 7\n".utf8))
         #expect(await terminal.exitStatus() == .init(exitCode: 7, signal: nil))
         second.close()
         #expect(await second.exitStatus().signal == SIGKILL)
         // Closed sessions free their slots; an idle one is reaped.
-        let idle = try sandbox.openTerminal()
+        let idle = try await sandbox.openTerminal()
         sandbox.reapIdleTerminals(idle: .zero)
         #expect(await idle.exitStatus().signal == SIGKILL)
         #expect(sandbox.openTerminals.isEmpty)

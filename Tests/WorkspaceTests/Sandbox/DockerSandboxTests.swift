@@ -109,18 +109,18 @@ struct DockerSandboxTests {
     @Test func terminalsAttachEchoResizeEndAndAreLimited() async throws {
         let (project, sandbox, service) = try await makeSandbox { $0.maxTerminals = 2 }
         defer { project.remove() }
-        let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
+        let terminal = try await sandbox.openTerminal(rows: 24, columns: 80)
         let screen = TerminalScreen(terminal)
         try terminal.write(Data("echo hel''lo; id -u; stty size\n".utf8))
         try await screen.waitFor("hello")
         try await screen.waitFor("\(sandbox.uid)")
         try await screen.waitFor("24 80")
-        try terminal.resize(rows: 30, columns: 100)
+        try await terminal.resize(rows: 30, columns: 100)
         try terminal.write(Data("stty size; echo typed > typed.txt\n".utf8))
         try await screen.waitFor("30 100")
 
-        let second = try sandbox.openTerminal(rows: 24, columns: 80)
-        #expect(throws: SandboxError.tooManyTerminals(limit: 2)) { _ = try sandbox.openTerminal(rows: 24, columns: 80) }
+        let second = try await sandbox.openTerminal(rows: 24, columns: 80)
+        await #expect(throws: SandboxError.tooManyTerminals(limit: 2)) { _ = try await sandbox.openTerminal(rows: 24, columns: 80) }
         try terminal.write(Data("exit 7\n".utf8))
         #expect(await terminal.exitStatus() == .init(exitCode: 7, signal: nil))
         #expect(try String(contentsOfFile: project.root + "/typed.txt", encoding: .utf8) == "typed\n")
@@ -135,10 +135,38 @@ struct DockerSandboxTests {
         let (project, sandbox, service) = try await makeSandbox { $0.terminalIdleTimeout = .seconds(1) }
         defer { project.remove() }
         let start = ContinuousClock.now  // before the session exists: its idle time counts from its start at the earliest
-        let terminal = try sandbox.openTerminal(rows: 24, columns: 80)
+        let terminal = try await sandbox.openTerminal(rows: 24, columns: 80)
         #expect(await terminal.exitStatus().signal == SIGKILL)
         #expect(ContinuousClock.now - start >= .seconds(1), "not before it was idle for the timeout")
         sandbox.shutdown()
+        await service.stop()
+    }
+
+    @Test func containersACrashedServerLeftAreRemovedWhenASandboxStarts() async throws {
+        let (project, sandbox, service) = try await makeSandbox()
+        defer { project.remove() }
+        // A container of this project made by another server instance (one that crashed).
+        var configuration = SandboxConfiguration()
+        configuration.dockerImage = PodmanService.image
+        var request = DockerRequests.create(command: ["sleep", "1000"], projectRoot: project.root, projectID: sandbox.projectID, uid: sandbox.uid,
+                                            configuration: configuration, environment: [:])
+        var body = try JSONDecoder().decode(DockerModels.ContainerConfig.self, from: request.body!)
+        body.labels[DockerRequests.instanceLabel] = "a-server-that-crashed"
+        request.body = try JSONEncoder().encode(body)
+        let client = DockerEngineClient(socketPath: service.socket)
+        let leftover = try DockerRequests.containerID(try await client.send(request))
+        #expect(try await service.containers(of: sandbox) == [leftover])
+        // This server's own container, made after the leftover: it stays.
+        let own = try DockerRequests.containerID(try await client.send(DockerRequests.create(
+            command: ["true"], projectRoot: project.root, projectID: sandbox.projectID, uid: sandbox.uid, configuration: configuration, environment: [:])))
+
+        var next = SandboxConfiguration()
+        next.dockerSocket = service.socket
+        next.dockerImage = PodmanService.image
+        let restarted = try DockerSandbox(projectRoot: project.root, projectID: sandbox.projectID, uid: sandbox.uid, configuration: next)
+        await restarted.leftoversRemoved.value
+        #expect(try await service.containers(of: sandbox) == [own], "the crashed server's container is gone, this server's stays")
+        _ = try await client.send(DockerRequests.remove(own))
         await service.stop()
     }
 
@@ -175,18 +203,18 @@ final class PodmanService: Sendable {
             throw PodmanUnavailable(reason: "podman system service did not start: \(daemon.process.standardError)")
         }
         let service = PodmanService(daemon: daemon, folder: folder)
-        let images = try await UnixHTTPClient(socketPath: socket).send(.init(method: "GET", path: "/v1.41/images/\(image)/json"))
+        let images = try await DockerEngineClient(socketPath: socket).send(.init(method: "GET", path: "/v1.41/images/\(image)/json"))
         guard images.status == 200 else {
-            throw PodmanUnavailable(reason: "no image \(image): run scripts/prepare-sandbox-image.sh (make test does)")
+            throw PodmanUnavailable(reason: "no image \(image) (\(images.status) \(String(decoding: images.body.prefix(300), as: UTF8.self))): run scripts/prepare-sandbox-image.sh (make test does)")
         }
         return service
     }
 
     /// The ids of the containers the backend left behind (it labels them).
     func containers(of sandbox: DockerSandbox, status: String? = nil) async throws -> [String] {
-        let label = "dev.hma.project=\(sandbox.projectID)"
+        let label = "\(DockerRequests.projectLabel)=\(sandbox.projectID)"
         let filter = (status.map { #"{"label":["\#(label)"],"status":["\#($0)"]}"# } ?? #"{"label":["\#(label)"]}"#).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-        let response = try await UnixHTTPClient(socketPath: socket).send(.init(method: "GET", path: "/v1.41/containers/json?all=1&filters=\(filter)"))
+        let response = try await DockerEngineClient(socketPath: socket).send(.init(method: "GET", path: "/v1.41/containers/json?all=1&filters=\(filter)"))
         let list = try JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] ?? []
         return list.compactMap { $0["Id"] as? String }
     }

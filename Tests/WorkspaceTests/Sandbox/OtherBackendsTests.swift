@@ -25,7 +25,8 @@ import Testing
         let ulimits = try #require(host["Ulimits"] as? [[String: Any]])
         #expect(ulimits.map { "\($0["Name"]!)=\($0["Soft"]!):\($0["Hard"]!)" } == ["nofile=4096:4096", "nproc=4096:4096"], "nproc well above PidsLimit")
         #expect((host["LogConfig"] as? [String: Any])?["Config"] as? [String: String] == ["max-size": "8m"])
-        #expect((body["Labels"] as? [String: String]) == ["dev.hma.project": "p1"])
+        #expect((body["Labels"] as? [String: String]) == ["dev.hma.project": "p1", "dev.hma.instance": DockerRequests.instance])
+        #expect((host["Tmpfs"] as? [String: String]) == ["/tmp": "rw,nosuid,nodev,size=\(64 << 20)"])
         #expect(DockerRequests.remove("abc").path == "/v1.41/containers/abc?force=1&v=1", "anonymous volumes go with the container")
         #expect(host["NetworkMode"] as? String == "none")
         #expect(host["CapDrop"] as? [String] == ["ALL"])
@@ -34,21 +35,20 @@ import Testing
         #expect(DockerRequests.kill("abc") == .init(method: "POST", path: "/v1.41/containers/abc/kill?signal=KILL", body: nil))
     }
 
-    @Test func dockerLogFramesAreDemultiplexedAndHTTPResponsesParsed() throws {
+    @Test func dockerLogFramesAreDemultiplexedAndEngineAnswersDecoded() throws {
         var frames = Data([1, 0, 0, 0, 0, 0, 0, 3]) + Data("out".utf8)
         frames += Data([2, 0, 0, 0, 0, 0, 0, 4]) + Data("err\n".utf8)
         #expect(DockerRequests.demultiplex(frames) == Data("outerr\n".utf8))
-        let chunked = Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n".utf8)
-        let response = try UnixHTTPClient.parse(chunked)
-        #expect(response.status == 200 && response.body == Data("hello world".utf8))
-        #expect(try UnixHTTPClient.parse(Data("HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}".utf8)).status == 404)
-        // Cut or odd chunked bodies keep what arrived whole instead of trapping.
-        let cut = try UnixHTTPClient.parse(Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nff\r\npartial".utf8))
-        #expect(cut.body == Data("hellopartial".utf8))
-        #expect(try UnixHTTPClient.parse(Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel".utf8)).body == Data("hel".utf8))
-        #expect(try UnixHTTPClient.parse(Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n\r\n".utf8)).body.isEmpty)
-        #expect(try UnixHTTPClient.parse(Data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc".utf8)).body == Data("abc".utf8))
-        #expect(throws: SandboxError.self) { _ = try UnixHTTPClient.parse(Data("garbage".utf8)) }
+        // The engine's answers are read as Codable types; one the backend cannot read is a clear error.
+        let created = DockerEngineClient.Response(status: 201, body: Data(#"{"Id":"abc123","Warnings":[]}"#.utf8))
+        #expect(try DockerRequests.containerID(created) == "abc123")
+        #expect(throws: SandboxError.self) { try DockerRequests.containerID(.init(status: 201, body: Data("{}".utf8))) }
+        #expect(throws: SandboxError.self) { try DockerRequests.containerID(.init(status: 500, body: Data(#"{"message":"no such image"}"#.utf8))) }
+        let inspected = try DockerEngineClient.Response(status: 200, body: Data(#"{"State":{"OOMKilled":true,"Status":"exited"}}"#.utf8))
+            .decode(DockerModels.Inspected.self, "inspect")
+        #expect(inspected.state?.oomKilled == true)
+        let list = DockerRequests.list(projectID: "p1")
+        #expect(list.path.hasPrefix("/v1.41/containers/json?all=1&filters=") && list.path.removingPercentEncoding?.contains(#"{"label":["dev.hma.project=p1"]}"#) == true)
     }
 
     @Test func withoutADockerSocketTheDockerBackendSaysSo() throws {

@@ -23,7 +23,7 @@ struct SandboxLifetimeTests {
         let started = ContinuousClock.now
         // Started from async code, whose pool thread retires after ~5 s idle.
         async let long = sandbox.run(["/bin/sh", "-c", "sleep 12; echo finished"])
-        let terminal = try sandbox.openTerminal()
+        let terminal = try await sandbox.openTerminal()
         let screen = TerminalScreen(terminal)
         let result = try await long
         #expect(result.exitCode == 0 && result.text == "finished\n", "ran to its end: \(result)")
