@@ -1,3 +1,4 @@
+import CSystemCalls
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -79,14 +80,12 @@ public enum ProjectDisk {
         }
     }
 
-    /// Whether a filesystem is mounted exactly at `path`.
+    /// Whether a filesystem is mounted exactly at `path`: its device
+    /// differs from its parent folder's (what mountpoint(1) checks).
     public static func isMounted(_ path: String) -> Bool {
-        let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
-        // Field 5 is the mount point, with spaces and the like as octal escapes.
-        let escaped = real.replacingOccurrences(of: "\\", with: "\\134").replacingOccurrences(of: " ", with: "\\040")
-            .replacingOccurrences(of: "\t", with: "\\011").replacingOccurrences(of: "\n", with: "\\012")
-        return table.split(separator: "\n").contains { $0.split(separator: " ").dropFirst(4).first.map(String.init) == escaped }
+        var own = stat(), parent = stat()
+        guard lstat(path, &own) == 0, (own.st_mode & S_IFMT) == S_IFDIR, lstat(path + "/..", &parent) == 0 else { return false }
+        return own.st_dev != parent.st_dev
     }
 
     private static func tool(_ argv: [String]) async throws {

@@ -3,28 +3,45 @@
 /// limits. `.` and empty components (`a//b`, `./a`) are dropped. The empty
 /// path is the project root.
 ///
-/// The check is lexical; the file operations also open every path with
+/// The check is lexical, on bytes: the text is split at every `/` byte and
+/// names are compared byte for byte — never as Swift characters, where a
+/// `/` followed by a combining mark (or after U+0600) is no `/` at all and
+/// `é` equals `e` + U+0301. The file operations also open every path with
 /// `RESOLVE_BENEATH`, so a symlink (even one created between the check and
 /// the use, by a process in the sandbox) cannot lead outside the project.
 public struct ProjectPath: Hashable, Sendable, CustomStringConvertible, Comparable {
+    /// Each name, without `/` or NUL bytes.
     public let components: [String]
 
     public init(_ text: String, limits: FileLimits = .init()) throws(WorkspaceError) {
-        if text.utf8.contains(0) { throw .invalidPath(text, reason: "contains a NUL byte") }
-        if text.hasPrefix("/") { throw .outsideProject(text) }
-        if text.utf8.count > limits.maxPathBytes {
+        let bytes = Array(text.utf8)
+        if bytes.contains(0) { throw .invalidPath(text, reason: "contains a NUL byte") }
+        if bytes.first == 0x2F { throw .outsideProject(text) }
+        if bytes.count > limits.maxPathBytes {
             throw .invalidPath(String(text.prefix(64)) + "…", reason: "longer than \(limits.maxPathBytes) bytes")
         }
         var components: [String] = []
-        for component in text.split(separator: "/", omittingEmptySubsequences: true) {
-            if component == "." { continue }
-            if component == ".." { throw .outsideProject(text) }
-            if component.utf8.count > limits.maxNameBytes {
-                throw .invalidPath(text, reason: "the name \(component.prefix(32))… is longer than \(limits.maxNameBytes) bytes")
+        for component in bytes.split(separator: 0x2F, omittingEmptySubsequences: true) {
+            if component.elementsEqual([0x2E]) { continue }
+            if component.elementsEqual([0x2E, 0x2E]) { throw .outsideProject(text) }
+            let name = String(decoding: component, as: UTF8.self)  // whole scalars: the text was valid UTF-8
+            if FileName.encode(name).count > limits.maxNameBytes {
+                throw .invalidPath(text, reason: "the name \(name.prefix(32))… is longer than \(limits.maxNameBytes) bytes")
             }
-            components.append(String(component))
+            components.append(name)
         }
         self.components = components
+    }
+
+    public static func == (lhs: ProjectPath, rhs: ProjectPath) -> Bool {
+        lhs.components.count == rhs.components.count && zip(lhs.components, rhs.components).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for component in components {
+            hasher.combine(component.utf8.count)
+            for byte in component.utf8 { hasher.combine(byte) }
+        }
     }
 
     init(components: [String]) { self.components = components }
@@ -34,7 +51,7 @@ public struct ProjectPath: Hashable, Sendable, CustomStringConvertible, Comparab
     public var isRoot: Bool { components.isEmpty }
     /// Whether it is a `.git` folder or inside one (at any depth: a
     /// nested repository's too).
-    public var isInGitFolder: Bool { components.contains(".git") }
+    public var isInGitFolder: Bool { components.contains { $0.utf8.elementsEqual(".git".utf8) } }
     public var name: String { components.last ?? "" }
     public var parent: ProjectPath { ProjectPath(components: Array(components.dropLast())) }
     public func appending(_ name: String) -> ProjectPath { ProjectPath(components: components + [name]) }
@@ -47,7 +64,9 @@ public struct ProjectPath: Hashable, Sendable, CustomStringConvertible, Comparab
     /// The path for people: bytes that are not UTF-8 shown as `\xNN`.
     public var displayDescription: String { FileName.display(description) }
 
-    public static func < (lhs: ProjectPath, rhs: ProjectPath) -> Bool { lhs.components.lexicographicallyPrecedes(rhs.components) }
+    public static func < (lhs: ProjectPath, rhs: ProjectPath) -> Bool {
+        lhs.components.lexicographicallyPrecedes(rhs.components) { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
 }
 
 /// Limits of one project's files.

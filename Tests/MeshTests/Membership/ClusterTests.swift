@@ -34,8 +34,11 @@ import Testing
         }
         let elapsed = ContinuousClock.now - start
         print("cluster: a node shutting down had left on both other members after \(elapsed)")
-        // Well before the failure detector would have declared it down.
-        #expect(elapsed < .milliseconds(900))
+        // It left: every member says `left`, which only the node's own
+        // goodbye can make (the failure detector would say `down`). The
+        // time is printed above, not asserted: on a loaded 2-core machine
+        // it is no measure of the protocol.
+        #expect(elapsed < .seconds(10), "not a hang")
         try await a.shutdown()
         try await b.shutdown()
     }

@@ -162,49 +162,57 @@ extension ProjectFilesTests {
 }
 
 extension ProjectFilesTests {
-    @Test func deletingAVeryDeepTreeNeedsNeitherStackNorDescriptorsPerLevel() throws {
+    @Test func deletingAVeryDeepTreeNeedsNeitherStackNorDescriptorsPerLevel() async throws {
         // In memory where there is a tmpfs: 200,000 mkdirs on a journaled disk take half a minute.
         let project = try TemporaryProject(in: FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
         defer { project.remove() }
         let files = try project.files()
-        // 200,000 nested folders (far beyond PATH_MAX), made relative to each other.
-        var fd = open(project.root, O_RDONLY | O_DIRECTORY)
-        for level in 0..<200_000 {  // a file every 1,000 levels too
-            let name = level == 0 ? "deep" : "d"
-            #expect(mkdirat(fd, name, 0o755) == 0)
-            if level % 1000 == 999 { close(openat(fd, "f", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)) }
-            let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+        let root = project.root
+        let made = try await offThePool { () -> Int in
+            // 200,000 nested folders (far beyond PATH_MAX), made relative to each other; a file every 1,000 levels.
+            var fd = open(root, O_RDONLY | O_DIRECTORY)
+            var made = 0
+            for level in 0..<200_000 {
+                if mkdirat(fd, level == 0 ? "deep" : "d", 0o755) == 0 { made += 1 }
+                if level % 1000 == 999 { close(openat(fd, "f", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)) }
+                let next = openat(fd, level == 0 ? "deep" : "d", O_RDONLY | O_DIRECTORY)
+                close(fd)
+                fd = next
+            }
             close(fd)
-            fd = next
+            try files.write("kept.txt", Data("kept".utf8))
+            try files.delete("deep")
+            return made
         }
-        close(fd)
-        try files.write("kept.txt", Data("kept".utf8))
-        try files.delete("deep")
+        #expect(made == 200_000)
         let left = try files.list().entries.map(\.path.description)
         #expect(left == ["kept.txt"], "\(left)")
     }
 
-    @Test func aHugeDirectoryIsListedOnlyUpToTheCap() throws {
+    @Test func aHugeDirectoryIsListedOnlyUpToTheCap() async throws {
         let project = try TemporaryProject()
         defer { project.remove() }
         var limits = FileLimits()
         limits.maxDirectoryEntries = 1000
         limits.maxTreeEntries = 1500
         let files = try project.files(limits: limits)
-        let fd = open(project.root, O_RDONLY | O_DIRECTORY)
-        #expect(mkdirat(fd, "many", 0o755) == 0)
-        let many = openat(fd, "many", O_RDONLY | O_DIRECTORY)
-        for index in 0..<50_000 { close(openat(many, "f\(index)", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)) }
-        close(many)
-        close(fd)
-        let listing = try files.list("many")
-        #expect(listing.entries.count == 1000 && !listing.isComplete)
-        #expect(try files.list().isComplete)
-        #expect(try files.tree().count == 1001, "the folder and no more of it than a listing reads")
-        let summary = try ProjectArchive.export(files, to: URL(fileURLWithPath: project.outer + "/out.zip"))
-        #expect(summary.files == 1000 && summary.skipped.contains { $0.hasPrefix("many/") }, "the export says what it left out")
-        try files.delete("many")
-        #expect(try files.list().entries.isEmpty)
+        let (root, outer) = (project.root, project.outer)
+        try await offThePool {
+            let fd = open(root, O_RDONLY | O_DIRECTORY)
+            mkdirat(fd, "many", 0o755)
+            let many = openat(fd, "many", O_RDONLY | O_DIRECTORY)
+            for index in 0..<20_000 { close(openat(many, "f\(index)", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)) }
+            close(many)
+            close(fd)
+            let listing = try files.list("many")
+            #expect(listing.entries.count == 1000 && !listing.isComplete)
+            #expect(try files.list().isComplete)
+            #expect(try files.tree().count == 1001, "the folder and no more of it than a listing reads")
+            let summary = try ProjectArchive.export(files, to: URL(fileURLWithPath: outer + "/out.zip"))
+            #expect(summary.files == 1000 && summary.skipped.contains { $0.hasPrefix("many/") }, "the export says what it left out")
+            try files.delete("many")
+            #expect(try files.list().entries.isEmpty)
+        }
     }
 }
 
@@ -257,5 +265,26 @@ extension ProjectFilesTests {
         let reserved = Array("\u{F7E9}".utf8)
         #expect(FileName.encode(FileName.decode(reserved)) == reserved)
         #expect(FileName.decode([0xC0, 0x80]).unicodeScalars.count == 2, "an overlong form is two escaped bytes")
+    }
+}
+
+extension ProjectFilesTests {
+    @Test func aSlashIsASlashWhateverFollowsIt() throws {
+        let project = try TemporaryProject()
+        defer { project.remove() }
+        let files = try project.files()
+        // "/" after U+0600, or before a combining mark, is one Swift character, not a "/".
+        #expect(symlink("/", project.root + "/l\u{600}") == 0)
+        let marker = "hma-slash-\(UUID().uuidString)"
+        #expect(throws: WorkspaceError.self) { try files.write("l\u{600}/tmp/\(marker)", Data("x".utf8)) }
+        #expect(throws: WorkspaceError.self) { try files.delete("l\u{600}/tmp") }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)"), "nothing written through the link")
+        #expect(FileManager.default.fileExists(atPath: "/tmp"))
+        #expect(try ProjectPath("a/\u{301}b").components == ["a", "\u{301}b"])
+        #expect(throws: WorkspaceError.outsideProject("x/..\u{301}/../y")) { _ = try ProjectPath("x/..\u{301}/../y") }
+        #expect(try ProjectPath(".git\u{301}/config").isInGitFolder == false)
+        #expect(try ProjectPath("a/.git/\u{301}config").isInGitFolder)
+        // Names are compared as bytes: é and e + U+0301 are two files.
+        #expect(try ProjectPath("caf\u{E9}") != ProjectPath("cafe\u{301}"))
     }
 }

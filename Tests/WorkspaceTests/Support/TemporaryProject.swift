@@ -57,3 +57,22 @@ struct TestGit {
 
     func shutdown() { sandbox?.shutdown() }
 }
+
+/// Runs heavy blocking work (hundreds of thousands of system calls) on a
+/// thread of its own at the lowest priority, not on the concurrency pool: a
+/// 2-core machine has two pool threads and two cores, and tests running
+/// beside it (the mesh's timing) need them.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            lowestPriority()
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
+
+/// Makes the calling thread the last to get a core: nice 19 (on Linux,
+/// `setpriority` with who 0 changes the calling thread only).
+func lowestPriority() {
+    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+}
