@@ -113,7 +113,7 @@ public enum ProjectArchive {
 
     /// Unpacks the zip at `source` into the (empty) project.
     public static func importZip(_ source: URL, into files: ProjectFiles, limits: ImportLimits = .init()) throws {
-        guard try files.list().entries.isEmpty else { throw ImportError.projectNotEmpty }
+        guard try files.isEmpty() else { throw ImportError.projectNotEmpty }
         let archive: Archive
         do {
             archive = try Archive(url: source, accessMode: .read)
@@ -170,7 +170,7 @@ public enum ProjectArchive {
             try unpack(planned, from: archive, into: files, limits: limits)
         } catch {
             // All or nothing: the project was empty, and is again.
-            for entry in (try? files.list().entries) ?? [] { try? files.delete(entry.path.description, intoGitFolder: true) }
+            try? files.removeEverything()
             throw error
         }
     }
@@ -179,7 +179,7 @@ public enum ProjectArchive {
         var inflated: UInt64 = 0
         for (entry, path) in planned {
             if entry.type == .directory {
-                if !path.isRoot, try !files.exists(path.description) { try files.create(path.description, directory: true) }
+                if !path.isRoot, try !files.exists(path.description) { try files.create(path.description, directory: true, intoGitFolder: true) }
                 continue
             }
             var data = Data()
@@ -199,7 +199,7 @@ public enum ProjectArchive {
     /// Clones a git repository into the (empty) project, through the
     /// project's git helper.
     public static func importGit(_ url: String, into files: ProjectFiles, git: ProjectGit, credentials: GitCredentials = .none) async throws {
-        guard try files.list().entries.isEmpty else { throw ImportError.projectNotEmpty }
+        guard try files.isEmpty() else { throw ImportError.projectNotEmpty }
         try await git.clone(url, credentials: credentials)
     }
 }

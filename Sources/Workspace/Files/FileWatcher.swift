@@ -47,6 +47,10 @@ public final class FileWatcher: Sendable {
         var unwatched: [FileChange] = []
     }
 
+    /// Entries of a new folder reported one by one; past that, one
+    /// `modified` of the folder says to read it again.
+    static let maxReportedContents = 10_000
+
     /// Through `/proc/self/fd/N` of a folder already opened safely, so no
     /// IN_DONT_FOLLOW (that would watch the /proc link itself).
     static let mask = UInt32(IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR)
@@ -65,6 +69,11 @@ public final class FileWatcher: Sendable {
         self.root = root
         addTree(ProjectPath.root)
         let (inotify, stopRead) = (fd, pipeFDs[0])
+        let stopping = self.stopping
+        let stopWrite = pipeFDs[1]
+        // The thread owns the inotify descriptor and the stop pipe and closes
+        // them when it ends (the stop pipe's write end under `stopping`, which
+        // `stop` writes under): no read or write ever reaches a reused number.
         Thread.detachNewThread { [weak self] in
             var buffer = [UInt8](repeating: 0, count: 64 << 10)
             while true {
@@ -76,21 +85,32 @@ public final class FileWatcher: Sendable {
                 guard let self else { break }
                 self.handle(buffer, count: count)
             }
+            close(inotify)
+            close(stopRead)
+            stopping.state.withLock { stopped in
+                stopped = true
+                close(stopWrite)
+            }
         }
     }
 
     deinit {
         stop()
-        close(inotify)
-        close(rootFD)
-        close(stopPipe.read)
-        close(stopPipe.write)
+        close(rootFD)  // only used while the watcher lives
     }
+
+    /// Set once the stop byte is written or the thread has ended (shared with the thread).
+    private final class StopFlag: Sendable { let state = Mutex(false) }
+    private let stopping = StopFlag()
 
     /// Stops watching; the change streams end.
     public func stop() {
-        var byte: UInt8 = 1
-        _ = write(stopPipe.write, &byte, 1)
+        stopping.state.withLock { stopped in
+            guard !stopped else { return }
+            stopped = true
+            var byte: UInt8 = 1
+            _ = write(stopPipe.write, &byte, 1)
+        }
         for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.finish() }
     }
 
@@ -149,8 +169,11 @@ public final class FileWatcher: Sendable {
                 var info = stat()
                 guard fstatat(fd, bytes.map { CChar(bitPattern: $0) } + [0], &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
                 let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
-                if reportContents {
+                if reportContents && found.count < Self.maxReportedContents {
                     found.append(FileChange(kind: isDirectory ? .created : .modified, path: folder.appending(name), isDirectory: isDirectory))
+                } else if reportContents && found.count == Self.maxReportedContents {
+                    // Too much appeared at once to list: have the tree read again.
+                    found.append(FileChange(kind: .modified, path: directory, isDirectory: true))
                 }
                 if isDirectory { pending.append(folder.appending(name)) }
             }
@@ -180,6 +203,7 @@ public final class FileWatcher: Sendable {
     private func handle(_ buffer: [UInt8], count: Int) {
         var offset = 0
         var changes: [FileChange] = []
+        var overflowed = false
         while offset + MemoryLayout<inotify_event>.size <= count {
             let (wd, mask, cookie, length) = buffer.withUnsafeBytes { raw -> (Int32, UInt32, UInt32, Int) in
                 let event = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
@@ -189,7 +213,10 @@ public final class FileWatcher: Sendable {
             let name = FileName.decode(buffer[nameStart..<(nameStart + length)].prefix { $0 != 0 })
             offset = nameStart + length
             if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                // Events were lost, folders made meanwhile among them: watch
+                // whatever is not watched yet, and have the tree read again.
                 changes.append(FileChange(kind: .modified, path: .root, isDirectory: true))
+                overflowed = true
                 continue
             }
             guard let directory = state.withLock({ $0.paths[wd] }) else { continue }
@@ -239,5 +266,6 @@ public final class FileWatcher: Sendable {
         }
         for (path, temporary) in gone where !temporary { changes.append(FileChange(kind: .deleted, path: path, isDirectory: false)) }
         publish(changes)
+        if overflowed { addTree(.root) }
     }
 }

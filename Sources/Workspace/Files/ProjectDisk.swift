@@ -44,6 +44,14 @@ public enum ProjectDisk {
     /// must exist, and be empty the first time.
     public static func attach(root: String, image: String, quota: Quota, uid: UInt32) async throws -> Enforcement {
         guard getuid() == 0 else { return .notEnforced(reason: "a loop-mounted filesystem needs root") }
+        // mkfs and mount follow links: the image's folder must be one only root can change.
+        var folder = stat()
+        let imageFolder = (image as NSString).deletingLastPathComponent
+        guard stat(imageFolder, &folder) == 0, folder.st_uid == 0, folder.st_mode & 0o022 == 0 else {
+            throw Failure.tool("attach \(image)", output: "the image's folder \(imageFolder) must belong to root and be writable by no one else")
+        }
+        await serial.lock()
+        defer { Task { await serial.unlock() } }
         guard FileManager.default.fileExists(atPath: "/dev/loop-control"),
               FileManager.default.isExecutableFile(atPath: "/usr/sbin/mkfs.ext4") else {
             return .notEnforced(reason: "no loop devices or mkfs.ext4 (Debian: e2fsprogs) on this host")
@@ -69,6 +77,8 @@ public enum ProjectDisk {
     /// shut down are given a moment to go. Never lazily: a lingering mount
     /// and a new one of the same image would corrupt it.
     public static func detach(root: String) async throws {
+        await serial.lock()
+        defer { Task { await serial.unlock() } }
         for attempt in 0..<20 {
             guard isMounted(root) else { return }
             do {
@@ -88,11 +98,33 @@ public enum ProjectDisk {
         return own.st_dev != parent.st_dev
     }
 
+    /// One attach or detach at a time in this process: a check and a mount
+    /// racing another would mount one image twice (and corrupt it).
+    private static let serial = AsyncLock()
+
     private static func tool(_ argv: [String]) async throws {
         let outcome = try await ProcessRunner.execute(argv, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], separateErrors: true,
                                                       timeout: .seconds(60), maxOutputBytes: 64 << 10)
         guard outcome.result.exitCode == 0 else {
             throw Failure.tool(argv.joined(separator: " "), output: String(decoding: outcome.result.output + outcome.errors, as: UTF8.self))
         }
+    }
+}
+
+/// A lock for async code: waiters queue in order.
+actor AsyncLock {
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        if !held {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func unlock() {
+        if waiters.isEmpty { held = false } else { waiters.removeFirst().resume() }
     }
 }

@@ -157,9 +157,14 @@ public final class ProjectFiles: Sendable {
 
     /// Creates an empty file, or a directory; fails if something is there.
     public func create(_ text: String, directory: Bool = false) throws(WorkspaceError) {
+        try create(text, directory: directory, intoGitFolder: false)
+    }
+
+    /// `intoGitFolder`: an import restoring a repository makes `.git`'s folders.
+    func create(_ text: String, directory: Bool, intoGitFolder: Bool) throws(WorkspaceError) {
         let path = try ProjectPath(text, limits: limits)
         guard !path.isRoot else { throw .alreadyExists("the project root") }
-        guard !path.isInGitFolder else { throw .insideGitFolder(path.description) }
+        guard intoGitFolder || !path.isInGitFolder else { throw .insideGitFolder(path.description) }
         let parent = try makeDirectories(path.parent)
         defer { close(parent) }
         if directory {
@@ -283,95 +288,59 @@ public final class ProjectFiles: Sendable {
         return DirectoryListing(entries: result.sorted { $0.path < $1.path }, isComplete: true)
     }
 
-    /// Subdirectory names remembered per level before the level is read again.
-    private static let pendingPerLevel = 256
+    /// Whether the project folder holds nothing at all (the server's own
+    /// temporary files and `.git` included — unlike `list`).
+    func isEmpty() throws(WorkspaceError) -> Bool {
+        let fd = openat(rootFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0, let stream = fdopendir(fd) else {
+            let code = errno
+            if fd >= 0 { close(fd) }
+            throw Self.error(code, ".", "list")
+        }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if bytes != [0x2e] && bytes != [0x2e, 0x2e] { return false }
+        }
+        return true
+    }
+
+    /// Removes everything in the project folder, however much (undoing a
+    /// failed import of what was an empty project).
+    func removeEverything() throws(WorkspaceError) {
+        let top = openat(rootFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard top >= 0 else { throw Self.error(errno, ".", "delete") }
+        do throws(TreeWalk.Failure) {
+            try TreeWalk.walk(from: top, directory: { _ in }, entry: { directory, child, _ in unlinkat(directory, child, 0) },
+                              leave: { above, child in unlinkat(above, child, AT_REMOVEDIR) })
+        } catch {
+            throw .io(".", operation: "delete everything (\(error))", errno: EIO)
+        }
+    }
 
     /// Removes directory `name` in `parent` and all it holds, never
-    /// following symlinks. Iterative, whatever the depth, with at most three
-    /// descriptors open: it goes down by name (O_NOFOLLOW) and back up by
-    /// `..`, checking that `..` is the very directory it came from (device
-    /// and inode), so a folder moved meanwhile stops the delete instead of
-    /// leading it elsewhere.
+    /// following a link, at any depth, with at most three descriptors open
+    /// (`TreeWalk`: down by name, up by a checked `..` — a folder moved
+    /// meanwhile stops the delete instead of leading it elsewhere).
     private func removeTree(in parent: Int32, name: [CChar], path: ProjectPath) throws(WorkspaceError) {
-        /// One directory on the way down.
-        struct Level {
-            /// NUL-terminated bytes as the directory holds them (any
-            /// bytes, valid UTF-8 or not, go back to the kernel unchanged).
-            let name: [CChar]
-            let device: UInt64
-            let inode: UInt64
-            var pending: [[CChar]] = []
-            var exhausted = false
-        }
-        func identity(_ fd: Int32) -> (UInt64, UInt64)? {
-            var info = stat()
-            return fstat(fd, &info) == 0 ? (UInt64(info.st_dev), UInt64(info.st_ino)) : nil
-        }
-        func enter(_ above: Int32, _ child: [CChar]) -> (fd: Int32, level: Level)? {
-            let fd = openat(above, child, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { return nil }
-            guard let (device, inode) = identity(fd) else { close(fd); return nil }
-            return (fd, Level(name: child, device: device, inode: inode))
-        }
-        guard let (top, first) = enter(parent, name) else { throw Self.error(errno, path.description, "delete") }
-        var current = top
-        var levels = [first]
-        defer { close(current) }
-        while let depth = levels.indices.last {
-            if levels[depth].pending.isEmpty && !levels[depth].exhausted {
-                // Read the level: unlink what is not a directory, remember up to pendingPerLevel subdirectories.
-                let copy = dup(current)
-                guard copy >= 0, let directory = fdopendir(copy) else { throw Self.error(errno, path.description, "delete") }
-                var sawMore = false
-                while let entry = readdir(directory) {
-                    let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
-                    if bytes == [0x2e] || bytes == [0x2e, 0x2e] { continue }
-                    let name = bytes.map { CChar(bitPattern: $0) } + [0]
-                    var info = stat()
-                    guard fstatat(current, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-                    if (info.st_mode & S_IFMT) == S_IFDIR {
-                        if levels[depth].pending.count < Self.pendingPerLevel { levels[depth].pending.append(name) } else { sawMore = true }
-                    } else if unlinkat(current, name, 0) != 0 && errno != ENOENT {
-                        let code = errno
-                        closedir(directory)
-                        throw Self.error(code, path.description, "delete")
-                    }
-                }
-                closedir(directory)
-                levels[depth].exhausted = !sawMore
-            }
-            if let child = levels[depth].pending.popLast() {
-                if let (fd, level) = enter(current, child) {
-                    close(current)
-                    current = fd
-                    levels.append(level)
-                } else if errno == ENOTDIR || errno == ELOOP {
-                    unlinkat(current, child, 0)  // swapped for a file or a link meanwhile
-                } else if errno != ENOENT {
-                    throw Self.error(errno, path.description, "delete")
-                }
-                continue
-            }
-            if !levels[depth].exhausted { continue }  // more subdirectories than remembered: read the level again
-            // Empty now: go up and remove it.
-            let finished = levels.removeLast()
-            let above: Int32
-            if let parentLevel = levels.last {
-                above = openat(current, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                guard above >= 0 else { throw Self.error(errno, path.description, "delete") }
-                guard let (device, inode) = identity(above), device == parentLevel.device, inode == parentLevel.inode else {
-                    close(above)
-                    throw .io(path.description, operation: "delete (a folder inside was moved meanwhile)", errno: ESTALE)
-                }
-            } else {
-                above = dup(parent)
-            }
-            close(current)
-            current = above
-            guard unlinkat(current, finished.name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
-                throw Self.error(errno, path.description, "delete")
+        let top = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard top >= 0 else { throw Self.error(errno, path.description, "delete") }
+        var failure: Int32?
+        do throws(TreeWalk.Failure) {
+            try TreeWalk.walk(from: top, directory: { _ in }, entry: { directory, child, _ in
+                if unlinkat(directory, child, 0) != 0 && errno != ENOENT && failure == nil { failure = errno }
+            }, leave: { above, child in
+                if unlinkat(above, child, AT_REMOVEDIR) != 0 && errno != ENOENT && failure == nil { failure = errno }
+            })
+        } catch {
+            switch error {
+            case .moved: throw .io(path.description, operation: "delete (a folder inside was moved meanwhile)", errno: ESTALE)
+            case .tooManyEntries: throw .io(path.description, operation: "delete (entries keep appearing)", errno: EAGAIN)
+            case .open(let code): throw Self.error(code, path.description, "delete")
             }
         }
+        if let failure { throw Self.error(failure, path.description, "delete") }
+        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { throw Self.error(errno, path.description, "delete") }
     }
 
     static func error(_ code: Int32, _ path: String, _ operation: String) -> WorkspaceError {

@@ -205,14 +205,21 @@ public final class BwrapSandbox: Sandbox {
     /// (`TreeWalk` works from open descriptors and does not enter it). A
     /// file with more than one hard link is left alone (it may be another
     /// owner's file linked in).
+    /// A folder moved mid-walk (code still running in the project) makes
+    /// it start again, a few times.
     static func giveFiles(at root: String, to uid: UInt32) throws {
-        do throws(TreeWalk.Failure) {
-            try TreeWalk.walk(root, directory: { fd in fchown(fd, uid, uid) }, entry: { directory, name, info in
-                if (info.st_mode & S_IFMT) == S_IFREG && info.st_nlink > 1 { return }
-                fchownat(directory, name, uid, uid, AT_SYMLINK_NOFOLLOW)
-            })
-        } catch {
-            throw SandboxError.launchFailed("cannot give \(root) to uid \(uid): \(error)")
+        for attempt in 1...3 {
+            do throws(TreeWalk.Failure) {
+                try TreeWalk.walk(root, directory: { fd in fchown(fd, uid, uid) }, entry: { directory, name, info in
+                    if (info.st_mode & S_IFMT) == S_IFREG && info.st_nlink > 1 { return }
+                    fchownat(directory, name, uid, uid, AT_SYMLINK_NOFOLLOW)
+                })
+                return
+            } catch .moved where attempt < 3 {
+                continue
+            } catch {
+                throw SandboxError.launchFailed("cannot give \(root) to uid \(uid): \(error)")
+            }
         }
     }
 }

@@ -148,8 +148,13 @@ public final class TerminalSession: Sendable {
                 open = nil
             }
             onEnd(id)  // before anyone waiting on the exit hears of it
-            box.state.withLock { $0.exit = ended; $0.closed = true; $0.input.removeAll() }
-            for fd in [box.wake.read, box.wake.write] where fd >= 0 { Glibc.close(fd) }
+            box.state.withLock { state in
+                state.exit = ended
+                state.closed = true
+                state.input.removeAll()
+                // Under the lock `write` wakes the thread with: no wake byte reaches a reused descriptor.
+                for fd in [box.wake.read, box.wake.write] where fd >= 0 { Glibc.close(fd) }
+            }
             outputSink.finish()
             exitSink.yield(ended)
             exitSink.finish()
@@ -205,9 +210,9 @@ public final class TerminalSession: Sendable {
             guard state.input.count + data.count <= Self.maxQueuedInput else { throw SandboxError.terminalInputFull(limit: Self.maxQueuedInput) }
             state.input.append(contentsOf: data)
             state.lastInput = .now
+            var byte: UInt8 = 1
+            _ = Glibc.write(box.wake.write, &byte, 1)  // non-blocking; a full pipe means the thread is awake already
         }
-        var byte: UInt8 = 1
-        _ = Glibc.write(box.wake.write, &byte, 1)  // full pipe: the thread is awake already
     }
 
     /// Changes the terminal's size (the shell gets SIGWINCH).

@@ -37,6 +37,16 @@ import ZIPFoundation
         let withGit = URL(fileURLWithPath: project.outer + "/with-git.zip")
         try ProjectArchive.export(files, to: withGit, options: options)
         #expect(try Archive(url: withGit, accessMode: .read).contains { $0.path == ".git/HEAD" })
+        // An export with its repository imports again, repository and all.
+        let restored = project.outer + "/restored"
+        try FileManager.default.createDirectory(atPath: restored, withIntermediateDirectories: true)
+        try ProjectArchive.importZip(withGit, into: ProjectFiles(root: restored))
+        #expect(try GitCLI.run(["-c", "safe.directory=*", "rev-parse", "--git-dir"], in: restored) == ".git")
+        // A project holding only the server's own temporary file is not empty.
+        let busy = project.outer + "/busy"
+        try FileManager.default.createDirectory(atPath: busy, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: busy + "/.hma-write-123", contents: Data())
+        #expect(throws: ProjectArchive.ImportError.projectNotEmpty) { try ProjectArchive.importZip(zip, into: ProjectFiles(root: busy)) }
     }
 
     @Test func hostileArchivesAreRefusedAndNothingIsWritten() throws {

@@ -105,14 +105,18 @@ struct DockerEngineClient: Sendable {
         do {
             inner = try await ClientBootstrap(group: loop).withConnectedSocket(pair[1]).get()
         } catch {
-            close(pair[0])
-            close(pair[1])
+            close(pair[0])  // pair[1] is NIO's once handed over, closed by it on failure
             throw SandboxError.launchFailed("docker attach: \(error)")
         }
         let upgraded = loop.makePromise(of: Void.self)
         let upgrader = RawStreamUpgrader(inner: inner, upgraded: upgraded)
+        var connection: (any Channel)?
+        let timeout = loop.scheduleTask(in: TimeAmount(Self.requestTimeout)) {
+            upgraded.fail(SandboxError.launchFailed("docker attach: no answer within \(Self.requestTimeout)"))
+        }
+        defer { timeout.cancel() }
         do {
-            let connection = try await ClientBootstrap(group: loop)
+            connection = try await ClientBootstrap(group: loop)
                 .channelInitializer { channel in
                     channel.pipeline.addHTTPClientHandlers(withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in })).flatMapThrowing {
                         try channel.pipeline.syncOperations.addHandler(UpgradeRefusal(upgraded: upgraded), name: UpgradeRefusal.name)
@@ -122,13 +126,12 @@ struct DockerEngineClient: Sendable {
             var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: request.path)
             head.headers.add(name: "Host", value: "docker")
             head.headers.add(name: "Content-Length", value: "0")
-            connection.write(HTTPClientRequestPart.head(head), promise: nil)
-            connection.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-            loop.scheduleTask(in: TimeAmount(Self.requestTimeout)) {
-                upgraded.fail(SandboxError.launchFailed("docker attach: no answer within \(Self.requestTimeout)"))
-            }
+            connection?.write(HTTPClientRequestPart.head(head), promise: nil)
+            connection?.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             try await upgraded.futureResult.get()
         } catch {
+            upgraded.fail(error)  // no-op once completed; never left pending
+            connection?.close(promise: nil)
             inner.close(promise: nil)
             close(pair[0])
             throw error as? SandboxError ?? SandboxError.unavailable(.docker, reason: "attach on \(socketPath): \(error)")

@@ -30,8 +30,6 @@ public final class DockerSandbox: Sandbox {
     private let logger: Logger
     /// Terminal containers not yet removed: `shutdown` removes what is left.
     private let liveContainers = LiveContainers()
-    /// The removal of a crashed server's containers of this project, started with the sandbox.
-    let leftoversRemoved: Task<Void, Never>
 
     public init(projectRoot: String, projectID: String, uid: UInt32, configuration: SandboxConfiguration,
                 logger: Logger = Logger(label: "hma.sandbox")) throws {
@@ -45,19 +43,21 @@ public final class DockerSandbox: Sandbox {
         client = DockerEngineClient(socketPath: configuration.dockerSocket)
         self.logger = logger
         terminals = TerminalRegistry(limit: configuration.maxTerminals, idleTimeout: configuration.terminalIdleTimeout)
+        // First the containers a crashed server left (still running the
+        // project's code), then the walk that gives the files to the uid.
+        Self.removeLeftovers(of: projectID, client: client, logger: logger)
         try BwrapSandbox.giveFiles(at: projectRoot, to: uid)
-        let (client, logger) = (self.client, self.logger)
-        leftoversRemoved = Task { await Self.removeLeftovers(of: projectID, client: client, logger: logger) }
         logger.info("docker sandbox ready", metadata: ["project": "\(projectID)", "image": "\(configuration.dockerImage)", "limits": "\(enforcement)"])
     }
 
     /// Removes the containers of `projectID` another server instance left
-    /// (it crashed, or was killed, before removing them).
-    private static func removeLeftovers(of projectID: String, client: DockerEngineClient, logger: Logger) async {
-        guard let listed = try? await client.send(DockerRequests.list(projectID: projectID)),
+    /// (it crashed, or was killed, before removing them). Blocks for the
+    /// engine's answers, which run on NIO's loops, not the caller's pool.
+    private static func removeLeftovers(of projectID: String, client: DockerEngineClient, logger: Logger) {
+        guard let listed = try? client.sendBlocking(DockerRequests.list(projectID: projectID)),
               let containers = try? listed.decode([DockerModels.Summary].self, "list") else { return }
         for container in containers where container.labels?[DockerRequests.instanceLabel] != DockerRequests.instance {
-            let removed = try? await client.send(DockerRequests.remove(container.id))
+            let removed = try? client.sendBlocking(DockerRequests.remove(container.id))
             logger.info("removed a container a previous server left", metadata: [
                 "container": "\(container.id)", "status": "\(removed.map { "\($0.status)" } ?? "no answer")"])
         }
