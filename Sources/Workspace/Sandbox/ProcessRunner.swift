@@ -114,47 +114,50 @@ enum ProcessRunner {
     }
 }
 
-/// A spawned child's exit, awaited on a thread of its own, and a kill
+/// A spawned child's exit, waited for on a thread of its own, and a kill
 /// that can never reach another process: the child is reaped under the
 /// same lock `kill` takes, so after the reap its (reusable) pid is never
-/// signalled.
+/// signalled. Used for commands and terminals alike.
 final class ChildWatch: Sendable {
     private let pid: Int32
-    private let reaped = TerminalSession.ReapedFlag()
-    private let status: AsyncStream<Int32>
+    private let reaped = Mutex(false)
+    private let status: Mutex<Int32?> = Mutex(nil)
+    private let ended = DispatchSemaphore(value: 0)
 
     init(pid: Int32) {
         self.pid = pid
-        let (status, sink) = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        self.status = status
-        let reaped = self.reaped
-        Thread.detachNewThread {
+        Thread.detachNewThread { [self] in
             // Wait without reaping (the pid stays ours), then reap under the lock.
             var info = siginfo_t()
             while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
             var value: Int32 = 0
-            reaped.state.withLock { done in
+            reaped.withLock { done in
                 while waitpid(pid, &value, 0) < 0 && errno == EINTR {}
                 done = true
             }
-            sink.yield(value)
-            sink.finish()
+            status.withLock { $0 = value }
+            ended.signal()
         }
     }
 
     func kill() {
-        reaped.state.withLock { if !$0 { _ = Glibc.kill(pid, SIGKILL) } }
+        reaped.withLock { if !$0 { _ = Glibc.kill(pid, SIGKILL) } }
     }
 
-    /// The raw wait status, once the child has ended (not cut short by
-    /// cancellation of the waiting task).
+    /// The raw wait status once the child has ended, blocking the calling
+    /// thread meanwhile (a thread of its own, such as a terminal's).
+    func waitBlocking() -> Int32 {
+        if let value = status.withLock({ $0 }) { return value }
+        ended.wait()
+        ended.signal()  // for any other waiter
+        return status.withLock { $0 } ?? 0
+    }
+
+    /// The raw wait status once the child has ended; not cut short by
+    /// cancellation of the waiting task (the caller kills the child then).
     func exit() async -> Int32 {
         await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            Task.detached { [status] in
-                var last: Int32 = 0
-                for await value in status { last = value }
-                continuation.resume(returning: last)
-            }
+            Thread.detachNewThread { [self] in continuation.resume(returning: waitBlocking()) }
         }
     }
 }

@@ -44,9 +44,6 @@ public final class TerminalSession: Sendable {
             self.wake = wake
         }
     }
-    final class ReapedFlag: Sendable {
-        let state = Mutex(false)
-    }
     private let onResize: Resize
 
     /// How a backend changes the terminal's size.
@@ -83,10 +80,7 @@ public final class TerminalSession: Sendable {
         }
         guard code == 0 else { throw SandboxError.launchFailed("forkpty: \(String(cString: strerror(-code)))") }
         _ = fcntl(master, F_SETFD, FD_CLOEXEC)
-        let childPID = pid
-        // Whether the shell has been reaped: after that its pid may belong
-        // to another process, which `close` must not kill.
-        let reaped = ReapedFlag()
+        let child = ChildWatch(pid: pid)
         self.init(
             descriptor: master,
             resize: .descriptor { descriptor, rows, columns in
@@ -94,19 +88,11 @@ public final class TerminalSession: Sendable {
                 guard code == 0 else { throw SandboxError.launchFailed("resize: \(String(cString: strerror(-code)))") }
             },
             terminate: {
-                reaped.state.withLock { if !$0 { kill(childPID, SIGKILL) } }
+                child.kill()
                 killTree()
             },
             waitForExit: {
-                // Wait without reaping (the pid stays ours), then reap under the flag.
-                var info = siginfo_t()
-                while waitid(P_PID, id_t(childPID), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
-                var status: Int32 = 0
-                reaped.state.withLock { done in
-                    while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
-                    done = true
-                }
-                let (exitCode, signal) = RunResult.ending(waitStatus: status)
+                let (exitCode, signal) = RunResult.ending(waitStatus: child.waitBlocking())
                 return TerminalExit(exitCode: exitCode, signal: signal)
             },
             onEnd: onEnd)

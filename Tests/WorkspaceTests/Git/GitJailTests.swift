@@ -16,13 +16,18 @@ struct GitJailTests {
         return try await sandbox.run(["/bin/sh", "-c", script], options: options)
     }
 
-    @Test func gitWorksOnFilesTheSandboxWroteAndWritesAsTheProjectsUid() async throws {
+    /// A project with a new repository, its git in its jail, and its sandbox.
+    func jail(_ configure: (inout GitConfiguration) -> Void = { _ in }) async throws -> (TemporaryProject, TestGit, BwrapSandbox) {
         let project = try TemporaryProject()
-        defer { project.remove() }
-        let jailed = try TestGit(project.root)
-        defer { jailed.shutdown() }
+        let jailed = try TestGit(project.root, configure: configure)
         let sandbox = try #require(jailed.sandbox)
         try await jailed.git.initialize()
+        return (project, jailed, sandbox)
+    }
+
+    @Test func gitWorksOnFilesTheSandboxWroteAndWritesAsTheProjectsUid() async throws {
+        let (project, jailed, sandbox) = try await jail()
+        defer { jailed.shutdown(); project.remove() }
         #expect(try await sh(sandbox, "echo 'print(1)' > app.py && mkdir -p src && echo x > src/x.txt").exitCode == 0)
         try await jailed.git.stageAll()
         let id = try await jailed.git.commit(message: "first", author: author)
@@ -34,12 +39,8 @@ struct GitJailTests {
     }
 
     @Test func repositoriesThatRedirectGitAreRefusedUntilFixed() async throws {
-        let project = try TemporaryProject()
-        defer { project.remove() }
-        let jailed = try TestGit(project.root)
-        defer { jailed.shutdown() }
-        let sandbox = try #require(jailed.sandbox)
-        try await jailed.git.initialize()
+        let (project, jailed, sandbox) = try await jail()
+        defer { jailed.shutdown(); project.remove() }
         let attacks: [(set: String, key: String, unset: String)] = [
             ("git config core.worktree /", "core.worktree", "git config --unset core.worktree"),
             ("git config include.path /etc/shadow", "include.path", "git config --unset include.path"),
@@ -114,12 +115,8 @@ struct GitJailTests {
     }
 
     @Test func credentialsGoOnlyToTheURLTheServerRecorded() async throws {
-        let project = try TemporaryProject()
-        defer { project.remove() }
-        let jailed = try TestGit(project.root)
-        defer { jailed.shutdown() }
-        let sandbox = try #require(jailed.sandbox)
-        try await jailed.git.initialize()
+        let (project, jailed, sandbox) = try await jail()
+        defer { jailed.shutdown(); project.remove() }
         #expect(try await sh(sandbox, "echo x > a && git add a && git commit -qm a").exitCode == 0)
         let recorded = "https://git.example.test/team/app.git"
         try await jailed.git.addRemote("origin", url: recorded)
@@ -136,12 +133,8 @@ struct GitJailTests {
     }
 
     @Test func linksInsideGitAreRefused() async throws {
-        let project = try TemporaryProject()
-        defer { project.remove() }
-        let jailed = try TestGit(project.root)
-        defer { jailed.shutdown() }
-        let sandbox = try #require(jailed.sandbox)
-        try await jailed.git.initialize()
+        let (project, jailed, sandbox) = try await jail()
+        defer { jailed.shutdown(); project.remove() }
         for plant in ["mv .git/objects .git/o && ln -s o .git/objects", "mkdir -p .git/refs/heads/x && ln -s /etc/passwd .git/refs/heads/x/y",
                       "ln -s /etc/passwd .git/HEAD.lock2 && mv .git/HEAD .git/H && ln -s H .git/HEAD"] {
             #expect(try await sh(sandbox, "rm -rf .git && git init -q && \(plant)").exitCode == 0, "\(plant)")
@@ -151,12 +144,8 @@ struct GitJailTests {
     }
 
     @Test func aFIFOInTheProjectDoesNotStallGit() async throws {
-        let project = try TemporaryProject()
-        defer { project.remove() }
-        let jailed = try TestGit(project.root) { $0.localTimeout = .seconds(20) }
-        defer { jailed.shutdown() }
-        let sandbox = try #require(jailed.sandbox)
-        try await jailed.git.initialize()
+        let (project, jailed, sandbox) = try await jail() { $0.localTimeout = .seconds(20) }
+        defer { jailed.shutdown(); project.remove() }
         #expect(try await sh(sandbox, "mkfifo pipe && echo x > file.txt").exitCode == 0)
         // Refusing the FIFO is fine; a helper that stalls until its deadline is not.
         #expect(await helperFailure { _ = try await jailed.git.status() } == nil)
