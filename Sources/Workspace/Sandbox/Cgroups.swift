@@ -203,11 +203,17 @@ public struct CgroupDriver: Sendable {
                 for pid in pids { kill(pid, SIGKILL); alive = true }
             }
             if !alive { break }
-            usleep(20_000)
+            usleep(5_000)
         }
-        // A killed process stays in the group until its parent reaps it.
+        // A killed process stays in the group until its parent reaps it, and
+        // a group just emptied can be busy for a moment: retry from 0.5 ms,
+        // doubling, for about a second in all.
         for directory in plan.directories(group: group).reversed() {
-            for _ in 0..<50 where rmdir(directory) != 0 && errno == EBUSY { usleep(20_000) }
+            var pause: UInt32 = 500
+            while rmdir(directory) != 0 && errno == EBUSY && pause < 600_000 {
+                usleep(pause)
+                pause *= 2
+            }
         }
     }
 }

@@ -39,9 +39,12 @@ public final class TerminalSession: Sendable {
         let open: Mutex<Int32?>
         /// Wakes the I/O thread when input is queued.
         let wake: (read: Int32, write: Int32)
-        init(descriptor: Int32, wake: (Int32, Int32)) {
+        /// An attach socket (docker) rather than a pty master.
+        let isSocket: Bool
+        init(descriptor: Int32, wake: (Int32, Int32), isSocket: Bool) {
             open = Mutex(descriptor)
             self.wake = wake
+            self.isSocket = isSocket
         }
     }
     private let onResize: Resize
@@ -114,9 +117,9 @@ public final class TerminalSession: Sendable {
         if hma_pipe_cloexec(&wake) == 0 {
             for fd in wake { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         }
-        box = StateBox(descriptor: descriptor, wake: (wake[0], wake[1]))
         var info = stat()
         let isSocket = fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
+        box = StateBox(descriptor: descriptor, wake: (wake[0], wake[1]), isSocket: isSocket)
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         self.onResize = resize
         self.terminate = terminate
@@ -191,11 +194,27 @@ public final class TerminalSession: Sendable {
     /// Throws `terminalInputFull` when `maxQueuedInput` bytes are already
     /// waiting (the program does not read), and when the terminal has ended.
     public func write(_ data: Data) throws {
+        let box = self.box
         try box.state.withLock { (state: inout StateBox.State) throws(SandboxError) in
             guard !state.closed else { throw SandboxError.launchFailed("the terminal has ended") }
             guard state.input.count + data.count <= Self.maxQueuedInput else { throw SandboxError.terminalInputFull(limit: Self.maxQueuedInput) }
-            state.input.append(contentsOf: data)
             state.lastInput = .now
+            var rest = data[...]
+            if state.input.isEmpty {
+                // Nothing queued: write now, without waiting for the I/O
+                // thread (a keystroke's echo is one hop sooner). Non-blocking,
+                // so it takes what the terminal has room for and never waits.
+                let written = box.open.withLock { open -> Int in
+                    guard let descriptor = open else { return 0 }
+                    return rest.withUnsafeBytes { bytes in
+                        box.isSocket ? Glibc.send(descriptor, bytes.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                            : Glibc.write(descriptor, bytes.baseAddress!, bytes.count)
+                    }
+                }
+                if written > 0 { rest = rest.dropFirst(written) }
+            }
+            guard !rest.isEmpty else { return }
+            state.input.append(contentsOf: rest)
             var byte: UInt8 = 1
             _ = Glibc.write(box.wake.write, &byte, 1)  // non-blocking; a full pipe means the thread is awake already
         }
