@@ -25,15 +25,28 @@ public struct FrameParser: Sendable {
         self.maxFrameLength = maxFrameLength
     }
 
-    /// Appends received bytes.
+    /// Bytes already returned as frames that may sit before the unread
+    /// ones before they are discarded.
+    static let discardThreshold = 1 << 20
+
+    /// Appends received bytes. Bytes already returned as frames are dropped
+    /// once they pass `discardThreshold` (or outnumber the unread ones), so
+    /// a stream whose reads never end on a frame boundary keeps at most
+    /// about one frame plus one read in memory, however long it runs.
     public mutating func append(_ bytes: ByteBuffer) {
         if buffer == nil || buffer!.readableBytes == 0 {
             buffer = bytes
         } else {
+            if buffer!.readerIndex >= Self.discardThreshold || buffer!.readerIndex > buffer!.readableBytes {
+                buffer!.discardReadBytes()
+            }
             var incoming = bytes
             buffer!.writeBuffer(&incoming)
         }
     }
+
+    /// Bytes of storage the parser holds (for tests of its memory bound).
+    var storageCapacity: Int { buffer?.capacity ?? 0 }
 
     /// The next complete frame, nil when more bytes are needed.
     /// - Throws: `WireError` — the stream cannot be trusted after that.

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Testing
 @testable import Mesh
@@ -61,5 +62,47 @@ import Testing
         parser.append(ByteBuffer(bytes: [0, 0, 0, 10, 0x10, 1, 2]))
         #expect(try parser.next() == nil)
         #expect(parser.bufferedBytes == 7)
+    }
+}
+
+extension FrameParserTests {
+    /// Reads that never end on a frame boundary once made the parser keep
+    /// every byte it had ever parsed (and trap near 4 GiB).
+    @Test func twoGibibytesOfOddlyCutFramesKeepItsMemoryBounded() async throws {
+        // A long run of 997-byte frames, cut into reads of 65,537 bytes (never on a boundary).
+        var pattern = ByteBuffer()
+        for index in 0..<200 { var one = frame(.oneWay, Array(repeating: UInt8(index % 251), count: 992)); pattern.writeBuffer(&one) }
+        let bytes = Array(pattern.readableBytesView)
+        let frameSize = 997, readSize = 65_537
+        let (frames, largest) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int, Int), any Error>) in
+            // Off the concurrency pool: two gibibytes take a while in a debug build.
+            Thread.detachNewThread {
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)  // this thread only: the mesh's timing tests run beside it
+                continuation.resume(with: Result {
+                    var parser = FrameParser(maxFrameLength: 1 << 20)
+                    var offset = 0, fed = 0, frames = 0, largest = 0
+                    while fed < 2 << 30 {
+                        var chunk = ByteBuffer()
+                        var remaining = readSize
+                        while remaining > 0 {
+                            let take = min(remaining, bytes.count - offset)
+                            chunk.writeBytes(bytes[offset..<(offset + take)])
+                            offset = (offset + take) % bytes.count
+                            remaining -= take
+                        }
+                        parser.append(chunk)
+                        fed += readSize
+                        while let next = try parser.next() {
+                            precondition(next.payload.readableBytes == frameSize - 5)
+                            frames += 1
+                        }
+                        largest = max(largest, parser.storageCapacity)
+                    }
+                    return (frames, largest)
+                })
+            }
+        }
+        #expect(frames >= (2 << 30) / frameSize - 1)
+        #expect(largest <= 4 << 20, "storage stayed near one read plus the discard threshold: \(largest) bytes")
     }
 }
