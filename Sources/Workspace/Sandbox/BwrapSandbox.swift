@@ -98,14 +98,14 @@ public final class BwrapSandbox: Sandbox {
         let oomBefore = cgroups.oomKills(group: group)
         let session = newSessionGroup()
         let cgroups = self.cgroups
-        defer { cgroups.destroy(group: session) }
+        defer { cgroups.destroy(group: session, waitForRemoval: false) }
         // The session's OOM count, read before its group goes (killTree also runs when the command ends).
         let sessionOOMKills = Atomic<Int>(0)
         var result = try await ProcessRunner.run(
             launchArguments(command, environment: options.environment, interactive: false, session: session), environment: [:],
             timeout: options.timeout, maxOutputBytes: options.maxOutputBytes, killTree: {
                 sessionOOMKills.max(cgroups.oomKills(group: session), ordering: .relaxed)
-                cgroups.destroy(group: session)
+                cgroups.destroy(group: session, waitForRemoval: false)
             })
         // The kill is counted where the limit was hit or where the victim was.
         result.outOfMemory = cgroups.oomKills(group: group) > oomBefore || sessionOOMKills.load(ordering: .relaxed) > 0

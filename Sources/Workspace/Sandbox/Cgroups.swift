@@ -189,11 +189,14 @@ public struct CgroupDriver: Sendable {
     }
 
     /// Kills every process in the group (and its subgroups) and removes it.
-    public func destroy(group: String) {
+    /// - Parameter waitForRemoval: wait (about a second at most) until the
+    ///   emptied group's folders are gone; otherwise a folder still busy is
+    ///   removed in the background — its processes are dead either way.
+    public func destroy(group: String, waitForRemoval: Bool = true) {
         for directory in plan.directories(group: group) {
             let children = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             for child in children where FileManager.default.fileExists(atPath: "\(directory)/\(child)/cgroup.procs") {
-                destroy(group: "\(group)/\(child)")
+                destroy(group: "\(group)/\(child)", waitForRemoval: waitForRemoval)
             }
         }
         for _ in 0..<10 {
@@ -208,7 +211,16 @@ public struct CgroupDriver: Sendable {
         // A killed process stays in the group until its parent reaps it, and
         // a group just emptied can be busy for a moment: retry from 0.5 ms,
         // doubling, for about a second in all.
-        for directory in plan.directories(group: group).reversed() {
+        let directories = Array(plan.directories(group: group).reversed())
+        if waitForRemoval || directories.contains(where: { rmdir($0) != 0 && errno == EBUSY }) == false {
+            Self.remove(directories)
+        } else {
+            DispatchQueue.global(qos: .utility).async { Self.remove(directories) }
+        }
+    }
+
+    private static func remove(_ directories: [String]) {
+        for directory in directories {
             var pause: UInt32 = 500
             while rmdir(directory) != 0 && errno == EBUSY && pause < 600_000 {
                 usleep(pause)
