@@ -21,6 +21,8 @@ public final class Cluster: Sendable {
         var inCluster = false
         /// Probes made for other members (indirect probes), by nonce.
         var relays: [UInt64: Relay] = [:]
+        /// Indirect probes this node asked others to make.
+        var asked = IndirectProbeRequests()
         var nextRelayNonce: UInt64 = Cluster.relayNonceBit
         /// When each down member was declared down (to retry and then remove it).
         var downSince: [NodeName: ContinuousClock.Instant] = [:]
@@ -219,6 +221,14 @@ public final class Cluster: Sendable {
         system.associationForCluster(to: member)?.sendControl(.heartbeat) { $0.writeInteger(nonce) }
     }
 
+    /// A `relayedAck` from `sender`: believed only when `sender` is a helper
+    /// this node asked to probe that target for that sequence.
+    func receivedRelayedAck(_ ack: IndirectProbeMessage, from sender: String) {
+        let believed = state.withLock { $0.asked.accept(sequence: ack.sequence, target: ack.target, from: sender, now: .now) }
+        guard believed else { return }
+        receivedHeartbeatAck(ack.sequence, from: ack.target)
+    }
+
     /// A heartbeat ack on a connection to `peer` (nil before its handshake,
     /// or when relayed and known only by name).
     func receivedHeartbeatAck(_ sequence: UInt64, from peer: String, node: NodeID? = nil) {
@@ -263,6 +273,7 @@ public final class Cluster: Sendable {
             state.ticks &+= 1
             due = state.ticks % Self.gossipEveryTicks == 0
             state.relays = state.relays.filter { $0.value.expires > now }
+            state.asked.expire(now: now)
             // A down member may only be cut off: now and then tell it our
             // view, so a healed partition converges. After the reconnect
             // timeout it is removed and no longer tried.
@@ -318,7 +329,11 @@ public final class Cluster: Sendable {
             case .down(let node):
                 system.dropAssociation(to: node)
             case .pingRequest(let target, let via, let sequence):
-                guard let helper = state.withLock({ $0.membership.members[via.name] }) else { continue }
+                let expires = ContinuousClock.now + system.settings.failureDetector.probeInterval * 2
+                guard let helper = state.withLock({ state -> MemberState? in
+                    state.asked.asked(via.name.rawValue, toProbe: target.name.rawValue, sequence: sequence, until: expires)
+                    return state.membership.members[via.name]
+                }) else { continue }
                 system.associationForCluster(to: helper)?.sendControl(.pingRequest) {
                     IndirectProbeMessage(sequence: sequence, target: target.name.rawValue).write(to: &$0)
                 }

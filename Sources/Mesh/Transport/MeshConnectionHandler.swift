@@ -104,7 +104,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
         case .relayedAck:
             var payload = frame.payload
             let ack = try IndirectProbeMessage.read(from: &payload, kind: .relayedAck)
-            system.cluster.receivedHeartbeatAck(ack.sequence, from: ack.target)
+            system.cluster.receivedRelayedAck(ack, from: association.peerName)
         case .gossip:
             try system.cluster.receivedGossip(frame.payload, on: association)
         case .goodbye:
