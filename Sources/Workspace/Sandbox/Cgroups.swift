@@ -199,14 +199,19 @@ public struct CgroupDriver: Sendable {
                 destroy(group: "\(group)/\(child)", waitForRemoval: waitForRemoval)
             }
         }
-        for _ in 0..<10 {
+        // Processes already on their way out (a command's sandbox init,
+        // killed with its parent) leave within a millisecond or so: look
+        // again after 0.5 ms, doubling, about half a second in all.
+        var pause: UInt32 = 500
+        while pause < 300_000 {
             var alive = false
             for file in plan.procsFiles(group: group) {
                 let pids = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
                 for pid in pids { kill(pid, SIGKILL); alive = true }
             }
             if !alive { break }
-            usleep(5_000)
+            usleep(pause)
+            pause *= 2
         }
         // A killed process stays in the group until its parent reaps it, and
         // a group just emptied can be busy for a moment: retry from 0.5 ms,

@@ -42,7 +42,12 @@ enum SpawnThread {
             pending.append(job)
             if !started {
                 started = true
-                let thread = Thread { [unowned self] in self.serve() }
+                let thread = Thread { [unowned self] in
+                    // A thread inherits its creator's nice value, and every
+                    // child inherits the spawn thread's: start from the default.
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 0)
+                    self.serve()
+                }
                 thread.name = "hma-spawn"
                 thread.start()
             }
