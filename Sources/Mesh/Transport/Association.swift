@@ -201,6 +201,9 @@ final class Association: Sendable {
     }
 
     /// Queues the outcome of a call we served.
+    /// Longest error type name and message a failure reply carries.
+    static let maxErrorTextBytes = 512
+
     func reply(callID: UInt64, _ outcome: CallOutcome) {
         let scheduleFlush = state.withLock { state -> Bool in
             if case .closed = state.phase { return false }
@@ -212,8 +215,11 @@ final class Association: Sendable {
             case .value(let bytes): ReplyMessage.write(callID: callID, value: bytes, into: &state.bulk)
             case .void: ReplyMessage.write(callID: callID, value: nil, into: &state.bulk)
             case .failure(let code, let type, let message, let payload):
+                // Error texts can quote what the caller sent (an unknown actor's
+                // 64 KiB path): bounded, so a small call never buys a large reply.
                 state.bulk.writeFrame(.failure) { buffer in
-                    FailureMessage(callID: callID, code: code.rawValue, typeName: type, message: message,
+                    FailureMessage(callID: callID, code: code.rawValue, typeName: type.boundedForWire(Self.maxErrorTextBytes),
+                                   message: message.boundedForWire(Self.maxErrorTextBytes),
                                    payload: payload.map { ByteBuffer(bytes: $0) }).write(to: &buffer)
                 }
             }
@@ -355,5 +361,22 @@ final class Association: Sendable {
         } else {
             channel.close(promise: nil)
         }
+    }
+}
+
+extension String {
+    /// At most `limit` bytes of UTF-8, cut at a character boundary, with
+    /// "…" when cut.
+    func boundedForWire(_ limit: Int) -> String {
+        guard utf8.count > limit else { return self }
+        var result = ""
+        var bytes = 0
+        for character in self {
+            let size = character.utf8.count
+            guard bytes + size <= limit - 3 else { break }
+            result.append(character)
+            bytes += size
+        }
+        return result + "…"
     }
 }

@@ -154,6 +154,27 @@ import Testing
         try await fixture.stop()
     }
 
+    @Test func aCallForAnUnknownActorIsNotAnsweredWithItsOwnHugePath() async throws {
+        let fixture = try await Fixture()
+        let peer = try await handshaken(fixture, as: "amplifier")
+        var encoder = CallFrameEncoder()
+        var buffer = ByteBuffer()
+        let path = "/" + String(repeating: "x", count: 60_000)
+        encoder.writeCall(oneWay: false, callID: 1, timeoutMillis: 0, recipient: WireRecipient(incarnation: fixture.server.node.incarnation, path: path),
+                          target: "x", arguments: [], into: &buffer)
+        let sent = buffer.readableBytes
+        try await peer.send(buffer)
+        try await within(10, "the failure reply") { await peer.waitForFrames(2) }
+        let reply = try #require(peer.frames.last)
+        #expect(reply.kind == .failure)
+        #expect(reply.payload.readableBytes <= Association.maxErrorTextBytes * 2 + 64, "a \(reply.payload.readableBytes)-byte reply to a \(sent)-byte call")
+        var payload = reply.payload
+        let failure = try FailureMessage.read(from: &payload)
+        #expect(failure.code == WireErrorCode.actorNotFound.rawValue && failure.message.hasSuffix("…"))
+        peer.close()
+        try await fixture.stop()
+    }
+
     @Test func aCallBeforeTheHandshake() async throws {
         let fixture = try await Fixture()
         let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: TestCertificates.credentials("eager"))
