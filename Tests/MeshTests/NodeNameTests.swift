@@ -18,3 +18,18 @@ import Testing
         #expect(throws: NodeName.Invalid.edgeHyphen) { try NodeName("a-") }
     }
 }
+
+extension NodeNameTests {
+    /// The same shape as a node name on the wire, without its checks.
+    struct UncheckedName: Codable { var rawValue: String }
+
+    @Test func decodedNamesPassTheSameChecks() throws {
+        for bad in ["", "Zz!", "-a", String(repeating: "x", count: 64)] {
+            let bytes = try BinaryEncoder().encode(UncheckedName(rawValue: bad))
+            #expect(throws: (any Error).self, "\(bad)") { _ = try BinaryDecoder().decode(NodeName.self, from: bytes) }
+        }
+        let good = try BinaryEncoder().encode(try NodeName("worker-2"))
+        #expect(try BinaryDecoder().decode(NodeName.self, from: good).rawValue == "worker-2")
+        #expect(try BinaryEncoder().encode(UncheckedName(rawValue: "worker-2")) == good, "the wire form is unchanged")
+    }
+}

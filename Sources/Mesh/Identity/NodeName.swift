@@ -32,5 +32,15 @@ public struct NodeName: Hashable, Sendable, Codable, CustomStringConvertible {
         rawValue = text
     }
 
+    private enum CodingKeys: String, CodingKey { case rawValue }
+
+    /// Decoded names pass the same checks as made ones: a peer cannot
+    /// gossip a member named "" or "Zz!" into the cluster (synthesised
+    /// decoding would set `rawValue` without them).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(container.decode(String.self, forKey: .rawValue))
+    }
+
     public var description: String { rawValue }
 }
