@@ -142,7 +142,8 @@ final class MeshConnectionHandler: ChannelInboundHandler {
     private func becomeEstablished(_ peer: HandshakeStateMachine.Peer, context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
         handshakeTimer = nil
-        parser = FrameParser(maxFrameLength: system.settings.maxFrameLength)  // keeps no state across phases
+        // The parser carries on: frames the peer sent right behind its hello,
+        // in the same read, are already in it.
         if let association {
             association.established(channel: context.channel, peer: peer)
         } else {

@@ -175,6 +175,22 @@ import Testing
         try await fixture.stop()
     }
 
+    @Test func framesRightBehindTheHelloInTheSameReadAreNotLost() async throws {
+        let fixture = try await Fixture()
+        let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: TestCertificates.credentials("hasty"))
+        await peer.waitForTLS()
+        var buffer = ByteBuffer()
+        buffer.writeFrame(.hello) { hello("hasty").write(to: &$0) }
+        buffer.writeFrame(.heartbeat) { $0.writeInteger(UInt64(4242)) }
+        try await peer.send(buffer)  // one write: most likely one read on the other side
+        try await within(10, "the welcome and the heartbeat's ack") { await peer.waitForFrames(2) }
+        #expect(peer.frames.first?.kind == .welcome)
+        let ack = peer.frames.dropFirst().first { $0.kind == .heartbeatAck }
+        #expect(ack?.payload.getInteger(at: ack!.payload.readerIndex, as: UInt64.self) == 4242)
+        peer.close()
+        try await fixture.stop()
+    }
+
     @Test func aCallBeforeTheHandshake() async throws {
         let fixture = try await Fixture()
         let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: TestCertificates.credentials("eager"))
