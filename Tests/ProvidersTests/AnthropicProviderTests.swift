@@ -282,8 +282,8 @@ import Testing
         let server = try await ScriptedHTTPServer { _, _ in [.hang] }
         defer { Task { await server.shutdown() } }
         let start = ContinuousClock.now
-        let (_, error) = await collect(try provider(server, options: testOptions(readTimeout: .milliseconds(500), attempts: 1)).stream(Self.request))
-        #expect(error as? ProviderError == .timeout(provider: "anthropic", after: .milliseconds(500)), "\(String(describing: error))")
+        let (_, error) = await collect(try provider(server, options: testOptions(readTimeout: .seconds(2), attempts: 1)).stream(Self.request))
+        #expect(error as? ProviderError == .timeout(provider: "anthropic", after: .seconds(2)), "\(String(describing: error))")
         #expect(server.requests.count == 1)
         #expect(ContinuousClock.now - start < .seconds(60), "the read timeout, not a hang")
     }
