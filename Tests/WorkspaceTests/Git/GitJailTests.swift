@@ -65,28 +65,26 @@ struct GitJailTests {
         await #expect(throws: GitError.self) { try await jailed.git.status() }
     }
 
-    /// The reason of the `unsafeRepository` refusal `body` throws, or nil.
-    func refusalReason(_ body: () async throws -> Void) async -> String? {
+    /// The `GitError` `body` throws, or nil.
+    func gitError(_ body: () async throws -> Void) async -> GitError? {
         do {
             try await body()
             return nil
-        } catch GitError.unsafeRepository(let reason) {
-            return reason
         } catch {
-            return nil
+            return error as? GitError
         }
+    }
+
+    /// The reason of the `unsafeRepository` refusal `body` throws, or nil.
+    func refusalReason(_ body: () async throws -> Void) async -> String? {
+        if case .unsafeRepository(let reason)? = await gitError(body) { return reason }
+        return nil
     }
 
     /// The reason of the `helperFailed` error `body` throws, or nil.
     func helperFailure(_ body: () async throws -> Void) async -> String? {
-        do {
-            try await body()
-            return nil
-        } catch GitError.helperFailed(let reason) {
-            return reason
-        } catch {
-            return nil
-        }
+        if case .helperFailed(let reason)? = await gitError(body) { return reason }
+        return nil
     }
 
     @Test func aCheckoutThroughALinkOutOfTheProjectWritesNothingOnTheHost() async throws {
