@@ -53,7 +53,9 @@ import Testing
         print("mesh: 100 in-flight calls failed \(elapsed) after SIGKILL of the peer (deadline \(deadline))")
         let unreachable = outcomes.filter { if case MeshError.nodeUnreachable? = $0 as? MeshError { true } else { false } }
         #expect(unreachable.count == 100, "outcomes: \(outcomes.prefix(3))")
-        #expect(elapsed < .seconds(5))
+        // Far sooner than the sleeps (25 s) or the call deadline (30 s), with
+        // room for a cold, loaded CI machine; the time itself is printed.
+        #expect(elapsed < .seconds(20))
         _ = await peer.exitStatus()
 
         // Restarted on the same port it is a new incarnation: the next call reconnects.
