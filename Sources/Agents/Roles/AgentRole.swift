@@ -1,4 +1,4 @@
-/// The four kinds of agent in a project's hierarchy (DESIGN.md §5.1).
+/// The four kinds of agent in a project's hierarchy (docs/architecture.md).
 public enum AgentRole: String, Sendable, Codable, CaseIterable {
     /// One per project: talks to the person, runs the phases, delegates to the root manager.
     case master

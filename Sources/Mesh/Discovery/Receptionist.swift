@@ -19,7 +19,7 @@ struct ReceptionistSnapshot: Codable, Sendable, Equatable {
     var entries: [String: [MeshActorID]]
 }
 
-/// Cluster-wide discovery (DESIGN.md §3.4): actors register under typed
+/// Cluster-wide discovery (docs/cluster.md, "Receptionist"): actors register under typed
 /// keys; lookups and subscriptions see the registrations of every live
 /// member. Registrations vanish when their actor is deinitialised or their
 /// node is down, leaves or restarts.

@@ -23,7 +23,7 @@ public struct NodeID: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String { "\(name)#\(String(incarnation, radix: 16))" }
 }
 
-/// What a node does in the cluster (DESIGN.md §1).
+/// What a node does in the cluster (docs/architecture.md, "Processes").
 public struct NodeRoles: OptionSet, Hashable, Sendable, Codable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }

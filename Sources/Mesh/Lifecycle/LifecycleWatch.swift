@@ -24,7 +24,7 @@ public struct WatchToken: Hashable, Sendable {
     let watched: MeshActorID
 }
 
-/// Lifecycle watches of one node (DESIGN.md §3.4).
+/// Lifecycle watches of one node (docs/cluster.md, "Lifecycle watch").
 ///
 /// A watch of a local actor fires when the actor resigns its id (deinit). A
 /// watch of a remote actor is registered with the `LifecycleActor` of the

@@ -1,4 +1,4 @@
-/// A member's life in the cluster (DESIGN.md §3.4).
+/// A member's life in the cluster (docs/cluster.md, "Member states").
 public enum MemberStatus: UInt8, Sendable, Codable, CaseIterable, Comparable {
     case joining = 0
     case up = 1

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Virtual actors (DESIGN.md §3.6): actors addressed by kind and key,
+/// Virtual actors (docs/cluster.md, "Virtual actors"): actors addressed by kind and key,
 /// activated on first call on a node chosen by placement, deactivated when
 /// idle, and re-activated elsewhere when their node goes down.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where a project's commands and terminals run (DESIGN.md §4). One
+/// Where a project's commands and terminals run (docs/workspace.md, "Sandboxes"). One
 /// protocol, three backends: `bwrap` (namespaces + cgroups + seccomp, the
 /// default where it works), `docker` (the Docker Engine API; podman's
 /// compatible service counts) and `none` (plain processes, only when
