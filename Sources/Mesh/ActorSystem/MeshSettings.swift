@@ -34,6 +34,9 @@ public struct MeshSettings: Sendable {
     public var reconnectInterval: Duration = .seconds(1)
     /// How long a down member is retried before it is removed for good.
     public var reconnectTimeout: Duration = .seconds(3600)
+    /// How long a member that left or was removed is remembered (so stale
+    /// gossip cannot bring it back) before it is forgotten.
+    public var tombstoneTime: Duration = .seconds(600)
     /// Operator-given labels (`zone=eu`) placement can pin actors to.
     public var labels: [String: String] = [:]
     /// How long placement waits for a node's load before leaving it out.

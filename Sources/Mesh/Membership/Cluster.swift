@@ -26,6 +26,8 @@ public final class Cluster: Sendable {
         var nextRelayNonce: UInt64 = Cluster.relayNonceBit
         /// When each down member was declared down (to retry and then remove it).
         var downSince: [NodeName: ContinuousClock.Instant] = [:]
+        /// When each member left or was removed (to forget it later).
+        var finalSince: [NodeName: ContinuousClock.Instant] = [:]
         var nextReconnectAt: ContinuousClock.Instant = .now
     }
 
@@ -63,12 +65,13 @@ public final class Cluster: Sendable {
     }
 
     /// The member that coordinates cluster-wide decisions (the virtual actor
-    /// directory): the live member (joining, up or suspect — a suspicion
-    /// alone does not move the leadership) with the lowest name. During a
+    /// directory): the confirmed live member (up or suspect — a suspicion
+    /// alone does not move the leadership; a `joining` member only someone
+    /// else has vouched for cannot lead) with the lowest name. During a
     /// partition each side has its own.
     public var leader: MemberState? {
         state.withLock { state in
-            state.membership.members.values.filter { !$0.status.isFinal }
+            state.membership.members.values.filter { $0.status == .up || $0.status == .suspect }
                 .min { $0.node.name.rawValue < $1.node.name.rawValue }
         }
     }
@@ -166,7 +169,7 @@ public final class Cluster: Sendable {
         let changed = state.withLock { state -> Bool in
             guard state.inCluster, var me = state.membership.members[localState.node.name] else { return false }
             me.status = .left
-            return state.membership.merge(me) != nil
+            return state.membership.merge(me, from: .local) != nil
         }
         guard changed else { return }
         for association in associations { sendGossip(on: association) }
@@ -184,7 +187,13 @@ public final class Cluster: Sendable {
 
     // MARK: - Events from connections
 
+    /// Most labels a member may carry, and the longest key, value and host
+    /// name gossip may hold: a member's state is copied to every node.
+    static let maxLabels = 32
+    static let maxLabelBytes = 255
+
     func receivedGossip(_ payload: ByteBuffer, on association: Association) throws {
+        guard let sender = association.peer?.node else { return }
         let states: [MemberState]
         do {
             states = try system.binaryDecoder.decode([MemberState].self, from: payload.readableBytesView)
@@ -195,12 +204,18 @@ public final class Cluster: Sendable {
         if let bad = states.first(where: { !(1...65535).contains($0.endpoint.port) || $0.endpoint.host.isEmpty }) {
             throw WireError.malformed(kind: .gossip, reason: "member \(bad.node) has the impossible address \(bad.endpoint)")
         }
+        if let bad = states.first(where: { state in
+            state.endpoint.host.utf8.count > Self.maxLabelBytes || state.labels.count > Self.maxLabels
+                || state.labels.contains { $0.key.utf8.count > Self.maxLabelBytes || $0.value.utf8.count > Self.maxLabelBytes }
+        }) {
+            throw WireError.malformed(kind: .gossip, reason: "member \(bad.node) has more than \(Self.maxLabels) labels or a host, label or value over \(Self.maxLabelBytes) bytes")
+        }
         let stopped = state.withLock { state -> Bool in
             state.inCluster = true
             return state.stopped
         }
         if stopped { return }
-        let changed = apply(states)
+        let changed = apply(states, from: sender)
         // Something was news: answer with our view so the sender converges too.
         if changed { sendGossip(on: association) }
     }
@@ -239,9 +254,10 @@ public final class Cluster: Sendable {
             }
             return
         }
-        apply { state, now in
+        apply { state, now, changes in
             guard let name = try? NodeName(peer), let member = state.membership.members[name]?.node,
                   node == nil || node == member else { return [] }
+            if let node { Self.confirm(node, in: &state, changes: &changes) }
             return state.detector.ack(from: member, sequence: sequence, now: now)
         }
     }
@@ -249,14 +265,23 @@ public final class Cluster: Sendable {
     /// A frame arrived from `node`. Events of another start of a member's
     /// name (an old process still shutting down) are not about the member.
     func heard(from node: NodeID) {
-        apply { state, now in
+        apply { state, now, changes in
             guard state.membership.members[node.name]?.node == node else { return [] }
+            Self.confirm(node, in: &state, changes: &changes)
             return state.detector.heard(from: node, now: now)
         }
     }
 
+    /// This node heard from `node` itself over its authenticated connection:
+    /// a member only others had vouched for is confirmed up.
+    private static func confirm(_ node: NodeID, in state: inout State, changes: inout [MemberState]) {
+        guard var member = state.membership.members[node.name], member.node == node, member.status == .joining else { return }
+        member.status = .up
+        if case .updated(let changed)? = state.membership.merge(member, from: .local) { changes.append(changed) }
+    }
+
     func connectionLost(to node: NodeID) {
-        apply { state, now in
+        apply { state, now, _ in
             guard state.membership.members[node.name]?.node == node else { return [] }
             return state.detector.connectionLost(to: node, now: now)
         }
@@ -269,7 +294,7 @@ public final class Cluster: Sendable {
         var retry: MemberState?
         var expired: [MemberState] = []
         let settings = system.settings
-        apply { state, now in
+        apply { state, now, _ in
             state.ticks &+= 1
             due = state.ticks % Self.gossipEveryTicks == 0
             state.relays = state.relays.filter { $0.value.expires > now }
@@ -281,8 +306,17 @@ public final class Cluster: Sendable {
                 state.downSince.removeValue(forKey: name)
                 if var member = state.membership.members[name], member.status == .down {
                     member.status = .removed
-                    if state.membership.merge(member) != nil { expired.append(member) }
+                    if state.membership.merge(member, from: .local) != nil {
+                        expired.append(member)
+                        state.finalSince[name] = now
+                    }
                 }
+            }
+            // Members that left or were removed are remembered for a while
+            // (stale gossip cannot bring them back), then forgotten.
+            for (name, since) in state.finalSince where now - since >= settings.tombstoneTime {
+                state.finalSince.removeValue(forKey: name)
+                state.membership.forget(name)
             }
             if now >= state.nextReconnectAt, let name = state.downSince.keys.randomElement() {
                 state.nextReconnectAt = now + settings.reconnectInterval
@@ -297,19 +331,20 @@ public final class Cluster: Sendable {
         if let retry { sendGossip(to: retry) }
     }
 
-    /// Runs `body` under the lock, then performs the detector actions it returned.
-    private func apply(_ body: (inout State, ContinuousClock.Instant) -> [FailureDetector.Action]) {
+    /// Runs `body` under the lock, then performs the detector actions it
+    /// returned and publishes the membership changes it made.
+    private func apply(_ body: (inout State, ContinuousClock.Instant, inout [MemberState]) -> [FailureDetector.Action]) {
         let now = ContinuousClock.now
         var changes: [MemberState] = []
         let (actions, subscribers) = state.withLock { state -> ([FailureDetector.Action], [AsyncStream<MemberState>.Continuation]) in
             if state.stopped { return ([], []) }
-            let actions = body(&state, now)
+            let actions = body(&state, now, &changes)
             for action in actions {
                 switch action {
                 case .suspect(let node), .down(let node):
                     guard var member = state.membership.members[node.name], member.node == node else { continue }
                     member.status = action == .down(node) ? .down : .suspect
-                    if case .updated(let changed)? = state.membership.merge(member) { changes.append(changed) }
+                    if case .updated(let changed)? = state.membership.merge(member, from: .local) { changes.append(changed) }
                     if member.status == .down {
                         state.detector.remove(node)
                         state.downSince[node.name] = now
@@ -337,49 +372,43 @@ public final class Cluster: Sendable {
                 system.associationForCluster(to: helper)?.sendControl(.pingRequest) {
                     IndirectProbeMessage(sequence: sequence, target: target.name.rawValue).write(to: &$0)
                 }
-            case .suspect, .alive:
+            case .alive(let node):
+                // It answered while this node suspects it: tell it, so it
+                // refutes and this node's view of it is up again.
+                if let member = state.withLock({ $0.membership.members[node.name] }), member.node == node { sendGossip(to: member) }
+            case .suspect:
                 continue
             }
         }
         if !changes.isEmpty, let peer = randomLivePeer() { sendGossip(to: peer) }
     }
 
-    /// Merges states from gossip; returns whether anything changed.
-    private func apply(_ states: [MemberState]) -> Bool {
+    /// Merges states gossiped by `sender`; returns whether anything changed.
+    /// What `sender` claims about other members only makes this node's
+    /// failure detector check them (`Membership.Change.suspected`).
+    private func apply(_ states: [MemberState], from sender: NodeID) -> Bool {
         var changes: [MemberState] = []
+        var suspected: [NodeID] = []
         let now = ContinuousClock.now
         let subscribers = state.withLock { state -> [AsyncStream<MemberState>.Continuation] in
             if state.stopped { return [] }
-            for var update in states {
-                // News that a member is down while this node has just heard
-                // from it counts as a suspicion: this node's own detector
-                // decides. Stale news from a node that was cut off (a healed
-                // partition) then cannot take a live member down, while news
-                // of a crash (nobody hears from it) is taken at once.
-                if update.status == .down, update.node != state.membership.local,
-                   let current = state.membership.members[update.node.name], current.node == update.node,
-                   !current.status.isFinal, update.version >= current.version,
-                   state.detector.heardRecently(update.node, now: now) {
-                    update.status = .suspect
-                    _ = state.detector.reportedDown(update.node, now: now)
-                }
-                switch state.membership.merge(update) {
+            for update in states {
+                switch state.membership.merge(update, from: .member(sender)) {
                 case .updated(let member)?:
                     changes.append(member)
-                    if member.node != state.membership.local {
-                        if member.status.isFinal { state.detector.remove(member.node) } else { state.detector.add(member.node) }
-                        if member.status == .down { state.downSince[member.node.name] = now }
-                        if !member.status.isFinal { state.downSince.removeValue(forKey: member.node.name) }
-                    }
+                    if member.node != state.membership.local { track(member, in: &state, now: now) }
                 case .replaced(let old, let new)?:
                     // The old start is gone for good: down, then replaced.
                     if !old.status.isFinal { changes.append(MemberState(node: old.node, endpoint: old.endpoint, roles: old.roles, status: .down, version: old.version, labels: old.labels)) }
                     changes.append(new)
                     state.detector.remove(old.node)
                     state.downSince.removeValue(forKey: old.node.name)
-                    if !new.status.isFinal { state.detector.add(new.node) }
+                    state.finalSince.removeValue(forKey: old.node.name)
+                    track(new, in: &state, now: now)
                 case .refuted(let member)?:
                     changes.append(member)
+                case .suspected(let node)?:
+                    suspected.append(node)
                 case nil:
                     continue
                 }
@@ -387,7 +416,17 @@ public final class Cluster: Sendable {
             return changes.isEmpty ? [] : Array(state.subscribers.values)
         }
         publish(changes, to: subscribers)
+        if !suspected.isEmpty {
+            apply { state, now, _ in suspected.flatMap { state.detector.reportedDown($0, now: now) } }
+        }
         return !changes.isEmpty
+    }
+
+    /// Keeps the detector and the down/final timers in step with a member's new state.
+    private func track(_ member: MemberState, in state: inout State, now: ContinuousClock.Instant) {
+        if member.status.isFinal { state.detector.remove(member.node) } else { state.detector.add(member.node) }
+        if member.status == .down { state.downSince[member.node.name] = now } else { state.downSince.removeValue(forKey: member.node.name) }
+        if member.status == .left || member.status == .removed { state.finalSince[member.node.name] = now }
     }
 
     private func publish(_ changes: [MemberState], to subscribers: [AsyncStream<MemberState>.Continuation]) {
@@ -412,7 +451,19 @@ public final class Cluster: Sendable {
 
     private func sendGossip(on association: Association) {
         let view = state.withLock { Array($0.membership.members.values) }
-        guard let bytes = try? BinaryEncoder().encode(view) else { return }
-        association.sendControl(.gossip) { $0.writeBytes(bytes) }
+        for bytes in Self.gossipPayloads(view, limit: association.peerFrameLimit - 1) {
+            association.sendControl(.gossip) { $0.writeBytes(bytes) }
+        }
+    }
+
+    /// The view encoded in as few payloads of at most `limit` bytes as
+    /// halving finds (the peer refuses larger frames). A single member
+    /// larger than that is left out: no frame could carry it.
+    static func gossipPayloads(_ view: [MemberState], limit: Int) -> [[UInt8]] {
+        guard !view.isEmpty, let bytes = try? BinaryEncoder().encode(view) else { return [] }
+        if bytes.count <= limit { return [bytes] }
+        if view.count == 1 { return [] }
+        let half = view.count / 2
+        return gossipPayloads(Array(view[..<half]), limit: limit) + gossipPayloads(Array(view[half...]), limit: limit)
     }
 }

@@ -139,18 +139,17 @@ public struct FailureDetector: Sendable {
         return [.suspect(node)]
     }
 
-    /// Whether `node` was heard from within the last suspicion timeout:
-    /// fresh evidence that it is alive, whatever others say.
-    public func heardRecently(_ node: NodeID, now: Instant) -> Bool {
-        lastHeard[node].map { now - $0 < settings.suspicionTimeout } ?? false
-    }
-
-    /// Another member declared `node` down while this node has just heard
-    /// from it: suspect it, and let this node's own probes and suspicion
-    /// timeout decide. Stale news from a node that was cut off (a partition
-    /// that has healed) then cannot take a live member down.
+    /// Another member says `node` is down, left or restarted: only a
+    /// suspicion (docs/cluster.md, "Trust"). Suspect it and ping it at once;
+    /// an answer within the suspicion timeout clears it, so a lie cannot
+    /// take a live member down, while a member that is really gone is down
+    /// one suspicion timeout later.
     public mutating func reportedDown(_ node: NodeID, now: Instant) -> [Action] {
-        connectionLost(to: node, now: now)
+        guard members[node] == .alive else { return [] }
+        members[node] = .suspect(since: now)
+        let sequence = nextSequence
+        nextSequence &+= 1
+        return [.suspect(node), .ping(node, sequence: sequence)]
     }
 
     /// Round robin over members that are not down, in name order.

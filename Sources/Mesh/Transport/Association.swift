@@ -82,6 +82,9 @@ final class Association: Sendable {
         return Int(localMaxFrameLength)
     }
 
+    /// The largest frame the peer accepts (ours until the handshake told us).
+    var peerFrameLimit: Int { state.withLock { frameLimit($0) } }
+
     var isClosed: Bool {
         state.withLock { if case .closed = $0.phase { return true } else { return false } }
     }

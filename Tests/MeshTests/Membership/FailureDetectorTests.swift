@@ -91,18 +91,24 @@ import Testing
         #expect(fd.members[c] == nil)
     }
 
-    @Test func aMemberHeardFromWithinTheSuspicionTimeoutCountsAsRecentlyHeard() {
+    @Test func aReportThatAMemberIsDownIsASuspicionCheckedWithAPingAtOnce() throws {
         let start = ContinuousClock.now
         var detector = FailureDetector(now: start)
-        let node = NodeID(name: try! NodeName("w"), incarnation: 1)
+        let node = NodeID(name: try NodeName("w"), incarnation: 1)
         detector.add(node)
-        #expect(!detector.heardRecently(node, now: start), "never heard")
-        _ = detector.heard(from: node, now: start)
-        #expect(detector.heardRecently(node, now: start + .milliseconds(999)))
-        #expect(!detector.heardRecently(node, now: start + .seconds(1)))
-        // Down news about it while heard: a suspicion that its own timeout decides.
-        #expect(detector.reportedDown(node, now: start + .milliseconds(500)) == [.suspect(node)])
-        #expect(detector.tick(now: start + .milliseconds(1400)).contains(.down(node)) == false)
-        #expect(detector.tick(now: start + .milliseconds(1500)).contains(.down(node)))
+        let actions = detector.reportedDown(node, now: start)
+        #expect(actions.first == .suspect(node))
+        guard case .ping(node, let sequence)? = actions.last else {
+            Issue.record("no immediate ping in \(actions)")
+            return
+        }
+        // It answers: alive again, and never declared down.
+        #expect(detector.ack(from: node, sequence: sequence, now: start + .milliseconds(5)) == [.alive(node)])
+        #expect(!detector.tick(now: start + .milliseconds(1500)).contains(.down(node)))
+        #expect(detector.reportedDown(node, now: start + .milliseconds(1501)).count == 2)
+        #expect(detector.reportedDown(node, now: start + .milliseconds(1502)).isEmpty, "already suspected")
+        // Reported again and silent: down one suspicion timeout after the report.
+        #expect(!detector.tick(now: start + .milliseconds(2400)).contains(.down(node)))
+        #expect(detector.tick(now: start + .milliseconds(2501)).contains(.down(node)))
     }
 }

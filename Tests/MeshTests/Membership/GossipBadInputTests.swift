@@ -2,6 +2,7 @@ import Foundation
 import MeshTesting
 import NIOCore
 import Testing
+import Synchronization
 @testable import Mesh
 
 /// Gossip frames with states that cannot be, and joins that claim another
@@ -85,5 +86,132 @@ import Testing
         #expect(a.cluster.member(original) == nil, "only the newest start of a name is a member")
         #expect(!a.cluster.isAlive(original))
         await shutdownAll([a, restarted, nodes[1]])
+    }
+}
+
+/// What one member may claim about others (docs/cluster.md, "Trust"): a
+/// connected peer's lies about other members are suspicions the node checks
+/// itself, never evictions.
+@Suite struct GossipTrustTests {
+    func liar(to system: MeshActorSystem, maxFrameLength: UInt32 = 1 << 20) async throws -> RawPeer {
+        let peer = try await RawPeer(connectingTo: system.endpoint, credentials: TestCertificates.credentials("liar"))
+        await peer.waitForTLS()
+        try await peer.sendHello(HandshakeMessage(node: NodeID(name: try NodeName("liar")), roles: .worker, maxFrameLength: maxFrameLength))
+        try await within(10, "the handshake") { await peer.waitForFrames(1) }
+        return peer
+    }
+
+    func gossip(_ states: [MemberState]) throws -> ByteBuffer {
+        let bytes = try BinaryEncoder().encode(states)
+        var buffer = ByteBuffer()
+        buffer.writeFrame(.gossip) { $0.writeBytes(bytes) }
+        return buffer
+    }
+
+    func with(_ member: MemberState, _ change: (inout MemberState) -> Void) -> MemberState {
+        var copy = member
+        change(&copy)
+        return copy
+    }
+
+    @Test func claimsThatAnotherMemberLeftDiedOrRestartedDoNotEvictIt() async throws {
+        let nodes = try await startCluster(["trust-a", "trust-b"])
+        let (a, b) = (nodes[0], nodes[1])
+        let bState = try #require(a.cluster.member(b.node))
+        let seen = Mutex<[MemberStatus]>([])
+        let watcher = Task {
+            for await change in a.cluster.changes() where change.node == b.node { seen.withLock { $0.append(change.status) } }
+        }
+        let peer = try await liar(to: a)
+        try await peer.send(try gossip([
+            with(bState) { $0.status = .left },
+            with(bState) { $0.status = .down; $0.version = .max },
+            with(bState) { $0.node = NodeID(name: b.node.name, incarnation: b.node.incarnation + 1) },
+        ]))
+        try await peer.roundTrip()
+        // The lie made trust-a suspect trust-b and check it; trust-b
+        // answered and refuted: up again, at a version trust-b raised itself.
+        try await waitForMembers(of: a, "trust-b refuted the suspicion") { members in
+            members.contains { $0.node == b.node && $0.status == .up && $0.version >= 1 }
+        }
+        watcher.cancel()
+        #expect(!seen.withLock { $0 }.contains { $0.isFinal }, "trust-b was never down, left or replaced on trust-a: \(seen.withLock { $0 })")
+        #expect(a.cluster.member(b.node)?.version != 0 && a.cluster.member(b.node)!.version < .max, "the version did not wrap or jump")
+        peer.close()
+        await shutdownAll(nodes)
+    }
+
+    @Test func aMemberToldThatItLeftOrRestartedStaysAsItIs() async throws {
+        let node = try await startNode("trust-self")
+        let me = node.cluster.members[0]
+        let peer = try await liar(to: node)
+        try await peer.send(try gossip([with(me) { $0.status = .left }, with(me) { $0.status = .removed },
+                                       with(me) { $0.node = NodeID(name: me.node.name, incarnation: me.node.incarnation + 1); $0.status = .left }]))
+        try await peer.roundTrip()
+        #expect(node.cluster.members == [me])
+        peer.close()
+        try await node.shutdown()
+    }
+
+    @Test func aMadeUpMemberNeverLeadsAndIsTakenDownWhenNobodyAnswers() async throws {
+        let nodes = try await startCluster(["trust-lead-a", "trust-lead-b"])
+        let a = nodes[0]
+        let peer = try await liar(to: a)
+        // "0" sorts before every real name: believed, it would lead.
+        let phantom = MemberState(node: NodeID(name: try NodeName("0")), endpoint: Endpoint(host: "127.0.0.1", port: 9), roles: [.gateway, .worker], status: .up, version: 7)
+        try await peer.send(try gossip([phantom]))
+        try await peer.roundTrip()
+        #expect(a.cluster.member(phantom.node)?.status == .joining, "introduced, not confirmed")
+        #expect(a.cluster.member(phantom.node)?.version == 0)
+        #expect(a.cluster.leader?.node == a.node)
+        try await waitForMembers(of: a, "the phantom to be declared down") { members in
+            members.contains { $0.node == phantom.node && $0.status == .down }
+        }
+        #expect(a.cluster.leader?.node == a.node)
+        peer.close()
+        await shutdownAll(nodes)
+    }
+
+    @Test func gossipIsSplitToFitThePeersFrameLimit() async throws {
+        let node = try await startNode("trust-split")
+        let limit: UInt32 = 240
+        let peer = try await liar(to: node, maxFrameLength: limit)
+        let introduced = try (0..<12).map { index in
+            MemberState(node: NodeID(name: try NodeName("member-\(index)")), endpoint: Endpoint(host: "127.0.0.1", port: 9),
+                        roles: .worker, status: .up)
+        }
+        // Sent in small frames too: this node's limit is the liar's to keep.
+        for pair in stride(from: 0, to: introduced.count, by: 2) { try await peer.send(try gossip(Array(introduced[pair..<pair + 2]))) }
+        try await peer.roundTrip()
+        let expected = Set(introduced.map(\.node.name) + [node.node.name])
+        try await within(10, "the node's view of all 13 members") {
+            while true {
+                let names = Set(peer.frames.filter { $0.kind == .gossip }.flatMap { frame in
+                    (try? BinaryDecoder().decode([MemberState].self, from: frame.payload.readableBytesView))?.map(\.node.name) ?? []
+                })
+                if names.isSuperset(of: expected) { return }
+                await peer.waitForFrames(peer.frames.count + 1)
+                if peer.isClosed { return }
+            }
+        }
+        let gossip = peer.frames.filter { $0.kind == .gossip }
+        #expect(!peer.isClosed)
+        #expect(gossip.allSatisfy { $0.payload.readableBytes + 1 <= Int(limit) }, "sizes: \(gossip.map { $0.payload.readableBytes + 1 })")
+        peer.close()
+        try await node.shutdown()
+    }
+
+    @Test func membersThatLeftAreForgottenAfterTheTombstoneTime() async throws {
+        let nodes = try await startCluster(["trust-tomb-a", "trust-tomb-b"]) { name, settings in
+            if name == "trust-tomb-a" { settings.tombstoneTime = .milliseconds(300) }
+        }
+        let (a, b) = (nodes[0], nodes[1])
+        let gone = b.node
+        try await b.shutdown()
+        try await waitForMembers(of: a, "trust-tomb-b to have left") { $0.contains { $0.node == gone && $0.status == .left } }
+        try await within(10, "trust-tomb-b to be forgotten") {
+            while a.cluster.members.contains(where: { $0.node == gone }) { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try await a.shutdown()
     }
 }

@@ -117,6 +117,20 @@ final class RawPeer: Sendable {
     func waitForClose() async { await collector.wait { $0.closed } }
     func waitForFrames(_ count: Int) async { await collector.wait { $0.frames.count >= count || $0.closed } }
 
+    /// Waits until a frame that `matches` has arrived (or the connection closed).
+    func waitForFrame(where matches: @escaping @Sendable (Frame) -> Bool) async {
+        await collector.wait { $0.frames.contains(where: matches) || $0.closed }
+    }
+
+    /// Sends a heartbeat and waits for its ack: the node has handled every
+    /// frame sent before it (frames on one connection are handled in order).
+    func roundTrip(nonce: UInt64 = .random(in: 1..<(1 << 62))) async throws {
+        var buffer = ByteBuffer()
+        buffer.writeFrame(.heartbeat) { $0.writeInteger(nonce) }
+        try await send(buffer)
+        await waitForFrame { frame in frame.kind == .heartbeatAck && frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt64.self) == nonce }
+    }
+
     var frames: [Frame] { collector.state.withLock { $0.frames } }
     var isClosed: Bool { collector.state.withLock { $0.closed } }
     var tlsCompleted: Bool { collector.state.withLock { $0.tlsDone } }
