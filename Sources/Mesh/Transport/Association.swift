@@ -6,9 +6,12 @@ import Synchronization
 /// Outbound frames are encoded into a queue under a lock, in call order, and
 /// handed to the channel in one write per event-loop turn (flushes are
 /// coalesced). While the channel is not writable (the peer reads slower than
-/// we write) the queue grows up to `maxQueuedBytes`; past that, calls fail
-/// with `overloaded` and memory stays bounded. Control frames (heartbeats,
-/// goodbye) have their own queue that is always written first.
+/// we write) the queue grows up to `maxQueuedBytes`: past that, our own
+/// calls fail with `overloaded`, and a reply or control frame the peer
+/// caused (it keeps asking but does not read the answers) closes the
+/// association — every frame counts, so memory stays bounded. Control
+/// frames (heartbeats, gossip, goodbye) have their own queue that is
+/// written first once the channel is writable.
 ///
 /// When the connection closes, every call in flight on it fails at once with
 /// `nodeUnreachable`.
@@ -153,7 +156,7 @@ final class Association: Sendable {
         let deadline = NIODeadline.now() + span
         let (scheduleFlush, scheduleSweep) = try state.withLock { state throws -> (Bool, Bool) in
             if case .closed(let error) = state.phase { throw error }
-            if state.bulk.readableBytes >= maxQueuedBytes { throw MeshError.overloaded(node: name(in: state)) }
+            if queued(state) >= maxQueuedBytes { throw MeshError.overloaded(node: name(in: state)) }
             let savedEncoder = state.encoder
             let start = state.bulk.writerIndex
             state.encoder.writeCall(
@@ -208,8 +211,8 @@ final class Association: Sendable {
     static let maxErrorTextBytes = 512
 
     func reply(callID: UInt64, _ outcome: CallOutcome) {
-        let scheduleFlush = state.withLock { state -> Bool in
-            if case .closed = state.phase { return false }
+        let (scheduleFlush, overflow) = state.withLock { state -> (Bool, Bool) in
+            if case .closed = state.phase { return (false, false) }
             var outcome = outcome
             if case .value(let bytes) = outcome, bytes.count + 16 > frameLimit(state) {
                 outcome = .failure(code: .decodeFailed, type: "", message: "the result of \(bytes.count) bytes exceeds the caller's frame limit of \(frameLimit(state)) bytes", payload: nil)
@@ -226,9 +229,24 @@ final class Association: Sendable {
                                    payload: payload.map { ByteBuffer(bytes: $0) }).write(to: &buffer)
                 }
             }
-            return takeFlushTicket(&state)
+            return (takeFlushTicket(&state), queued(state) > maxQueuedBytes)
         }
+        if overflow { closeOverflowed() }
         if scheduleFlush { flushSoon() }
+    }
+
+    /// Bytes in both queues: every frame counts against `maxQueuedBytes`.
+    private func queued(_ state: State) -> Int { state.bulk.readableBytes + state.control.readableBytes }
+
+    /// The peer keeps sending but does not read what it asked for (replies,
+    /// acks, gossip answers): drop what is queued and close, rather than
+    /// hold its answers without bound.
+    private func closeOverflowed() {
+        state.withLock { state in
+            state.bulk = ByteBuffer()
+            state.control = ByteBuffer()
+        }
+        close(.overloaded(node: peerName))
     }
 
     /// Flushes at the end of this event-loop turn (so a burst of replies
@@ -239,11 +257,12 @@ final class Association: Sendable {
 
     /// Queues a control frame, written ahead of any queued calls.
     func sendControl(_ kind: FrameKind, _ body: (inout ByteBuffer) -> Void) {
-        let scheduleFlush = state.withLock { state -> Bool in
-            if case .closed = state.phase { return false }
+        let (scheduleFlush, overflow) = state.withLock { state -> (Bool, Bool) in
+            if case .closed = state.phase { return (false, false) }
             state.control.writeFrame(kind, body)
-            return takeFlushTicket(&state)
+            return (takeFlushTicket(&state), queued(state) > maxQueuedBytes)
         }
+        if overflow { closeOverflowed() }
         if scheduleFlush { flushSoon() }
     }
 
@@ -260,11 +279,14 @@ final class Association: Sendable {
         let (channel, control, bulk) = state.withLock { state -> ((any Channel)?, ByteBuffer?, ByteBuffer?) in
             state.flushScheduled = false
             guard case .established(let channel, _) = state.phase else { return (nil, nil, nil) }
+            // Both wait while the peer is not reading (written now, control
+            // would only wait behind the bytes the channel already holds);
+            // control goes first once it is.
+            guard state.writable else { return (nil, nil, nil) }
             let control = state.control.readableBytes > 0 ? state.control : nil
             state.control.clear()
-            // Bulk waits while the peer is not reading; control always goes.
             var bulk: ByteBuffer?
-            if state.writable && state.bulk.readableBytes > 0 {
+            if state.bulk.readableBytes > 0 {
                 bulk = state.bulk
                 state.bulk = ByteBuffer()
             }
@@ -293,7 +315,7 @@ final class Association: Sendable {
     func writabilityChanged(_ writable: Bool) {
         let scheduleFlush = state.withLock { state -> Bool in
             state.writable = writable
-            return writable && state.bulk.readableBytes > 0 && takeFlushTicket(&state)
+            return writable && queued(state) > 0 && takeFlushTicket(&state)
         }
         if scheduleFlush { flush() }
     }

@@ -205,6 +205,69 @@ import Testing
         try await fixture.stop()
     }
 
+    /// Connects as `name` with a small receive buffer, stops reading, and
+    /// sends `frame` until `bytes` went out or the node hung up; then reads
+    /// again and waits for the node to close the connection.
+    func floodWithoutReading(_ node: MeshActorSystem, as name: String, bytes: Int, frame: (Int) -> ByteBuffer) async throws -> Int {
+        let peer = try await RawPeer(connectingTo: node.endpoint, credentials: TestCertificates.credentials(name), receiveBuffer: 16 << 10)
+        await peer.waitForTLS()
+        try await peer.sendHello(hello(name))
+        try await within(10, "welcome") { await peer.waitForFrames(1) }
+        try await peer.setReading(false)
+        var sent = 0
+        var index = 0
+        while sent < bytes {
+            var burst = ByteBuffer()
+            for _ in 0..<64 {
+                var next = frame(index)
+                burst.writeBuffer(&next)
+                index += 1
+            }
+            sent += burst.readableBytes
+            do { try await peer.send(burst) } catch { break }  // the node hung up
+        }
+        try await peer.setReading(true)
+        try await within(30, "the node to close the connection of a peer that does not read") { await peer.waitForClose() }
+        return sent
+    }
+
+    @Test func aPeerThatDoesNotReadItsRepliesIsDisconnected() async throws {
+        let node = try await startNode("flooded-calls") { $0.maxOutboundQueueBytes = 256 << 10 }
+        let path = "/" + String(repeating: "p", count: 600)
+        // Calls for an actor that does not exist: each answered by a failure
+        // reply (bounded text, still ~560 bytes) the peer never reads.
+        let sent = try await floodWithoutReading(node, as: "call-flooder", bytes: 24 << 20) { index in
+            var encoder = CallFrameEncoder()
+            var buffer = ByteBuffer()
+            encoder.writeCall(oneWay: false, callID: UInt64(index + 1), timeoutMillis: 0,
+                              recipient: WireRecipient(incarnation: node.node.incarnation, path: path), target: "x", arguments: [], into: &buffer)
+            return buffer
+        }
+        print("call flood: the node hung up after \(sent) bytes of calls")
+        let client = try await startNode("flooded-calls-client")
+        let probe = ProbeActor(actorSystem: node)
+        #expect(try await ProbeActor.resolve(id: probe.id, using: client).add(1, 1) == 2, "the node still serves others")
+        try await client.shutdown()
+        try await node.shutdown()
+    }
+
+    @Test func aPeerThatDoesNotReadGossipAnswersIsDisconnected() async throws {
+        let node = try await startNode("flooded-gossip") { $0.maxOutboundQueueBytes = 256 << 10 }
+        // Each frame introduces one more member: news, so the node answers
+        // with its whole (growing) view — control frames, not calls.
+        let sent = try await floodWithoutReading(node, as: "gossip-flooder", bytes: 4 << 20) { index in
+            let member = MemberState(node: NodeID(name: try! NodeName("m-\(index % 1000)")), endpoint: Endpoint(host: "127.0.0.1", port: 9),
+                                     roles: .worker, status: .up)
+            let bytes = try! BinaryEncoder().encode([member])
+            var buffer = ByteBuffer()
+            buffer.writeFrame(.gossip) { $0.writeBytes(bytes) }
+            return buffer
+        }
+        print("gossip flood: the node hung up after \(sent) bytes of gossip")
+        #expect(node.queuedBytes(to: try NodeName("gossip-flooder")) == 0)
+        try await node.shutdown()
+    }
+
     @Test func aSlowReaderDoesNotGrowTheSendersMemory() async throws {
         // The "reader" is a node whose peer never reads: we play that peer and
         // never read from the socket, while the node sends it one-way calls.

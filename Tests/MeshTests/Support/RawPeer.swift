@@ -51,26 +51,36 @@ final class RawPeer: Sendable {
         }
 
         /// Waits (event-driven) until `condition` holds; the caller bounds it with `within`.
+        /// Returns early when the task is cancelled (`within` gave up), so a
+        /// test that times out fails instead of hanging.
         func wait(until condition: @Sendable (State) -> Bool) async {
-            while !state.withLock({ condition($0) }) {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let done = state.withLock { state -> Bool in
-                        if condition(state) { return true }
-                        state.waiters.append(continuation)
-                        return false
+            while !state.withLock({ condition($0) }) && !Task.isCancelled {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let done = state.withLock { state -> Bool in
+                            if condition(state) || Task.isCancelled { return true }
+                            state.waiters.append(continuation)
+                            return false
+                        }
+                        if done { continuation.resume() }
                     }
-                    if done { continuation.resume() }
+                } onCancel: {
+                    notify { _ in }
                 }
             }
         }
     }
 
-    init(connectingTo endpoint: Endpoint, credentials: NodeCredentials?) async throws {
+    /// - Parameter receiveBuffer: a small socket receive buffer makes a peer
+    ///   that stops reading push back on the node sooner.
+    init(connectingTo endpoint: Endpoint, credentials: NodeCredentials?, receiveBuffer: Int? = nil) async throws {
         let collector = Collector()
         self.collector = collector
         var tls: NIOSSLContext?
         if let credentials { tls = try NIOSSLContext(configuration: credentials.tlsConfiguration(server: false)) }
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let receiveBuffer { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer)) }
+        channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil)) }
@@ -136,4 +146,11 @@ final class RawPeer: Sendable {
     var tlsCompleted: Bool { collector.state.withLock { $0.tlsDone } }
 
     func close() { channel.close(promise: nil) }
+
+    /// Stops reading from the socket (the node's answers pile up in its
+    /// buffers), or starts again.
+    func setReading(_ reading: Bool) async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: reading).get()
+        if reading { channel.read() }
+    }
 }
