@@ -117,6 +117,7 @@ enum CallOutcome: Sendable {
         case .unknownTarget(let target): self = .failure(code: .unknownTarget, type: target, message: error.description, payload: nil)
         case .timeout: self = .failure(code: .timeout, type: "", message: error.description, payload: nil)
         case .overloaded: self = .failure(code: .overloaded, type: "", message: error.description, payload: nil)
+        case .refused(let reason): self = .failure(code: .refused, type: "", message: reason, payload: nil)
         default: self = .failure(code: .remote, type: "MeshError", message: error.description, payload: nil)
         }
     }

@@ -320,6 +320,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         case .decodeFailed?: return MeshError.decodeFailed(failure.message)
         case .typeNotAllowed?: return MeshError.typeNotAllowed(failure.typeName)
         case .unknownTarget?: return MeshError.unknownTarget(failure.typeName)
+        case .refused?: return MeshError.refused(failure.message)
         case .remote?:
             if let payload = failure.payload,
                let error = registry.decodeError(named: failure.typeName, from: Array(payload.readableBytesView), using: binaryDecoder) {
@@ -500,10 +501,13 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         // Immediate: runs on this thread up to the hop onto the actor, so
         // calls reach the actor's queue in the order they arrived.
         let preference: (any TaskExecutor)? = settings.inboundCallsOnEventLoop ? association.taskExecutor : nil
+        let inbound = association.peer.map { InboundCall(caller: $0.node, recipientPath: call.recipient.path) }
         Task.immediate(executorPreference: preference) {
             var decoder = decoder
             do {
-                try await self.executeDistributedTarget(on: actor, target: target, invocationDecoder: &decoder, handler: handler)
+                try await Self.$inboundCall.withValue(inbound) {
+                    try await self.executeDistributedTarget(on: actor, target: target, invocationDecoder: &decoder, handler: handler)
+                }
             } catch let error as MeshError {
                 try? await handler.onThrow(error: error)
             } catch is ExecuteDistributedTargetError {

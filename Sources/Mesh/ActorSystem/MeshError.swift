@@ -25,6 +25,9 @@ public enum MeshError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownTarget(String)
     /// Something this mesh cannot send (e.g. a generic parameter without a mangled name).
     case unsupported(String)
+    /// The receiving node refused the call: the caller may not do that (a
+    /// member speaks only for itself), or it used up its quota.
+    case refused(String)
     /// No seed node answered a join before its deadline.
     case seedsUnreachable(seeds: [String], attempts: Int, lastError: String)
 
@@ -40,6 +43,7 @@ public enum MeshError: Error, Equatable, Sendable, CustomStringConvertible {
         case .typeNotAllowed(let type): return "type \(type) is not registered with the actor system"
         case .unknownTarget(let target): return "the remote node has no distributed function \(target)"
         case .unsupported(let what): return "unsupported: \(what)"
+        case .refused(let reason): return "refused: \(reason)"
         case .seedsUnreachable(let seeds, let attempts, let lastError):
             return "no seed node answered (\(seeds.joined(separator: ", ")); \(attempts) attempts, last error: \(lastError)"
         }

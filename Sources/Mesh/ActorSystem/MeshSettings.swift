@@ -44,6 +44,10 @@ public struct MeshSettings: Sendable {
     /// A virtual actor with no calls for this long is deactivated (its
     /// kind's passivation hook runs first).
     public var virtualActorIdleTimeout: Duration = .seconds(300)
+    /// Most local actors one node (all its starts together) may watch here.
+    public var maxRemoteWatchesPerNode = 65_536
+    /// Most actors one node may have spawned here (`spawn` past it is refused).
+    public var maxSpawnsPerCaller = 10_000
     /// Where metrics go; the process-wide `MetricsSystem.factory` when nil.
     public var metricsFactory: (any MetricsFactory)?
     /// The event loops to run on; the process-wide singleton when nil.

@@ -17,6 +17,23 @@ struct ReceptionistSnapshot: Codable, Sendable, Equatable {
     var node: NodeID
     var version: UInt64
     var entries: [String: [MeshActorID]]
+
+    /// Most keys, registrations and key bytes one node may publish.
+    static let maxKeys = 4096
+    static let maxRegistrations = 65_536
+    static let maxKeyBytes = 1024
+
+    /// Throws `MeshError.refused` for a snapshot a node cannot honestly
+    /// send: registrations of actors on other nodes, or beyond the limits.
+    func validate() throws {
+        guard entries.count <= Self.maxKeys, entries.values.reduce(0, { $0 + $1.count }) <= Self.maxRegistrations,
+              entries.keys.allSatisfy({ $0.utf8.count <= Self.maxKeyBytes }) else {
+            throw MeshError.refused("a receptionist snapshot holds at most \(Self.maxKeys) keys of \(Self.maxKeyBytes) bytes and \(Self.maxRegistrations) registrations")
+        }
+        if let foreign = entries.values.joined().first(where: { $0.node != node }) {
+            throw MeshError.refused("\(node) may not register \(foreign), an actor of another node")
+        }
+    }
 }
 
 /// Cluster-wide discovery (docs/cluster.md, "Receptionist"): actors register under typed
@@ -224,7 +241,11 @@ distributed actor ReceptionistActor {
         self.actorSystem = actorSystem
     }
 
-    distributed func publish(_ snapshot: ReceptionistSnapshot) {
+    /// A member's registrations: accepted only from that member, and only
+    /// for its own actors.
+    distributed func publish(_ snapshot: ReceptionistSnapshot) throws {
+        try MeshActorSystem.requireCaller(of: id, is: snapshot.node, toDo: "publish registrations")
+        try snapshot.validate()
         actorSystem.receptionist.received(snapshot)
     }
 }

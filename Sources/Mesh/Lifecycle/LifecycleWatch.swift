@@ -43,6 +43,8 @@ final class LifecycleWatches: Sendable {
         var watches: [MeshActorID: [UUID: Watch]] = [:]
         /// Nodes watching each local actor (by path).
         var remoteWatchers: [String: Set<NodeID>] = [:]
+        /// How many local actors each node (by name, all its starts) watches.
+        var watchCounts: [NodeName: Int] = [:]
         /// Remote actors whose node has confirmed our watch.
         var confirmed: Set<MeshActorID> = []
     }
@@ -164,6 +166,7 @@ final class LifecycleWatches: Sendable {
     func resigned(_ id: MeshActorID) {
         let (watchers, ownWatches) = state.withLock { state -> (Set<NodeID>, [MeshActorID]) in
             let watchers = state.remoteWatchers.removeValue(forKey: id.path) ?? []
+            for watcher in watchers { Self.uncount(watcher, in: &state) }
             // Watches an actor made end with it.
             var own: [MeshActorID] = []
             for (watched, watches) in state.watches {
@@ -191,12 +194,21 @@ final class LifecycleWatches: Sendable {
     }
 
     /// A remote node registers its interest in a local actor.
-    func addRemoteWatcher(path: String, node: NodeID) -> Bool {
+    /// - Throws: `MeshError.refused` past `MeshSettings.maxRemoteWatchesPerNode`.
+    func addRemoteWatcher(path: String, node: NodeID) throws -> Bool {
         guard system.isLocalActorAlive(path: path) else { return false }
-        state.withLock { _ = $0.remoteWatchers[path, default: []].insert(node) }
+        let limit = system.settings.maxRemoteWatchesPerNode
+        try state.withLock { state in
+            guard state.remoteWatchers[path]?.contains(node) != true else { return }
+            guard state.watchCounts[node.name, default: 0] < limit else {
+                throw MeshError.refused("\(node.name) already watches \(limit) actors here")
+            }
+            state.remoteWatchers[path, default: []].insert(node)
+            state.watchCounts[node.name, default: 0] += 1
+        }
         // It may have resigned between the check and the insert.
         if !system.isLocalActorAlive(path: path) {
-            state.withLock { _ = $0.remoteWatchers[path]?.remove(node) }
+            removeRemoteWatcher(path: path, node: node)
             return false
         }
         return true
@@ -204,9 +216,15 @@ final class LifecycleWatches: Sendable {
 
     func removeRemoteWatcher(path: String, node: NodeID) {
         state.withLock { state in
-            state.remoteWatchers[path]?.remove(node)
+            guard state.remoteWatchers[path]?.remove(node) != nil else { return }
+            Self.uncount(node, in: &state)
             if state.remoteWatchers[path]?.isEmpty == true { state.remoteWatchers.removeValue(forKey: path) }
         }
+    }
+
+    private static func uncount(_ node: NodeID, in state: inout State) {
+        state.watchCounts[node.name, default: 1] -= 1
+        if state.watchCounts[node.name] == 0 { state.watchCounts.removeValue(forKey: node.name) }
     }
 
     /// A member changed state: when it is gone, everything watched on it has
@@ -214,8 +232,8 @@ final class LifecycleWatches: Sendable {
     func memberChanged(_ member: MemberState) {
         guard member.status.isFinal else { return }
         let gone = state.withLock { state -> [MeshActorID] in
-            for path in state.remoteWatchers.keys {
-                state.remoteWatchers[path]?.remove(member.node)
+            for path in state.remoteWatchers.keys where state.remoteWatchers[path]?.remove(member.node) != nil {
+                Self.uncount(member.node, in: &state)
             }
             return state.watches.keys.filter { $0.node == member.node }
         }
@@ -239,17 +257,22 @@ distributed actor LifecycleActor {
     }
 
     /// `node` watches the local actor at `path`; false when there is none.
-    distributed func watch(path: String, from node: NodeID) -> Bool {
-        actorSystem.watches.addRemoteWatcher(path: path, node: node)
+    /// Only `node` itself may register its watches.
+    distributed func watch(path: String, from node: NodeID) throws -> Bool {
+        try MeshActorSystem.requireCaller(of: id, is: node, toDo: "watch actors")
+        return try actorSystem.watches.addRemoteWatcher(path: path, node: node)
     }
 
-    distributed func unwatch(path: String, from node: NodeID) {
+    distributed func unwatch(path: String, from node: NodeID) throws {
+        try MeshActorSystem.requireCaller(of: id, is: node, toDo: "end watches")
         actorSystem.watches.removeRemoteWatcher(path: path, node: node)
     }
 
-    /// An actor watched from this node has terminated.
-    distributed func terminated(_ id: MeshActorID) {
-        actorSystem.watches.fire(id, .stopped)
+    /// An actor watched from this node has terminated; only the node it
+    /// lived on may say so.
+    distributed func terminated(_ actor: MeshActorID) throws {
+        try MeshActorSystem.requireCaller(of: id, is: actor.node, toDo: "report the end of \(actor)")
+        actorSystem.watches.fire(actor, .stopped)
     }
 }
 

@@ -85,6 +85,8 @@ final class ActorHost: Sendable {
         let actor: any DistributedActor
         let virtualKey: VirtualKey?
         var lastActive: ContinuousClock.Instant
+        /// The node that spawned it (nil for virtual activations and local spawns).
+        var spawner: NodeName?
     }
 
     private struct State {
@@ -146,20 +148,33 @@ final class ActorHost: Sendable {
 
     // MARK: - Spawning
 
-    func spawn(kind name: String, key: String) async throws -> MeshActorID {
+    /// Spawns an actor of kind `name` for `spawner` (nil: this node), which
+    /// may have at most `MeshSettings.maxSpawnsPerCaller` here.
+    func spawn(kind name: String, key: String, for spawner: NodeName?) async throws -> MeshActorID {
         guard let kind = system.kinds[name] else { throw PlacementError.unknownKind(name) }
-        let path = state.withLock { state -> String in
+        let limit = system.settings.maxSpawnsPerCaller
+        let path = try state.withLock { state throws -> String in
+            if let spawner, state.hosted.values.count(where: { $0.spawner == spawner }) >= limit {
+                throw MeshError.refused("\(spawner) already has \(limit) spawned actors here")
+            }
             state.spawnCounter += 1
             return "/spawned/\(name)/\(state.spawnCounter)"
         }
         let actor = try await make(kind, key: key, path: path)
-        state.withLock { $0.hosted[path] = Hosted(kind: kind, actor: actor, virtualKey: nil, lastActive: .now) }
+        state.withLock { $0.hosted[path] = Hosted(kind: kind, actor: actor, virtualKey: nil, lastActive: .now, spawner: spawner) }
         return actor.id as! MeshActorID
     }
 
-    /// Releases a spawned actor (it is deinitialised when nothing else holds it).
-    func stop(path: String) {
-        _ = state.withLock { $0.hosted.removeValue(forKey: path) }
+    /// Releases a spawned actor (it is deinitialised when nothing else
+    /// holds it). Only its spawner (or this node) may.
+    func stop(path: String, by caller: NodeName?) throws {
+        try state.withLock { state in
+            guard let hosted = state.hosted[path], hosted.virtualKey == nil else { return }
+            if let caller, hosted.spawner != caller {
+                throw MeshError.refused("\(caller) did not spawn \(path) and may not stop it")
+            }
+            state.hosted.removeValue(forKey: path)
+        }
     }
 
     private func make(_ kind: ActorKind, key: String, path: String) async throws -> any DistributedActor {
@@ -254,11 +269,11 @@ distributed actor HostActor {
     }
 
     distributed func spawn(kind: String, key: String) async throws -> MeshActorID {
-        try await actorSystem.host.spawn(kind: kind, key: key)
+        try await actorSystem.host.spawn(kind: kind, key: key, for: MeshActorSystem.remoteCaller(of: id)?.name)
     }
 
-    distributed func stop(path: String) {
-        actorSystem.host.stop(path: path)
+    distributed func stop(path: String) throws {
+        try actorSystem.host.stop(path: path, by: MeshActorSystem.remoteCaller(of: id)?.name)
     }
 
     distributed func load() -> NodeLoad {
@@ -277,7 +292,9 @@ distributed actor HostActor {
         actorSystem.host.activations
     }
 
-    distributed func deactivate(_ key: VirtualKey, passivate: Bool) async {
+    /// Only the leader's directory (dropping a duplicate) or this node may.
+    distributed func deactivate(_ key: VirtualKey, passivate: Bool) async throws {
+        try actorSystem.requireLeaderOrLocal(calling: id, toDo: "deactivate \(key)")
         await actorSystem.host.deactivate(key, passivate: passivate)
     }
 }
@@ -314,7 +331,8 @@ extension MeshActorSystem {
                     let host = try? HostActor.resolve(id: HostActor.id(of: member), using: self)
                     for _ in 0..<2 {
                         if let load = try? await MeshActorSystem.withCallTimeout(timeout, { try await host?.load() }) {
-                            return (member.node.name, load)
+                            // A load no node can have (negative, NaN, infinite) would win or skew placement.
+                            return (member.node.name, load.isPlausible ? load : nil)
                         }
                     }
                     return (member.node.name, nil)

@@ -37,6 +37,12 @@ public struct NodeLoad: Sendable, Codable, Equatable {
         self.callsPerSecond = callsPerSecond
     }
 
+    /// Whether a node could report this: counts and rates that are finite
+    /// and not negative. Another node's answer is checked before use.
+    public var isPlausible: Bool {
+        hostedActors >= 0 && callsPerSecond.isFinite && callsPerSecond >= 0
+    }
+
     /// One number to compare nodes by: an actor weighs as much as 50 calls
     /// per second (an agent is mostly idle between model calls).
     public var score: Double { Double(hostedActors) + callsPerSecond / 50 }

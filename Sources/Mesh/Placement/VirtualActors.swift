@@ -168,7 +168,8 @@ distributed actor DirectoryActor {
         if let id = table[key], actorSystem.cluster.isAlive(id.node), id != stale { return id }
         if let running = placing[key] { return try await running.value }
         let system = actorSystem
-        let task = Task { try await Self.findOrActivate(key, system: system) }
+        // The search is this node's own work, whoever asked.
+        let task = Task { try await MeshActorSystem.$inboundCall.withValue(nil) { try await Self.findOrActivate(key, system: system) } }
         placing[key] = task
         defer { placing[key] = nil }
         let id = try await task.value
@@ -176,9 +177,13 @@ distributed actor DirectoryActor {
         return id
     }
 
-    /// Another node's activations (after it saw this node become leader).
+    /// Another node's activations (after it saw this node become leader);
+    /// a node reports its own only.
     /// - Returns: the keys it must drop because another copy is kept.
-    distributed func report(_ activations: [VirtualActivation]) -> [VirtualKey] {
+    distributed func report(_ activations: [VirtualActivation]) throws -> [VirtualKey] {
+        for activation in activations {
+            try MeshActorSystem.requireCaller(of: id, is: activation.id.node, toDo: "report the activation \(activation.key)")
+        }
         var duplicates: [VirtualKey] = []
         for activation in activations {
             if let kept = table[activation.key], kept != activation.id, actorSystem.cluster.isAlive(kept.node) {
@@ -195,7 +200,8 @@ distributed actor DirectoryActor {
         table.map { VirtualActivation(key: $0.key, id: $0.value) }
     }
 
-    distributed func deactivated(_ activation: VirtualActivation) {
+    distributed func deactivated(_ activation: VirtualActivation) throws {
+        try MeshActorSystem.requireCaller(of: id, is: activation.id.node, toDo: "deactivate \(activation.key)")
         if table[activation.key] == activation.id { table[activation.key] = nil }
     }
 

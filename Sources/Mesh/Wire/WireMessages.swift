@@ -118,6 +118,7 @@ public enum WireErrorCode: UInt16, Sendable, CaseIterable {
     case remote = 6
     case unknownTarget = 8
     case typeNotAllowed = 9
+    case refused = 10
 }
 
 /// The `failure` payload: why a call failed on the remote side.
