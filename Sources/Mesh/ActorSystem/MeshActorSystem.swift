@@ -37,6 +37,10 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private let listener: any Channel
     private let localActors = Mutex<[String: WeakActor]>([:])
     private let associations = Mutex<[String: Association]>([:])
+    /// Per peer, the one inbound connection kept besides the canonical
+    /// association (both nodes dialled; the peer retires its own soon). A
+    /// further one replaces it, so a peer cannot hold unlimited connections.
+    private let secondaryInbound = Mutex<[String: Association]>([:])
     private let pathCounter = Atomic<UInt64>(0)
     private let clusterStorage = Mutex<Cluster?>(nil)
     private let services = Mutex<Services?>(nil)
@@ -213,6 +217,9 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         let all = associations.withLock { associations in
             defer { associations.removeAll() }
             return Array(associations.values)
+        } + secondaryInbound.withLock { secondary in
+            defer { secondary.removeAll() }
+            return Array(secondary.values)
         }
         cluster.leave(over: all)
         let closed = all.compactMap(\.channelClosed)
@@ -451,6 +458,10 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             }
             return (nil, nil)  // ours is canonical; this one serves the peer's calls until it retires it
         }
+        if restarted == nil, duplicate == nil, !isCurrent(association) {
+            let replaced = secondaryInbound.withLock { $0.updateValue(association, forKey: peer.node.name.rawValue) }
+            replaced?.close(.nodeUnreachable(node: peer.node.name.rawValue, reason: "replaced by a newer connection from the same node"))
+        }
         restarted?.close(.nodeUnreachable(node: peer.node.name.rawValue, reason: "the node restarted"))
         if duplicate === association {
             association.close(.nodeUnreachable(node: peer.node.name.rawValue, reason: "a later start of this node is connected"))
@@ -471,6 +482,9 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         guard let association else { return }
         associations.withLock { associations in
             if associations[association.peerName] === association { associations.removeValue(forKey: association.peerName) }
+        }
+        secondaryInbound.withLock { secondary in
+            if secondary[association.peerName] === association { secondary.removeValue(forKey: association.peerName) }
         }
     }
 

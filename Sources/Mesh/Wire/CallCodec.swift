@@ -1,5 +1,30 @@
 import NIOCore
 
+/// A name that can be interned, with the bytes it holds in a table.
+public protocol InternedName: Hashable, Sendable {
+    var internedBytes: Int { get }
+}
+
+extension String: InternedName {
+    public var internedBytes: Int { utf8.count }
+}
+
+extension WireRecipient: InternedName {
+    public var internedBytes: Int { 8 + path.utf8.count }
+}
+
+/// The limits both ends of a connection apply to interned names
+/// (docs/wire-protocol.md §5 and §8): a sender never defines past them, a
+/// receiver closes the connection of a peer that does.
+public enum InternLimits {
+    /// Definitions one table holds.
+    public static let maxEntries = 1 << 16
+    /// Bytes of names one table holds (paths and mangled names).
+    public static let maxBytes = 4 << 20
+    /// The longest name that is interned; longer ones are always inline.
+    public static let maxNameBytes = 1024
+}
+
 /// Long names (actor paths, mangled call targets) are sent once per
 /// connection and then referred to by number, so a hot call does not resend
 /// them (docs/wire-protocol.md §5).
@@ -8,14 +33,20 @@ import NIOCore
 /// inline and the receiver remembers it under the low 31 bits; without, it
 /// refers to an earlier definition. Reference 0 with the top bit set is an
 /// inline definition the receiver must not remember (the sender's table is
-/// full). Both tables start empty on each new connection.
-public struct OutboundInternTable<Key: Hashable & Sendable>: Sendable {
+/// full, or the name is longer than `InternLimits.maxNameBytes`). Both
+/// tables start empty on each new connection.
+public struct OutboundInternTable<Key: InternedName>: Sendable {
     static var defineBit: UInt32 { 0x8000_0000 }
     public let capacity: Int
+    public let byteBudget: Int
     private var refs: [Key: UInt32] = [:]
     private var nextRef: UInt32 = 1
+    private var bytes = 0
 
-    public init(capacity: Int = 1 << 16) { self.capacity = capacity }
+    public init(capacity: Int = InternLimits.maxEntries, byteBudget: Int = InternLimits.maxBytes) {
+        self.capacity = capacity
+        self.byteBudget = byteBudget
+    }
 
     /// Writes the reference for `key`, with its definition the first time.
     mutating func write(_ key: Key, to buffer: inout ByteBuffer, define: (Key, inout ByteBuffer) -> Void) {
@@ -23,10 +54,12 @@ public struct OutboundInternTable<Key: Hashable & Sendable>: Sendable {
             buffer.writeInteger(ref)
             return
         }
-        if refs.count < capacity {
+        let size = key.internedBytes
+        if refs.count < capacity && size <= InternLimits.maxNameBytes && bytes + size <= byteBudget {
             let ref = nextRef
             nextRef += 1
             refs[key] = ref
+            bytes += size
             buffer.writeInteger(ref | Self.defineBit)
         } else {
             buffer.writeInteger(Self.defineBit)
@@ -35,12 +68,18 @@ public struct OutboundInternTable<Key: Hashable & Sendable>: Sendable {
     }
 }
 
-/// The receiving side of an `OutboundInternTable`.
-public struct InboundInternTable<Value: Sendable & Equatable>: Sendable {
+/// The receiving side of an `OutboundInternTable`: bounded by count, bytes
+/// and name length, so a peer cannot make it hold gigabytes.
+public struct InboundInternTable<Value: InternedName & Equatable>: Sendable {
     public let capacity: Int
+    public let byteBudget: Int
     private var values: [UInt32: Value] = [:]
+    private var bytes = 0
 
-    public init(capacity: Int = 1 << 16) { self.capacity = capacity }
+    public init(capacity: Int = InternLimits.maxEntries, byteBudget: Int = InternLimits.maxBytes) {
+        self.capacity = capacity
+        self.byteBudget = byteBudget
+    }
 
     mutating func read(
         from buffer: inout ByteBuffer, kind: FrameKind, define: (inout ByteBuffer) -> Value?
@@ -48,20 +87,26 @@ public struct InboundInternTable<Value: Sendable & Equatable>: Sendable {
         guard let raw = buffer.readInteger(as: UInt32.self) else {
             throw .malformed(kind: kind, reason: "truncated reference")
         }
-        let ref = raw & ~OutboundInternTable<Int>.defineBit
-        guard raw & OutboundInternTable<Int>.defineBit != 0 else {
+        let ref = raw & ~OutboundInternTable<String>.defineBit
+        guard raw & OutboundInternTable<String>.defineBit != 0 else {
             guard let value = values[ref] else { throw .unknownReference(ref) }
             return value
         }
         guard let value = define(&buffer) else { throw .malformed(kind: kind, reason: "truncated definition") }
         if ref == 0 { return value }
-        if let existing = values[ref], existing != value {
-            throw .malformed(kind: kind, reason: "reference \(ref) redefined")
+        if let existing = values[ref] {
+            guard existing == value else { throw .malformed(kind: kind, reason: "reference \(ref) redefined") }
+            return value
         }
-        guard values.count < capacity || values[ref] != nil else {
-            throw .malformed(kind: kind, reason: "more than \(capacity) definitions")
+        let size = value.internedBytes
+        guard size <= InternLimits.maxNameBytes else {
+            throw .malformed(kind: kind, reason: "a definition of \(size) bytes (at most \(InternLimits.maxNameBytes) are interned)")
+        }
+        guard values.count < capacity, bytes + size <= byteBudget else {
+            throw .malformed(kind: kind, reason: "more than \(capacity) definitions or \(byteBudget) bytes of names")
         }
         values[ref] = value
+        bytes += size
         return value
     }
 }

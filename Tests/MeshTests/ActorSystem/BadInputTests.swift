@@ -296,3 +296,30 @@ import Testing
         try await sender.shutdown()
     }
 }
+
+/// A peer that opens connection after connection under one identity.
+@Suite struct ConnectionCountTests {
+    @Test func aPeerKeepsAtMostOneConnectionBesidesItsAssociation() async throws {
+        let node = try await startNode("conn-target")
+        // "zz-…" sorts after the node's name: its later connections are the
+        // kind that used to be kept without limit.
+        let identity = NodeID(name: try NodeName("zz-many"))
+        var peers: [RawPeer] = []
+        for _ in 0..<5 {
+            let peer = try await RawPeer(connectingTo: node.endpoint, credentials: TestCertificates.credentials("zz-many"))
+            await peer.waitForTLS()
+            try await peer.sendHello(HandshakeMessage(node: identity, roles: .worker, maxFrameLength: 1 << 20))
+            try await within(10, "welcome") { await peer.waitForFrames(1) }
+            peers.append(peer)
+        }
+        // The first is the association; each later one replaced the one before.
+        for (index, peer) in peers.enumerated() where (1...3).contains(index) {
+            try await within(10, "connection \(index) to be closed") { await peer.waitForClose() }
+        }
+        try await peers[0].roundTrip()
+        try await peers[4].roundTrip()
+        #expect(!peers[0].isClosed && !peers[4].isClosed)
+        for peer in peers { peer.close() }
+        try await node.shutdown()
+    }
+}

@@ -42,6 +42,66 @@ import Testing
         #expect(throws: WireError.unknownReference(1)) { try fresh.read(try parse(second)[0]) }
     }
 
+    /// A raw call frame defining `path` under reference `ref` (as a hostile peer would).
+    func definition(ref: UInt32, path: String) -> Frame {
+        var payload = ByteBuffer()
+        payload.writeInteger(UInt64(1))
+        payload.writeInteger(UInt32(0))
+        payload.writeInteger(ref | 0x8000_0000)
+        payload.writeInteger(UInt64(42))
+        payload.writeShortString(path)
+        payload.writeInteger(UInt32(0x8000_0000))
+        payload.writeShortString("t")
+        payload.writeInteger(UInt8(0))
+        payload.writeInteger(UInt8(0))
+        return Frame(kind: .call, payload: payload)
+    }
+
+    @Test func aNameLongerThanTheInternLimitIsAlwaysInline() throws {
+        let long = WireRecipient(incarnation: 42, path: "/" + String(repeating: "l", count: InternLimits.maxNameBytes))
+        var encoder = CallFrameEncoder()
+        var decoder = CallFrameDecoder()
+        for id in 1...2 as ClosedRange<UInt64> {
+            var buffer = ByteBuffer()
+            encoder.writeCall(oneWay: false, callID: id, timeoutMillis: 0, recipient: long, target: target, arguments: [], into: &buffer)
+            #expect(buffer.readableBytes > long.path.utf8.count, "call \(id) carries the name")
+            #expect(try decoder.read(try parse(buffer)[0]).recipient == long)
+        }
+        // A peer that defines one anyway is malformed.
+        var fresh = CallFrameDecoder()
+        #expect(throws: WireError.self) { try fresh.read(definition(ref: 1, path: long.path)) }
+    }
+
+    @Test func internTablesAreBoundedInBytes() throws {
+        // 60 KiB paths under 65,536 references would be ~4 GiB: the byte
+        // budget stops a peer long before.
+        var decoder = CallFrameDecoder()
+        let path = "/" + String(repeating: "b", count: InternLimits.maxNameBytes - 10)  // + a digit + 8 bytes of incarnation
+        var accepted = 0
+        var failure: WireError?
+        for ref in 1...UInt32(InternLimits.maxBytes / InternLimits.maxNameBytes + 1) {
+            do {
+                _ = try decoder.read(definition(ref: ref, path: path + "\(ref % 10)"))
+                accepted += 1
+            } catch {
+                failure = error
+                break
+            }
+        }
+        #expect(accepted == InternLimits.maxBytes / InternLimits.maxNameBytes)
+        #expect(failure != nil)
+        // Our own encoder stays within the budget: past it, names go inline.
+        var table = OutboundInternTable<String>(byteBudget: 10)
+        var buffer = ByteBuffer()
+        for name in ["abcd", "efgh", "ijkl"] { table.write(name, to: &buffer) { name, buffer in buffer.writeShortString(name) } }
+        var refs: [UInt32] = []
+        while buffer.readableBytes > 0 {
+            refs.append(buffer.readInteger(as: UInt32.self)! & 0x7FFF_FFFF)
+            _ = buffer.readShortString()
+        }
+        #expect(refs == [1, 2, 0])
+    }
+
     @Test func truncatedOrPaddedCallsAreMalformed() throws {
         var encoder = CallFrameEncoder()
         var buffer = ByteBuffer()
