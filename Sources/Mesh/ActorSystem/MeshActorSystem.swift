@@ -31,6 +31,11 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     public let endpoint: Endpoint
     public let settings: MeshSettings
     public let registry = TypeRegistry()
+    /// Call targets allowed from the wire (the binary's distributed functions).
+    let targets = DistributedTargets()
+    /// Calls handed to the runtime's `executeDistributedTarget` (tests check
+    /// that refused targets never are).
+    let runtimeInvocations = Atomic<UInt64>(0)
     let logger: Logger
     let group: any EventLoopGroup
     let clientTLS: NIOSSLContext
@@ -112,6 +117,9 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         }
         guard certified == settings.name.rawValue else {
             throw MeshError.handshakeRejected("the certificate is for node \(certified), not \(settings.name)")
+        }
+        guard DistributedTargets.isAvailable else {
+            throw MeshError.unsupported("this Swift runtime has no swift_findAccessibleFunction: call targets cannot be checked before the runtime demangles them")
         }
         let group = settings.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         let serverTLS = try NIOSSLContext(configuration: settings.credentials.tlsConfiguration(server: true))
@@ -505,6 +513,11 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             }
             return
         }
+        guard targets.allows(call.target) else {
+            if !oneWay { association.reply(callID: callID, CallOutcome(MeshError.unknownTarget(call.target))) }
+            return
+        }
+        runtimeInvocations.wrappingAdd(1, ordering: .relaxed)
         let replied = ReplyOnce()
         let handler = MeshResultHandler(reply: { outcome in
             if !oneWay && replied.claim() { association.reply(callID: callID, outcome) }

@@ -2,6 +2,7 @@ import Distributed
 import Foundation
 import NIOCore
 import MeshTesting
+import Synchronization
 import Testing
 @testable import Mesh
 
@@ -171,6 +172,35 @@ import Testing
         var payload = reply.payload
         let failure = try FailureMessage.read(from: &payload)
         #expect(failure.code == WireErrorCode.actorNotFound.rawValue && failure.message.hasSuffix("…"))
+        peer.close()
+        try await fixture.stop()
+    }
+
+    @Test func targetsThatAreNoDistributedFunctionNeverReachTheRuntime() async throws {
+        let fixture = try await Fixture()
+        try await fixture.stillServes()  // a real target: allowed, handed to the runtime
+        #expect(fixture.server.runtimeInvocations.load(ordering: .relaxed) == 1)
+        let peer = try await handshaken(fixture, as: "demangler")
+        // Deeply nested generic types and a long made-up name: what the
+        // runtime would have demangled and instantiated.
+        let nested = "$s" + String(repeating: "Say", count: 2000) + "SiG" + String(repeating: "G", count: 1999) + "TE"
+        let bogus = [nested, "$s4Mesh7GreeterC3addyS2i_SitFTE_", "", String(repeating: "x", count: 60_000)]
+        var encoder = CallFrameEncoder()
+        for (index, target) in bogus.enumerated() {
+            var buffer = ByteBuffer()
+            encoder.writeCall(oneWay: false, callID: UInt64(index + 1), timeoutMillis: 0,
+                              recipient: WireRecipient(incarnation: fixture.server.node.incarnation, path: fixture.greeter.id.path),
+                              target: target, arguments: [], into: &buffer)
+            try await peer.send(buffer)
+        }
+        try await within(10, "four failures") { await peer.waitForFrames(1 + bogus.count) }
+        for frame in peer.frames.dropFirst() {
+            var payload = frame.payload
+            #expect(try FailureMessage.read(from: &payload).code == WireErrorCode.unknownTarget.rawValue)
+        }
+        #expect(fixture.server.runtimeInvocations.load(ordering: .relaxed) == 1, "none of them reached executeDistributedTarget")
+        try await fixture.stillServes()
+        #expect(fixture.server.runtimeInvocations.load(ordering: .relaxed) == 2)
         peer.close()
         try await fixture.stop()
     }
