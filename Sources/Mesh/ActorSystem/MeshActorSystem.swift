@@ -135,6 +135,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     guard let system = box.system else { throw MeshError.nodeUnreachable(node: "self", reason: "starting") }
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: serverTLS))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(settings.idleTimeout)))
                     try channel.pipeline.syncOperations.addHandler(
                         MeshConnectionHandler(system: system, role: .acceptor, association: nil))
                 }
@@ -144,8 +145,10 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         let system = MeshActorSystem(
             node: node, endpoint: Endpoint(host: settings.advertisedHost ?? settings.bindHost, port: port),
             settings: settings, logger: logger, group: group, clientTLS: clientTLS, listener: listener)
-        box.system = system
+        // Only now may accepted connections reach the system: a frame
+        // handled before the services exist would find none.
         system.startServices()
+        box.system = system
         logger.info("mesh listening", metadata: ["node": "\(node)", "endpoint": "\(system.endpoint)"])
         return system
     }
@@ -376,6 +379,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(self.settings.idleTimeout)))
                     try channel.pipeline.syncOperations.addHandler(
                         MeshConnectionHandler(system: self, role: .initiator(expectedPeer: name), association: association))
                 }

@@ -22,6 +22,12 @@ public struct MeshSettings: Sendable {
     /// A connection that has not completed both handshakes by then is closed.
     public var handshakeTimeout: Duration = .seconds(10)
     public var connectTimeout: Duration = .seconds(5)
+    /// A connection that reads nothing for this long is closed (members
+    /// probe each other far more often; a silent peer holds resources).
+    public var idleTimeout: Duration = .seconds(120)
+    /// A frame must arrive whole within this long of its first bytes (a
+    /// peer may not hold a 16 MiB partial frame open).
+    public var frameTimeout: Duration = .seconds(30)
     /// Run received calls on the event loop of the connection that carried
     /// them (a default actor executes there; the reply is written without a
     /// thread hop). Turn off when actors do long CPU-bound work in their

@@ -21,6 +21,8 @@ final class MeshConnectionHandler: ChannelInboundHandler {
     private var association: Association?
     private var certificateNodeName: String?
     private var handshakeTimer: Scheduled<Void>?
+    /// Runs while part of a frame is buffered (`MeshSettings.frameTimeout`).
+    private var frameTimer: Scheduled<Void>?
     private let logger: Logger
 
     init(system: MeshActorSystem, role: HandshakeStateMachine.Role, association: Association?) {
@@ -40,6 +42,15 @@ final class MeshConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            // The peer may not be reading either: say why, but do not wait for it.
+            logger.info("closing idle mesh connection", metadata: ["peer": "\(association?.peerName ?? "?")"])
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            buffer.writeFrame(.goodbye) { CloseMessage(code: 0, reason: "idle for \(system.settings.idleTimeout)").write(to: &$0) }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            context.close(promise: nil)
+            return
+        }
         if case TLSUserEvent.handshakeCompleted = event {
             // The TLS handshake verified the chain against the cluster CA; the
             // node name in the certificate is what the mesh handshake checks.
@@ -56,12 +67,22 @@ final class MeshConnectionHandler: ChannelInboundHandler {
         parser.append(unwrapInboundIn(data))
         do {
             while let frame = try parser.next() {
+                frameTimer?.cancel()
+                frameTimer = nil
                 if handshake.isEstablished {
                     try route(frame, context: context)
                 } else {
                     perform(handshake.receive(frame, certificateNodeName: certificateNodeName), context: context)
                 }
                 if !context.channel.isActive { return }
+            }
+            if parser.bufferedBytes > 0 && frameTimer == nil {
+                let limit = system.settings.frameTimeout
+                let (channel, logger) = (context.channel, logger)
+                frameTimer = context.eventLoop.scheduleTask(in: TimeAmount(limit)) {
+                    logger.warning("closing mesh connection", metadata: ["reason": "a frame did not arrive whole within \(limit)"])
+                    channel.close(promise: nil)
+                }
             }
         } catch let error as WireError {
             goodbye(context: context, code: 1, reason: error.description)
@@ -172,6 +193,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
+        frameTimer?.cancel()
         // The handshake's record of the peer: the association may already be
         // closed (a reset arrives as an error before the channel goes inactive).
         // Only the peer's current connection going away is news about the

@@ -205,6 +205,35 @@ import Testing
         try await fixture.stop()
     }
 
+    @Test func aPartialFrameAfterTheHandshakeIsClosedAtTheFrameDeadline() async throws {
+        let node = try await startNode("frame-deadline") { $0.frameTimeout = .milliseconds(300) }
+        let peer = try await RawPeer(connectingTo: node.endpoint, credentials: TestCertificates.credentials("trickle"))
+        await peer.waitForTLS()
+        try await peer.sendHello(hello("trickle"))
+        try await within(10, "welcome") { await peer.waitForFrames(1) }
+        // A frame of 1 MiB announced, 100 bytes of it sent, then nothing.
+        var partial = ByteBuffer()
+        partial.writeInteger(UInt32(1 << 20))
+        partial.writeInteger(FrameKind.gossip.rawValue)
+        partial.writeBytes([UInt8](repeating: 0, count: 100))
+        try await peer.send(partial)
+        let start = ContinuousClock.now
+        try await within(10, "the node to close the connection") { await peer.waitForClose() }
+        print("partial frame: closed after \(ContinuousClock.now - start)")
+        try await node.shutdown()
+    }
+
+    @Test func aSilentConnectionIsClosedAtTheIdleDeadline() async throws {
+        let node = try await startNode("idle-deadline") { $0.idleTimeout = .milliseconds(400) }
+        let peer = try await RawPeer(connectingTo: node.endpoint, credentials: TestCertificates.credentials("silent"))
+        await peer.waitForTLS()
+        try await peer.sendHello(hello("silent"))
+        try await within(10, "welcome") { await peer.waitForFrames(1) }
+        try await within(10, "the node to close the idle connection") { await peer.waitForClose() }
+        #expect(peer.frames.contains { $0.kind == .goodbye }, "it said why")
+        try await node.shutdown()
+    }
+
     @Test func framesRightBehindTheHelloInTheSameReadAreNotLost() async throws {
         let fixture = try await Fixture()
         let peer = try await RawPeer(connectingTo: fixture.server.endpoint, credentials: TestCertificates.credentials("hasty"))
