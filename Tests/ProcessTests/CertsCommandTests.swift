@@ -26,7 +26,7 @@ import Testing
         #expect(status == 0, "\(child.standardError)")
         #expect(try mode(folder + "/w7/node.key") == 0o600)
         let credentials = try NodeCredentials(directory: folder + "/w7")
-        #expect(credentials.nodeName == "worker-7")
+        #expect(credentials.identity == .init(name: "worker-7", roles: .worker), "worker unless told otherwise")
         #expect(credentials.caCertificatePEM == (try String(contentsOfFile: folder + "/ca/ca.pem", encoding: .utf8)))
         _ = try credentials.tlsConfiguration(server: true)
 
@@ -44,6 +44,8 @@ import Testing
         #expect(badName != 0 && nameChild.standardError.contains("a-z, 0-9 and '-'"))
         let (badAddress, addressChild) = try await run(["certs", "issue", "w", "--ca", folder + "/ca", "--out", folder + "/x", "--address", "not a host!"])
         #expect(badAddress != 0 && addressChild.standardError.contains("neither an IP address nor a DNS name"))
+        let (badRole, roleChild) = try await run(["certs", "issue", "w", "--ca", folder + "/ca", "--out", folder + "/x", "--role", "admin"])
+        #expect(badRole != 0 && roleChild.standardError.contains("gateway, worker or observer"), "\(roleChild.standardError)")
         let (noCA, caChild) = try await run(["certs", "issue", "w", "--ca", folder + "/missing", "--out", folder + "/x"])
         #expect(noCA != 0 && caChild.standardError.contains("hma certs init"))
         #expect(!FileManager.default.fileExists(atPath: folder + "/x/node.key"))

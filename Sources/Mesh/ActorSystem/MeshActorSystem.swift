@@ -112,11 +112,15 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     /// - Throws: when the certificate is not for `settings.name`, or the
     ///   address cannot be bound.
     public static func start(_ settings: MeshSettings, logger: Logger = Logger(label: "hma.mesh")) async throws -> MeshActorSystem {
-        guard let certified = settings.credentials.nodeName else {
+        guard let certified = settings.credentials.identity else {
             throw MeshError.handshakeRejected("the node certificate names no node (is it from `hma certs issue`?)")
         }
-        guard certified == settings.name.rawValue else {
-            throw MeshError.handshakeRejected("the certificate is for node \(certified), not \(settings.name)")
+        guard certified.name == settings.name.rawValue else {
+            throw MeshError.handshakeRejected("the certificate is for node \(certified.name), not \(settings.name)")
+        }
+        guard certified.roles.isSuperset(of: settings.roles) else {
+            throw MeshError.handshakeRejected(
+                "node \(settings.name) runs as \(settings.roles.names.joined(separator: ", ")) but its certificate grants \(certified.roles.isEmpty ? "no role (issued before roles; reissue it)" : certified.roles.names.joined(separator: ", ")) — `hma certs issue \(settings.name) --role …`")
         }
         guard DistributedTargets.isAvailable else {
             throw MeshError.unsupported("this Swift runtime has no swift_findAccessibleFunction: call targets cannot be checked before the runtime demangles them")
@@ -514,6 +518,13 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             if !oneWay {
                 let id = MeshActorID(node: NodeID(name: node.name, incarnation: call.recipient.incarnation), endpoint: endpoint, path: call.recipient.path)
                 association.reply(callID: callID, .failure(code: .actorNotFound, type: "", message: id.description, payload: nil))
+            }
+            return
+        }
+        // An observer (`hma status`) may read cluster status and nothing else.
+        if let peer = association.peer, !peer.roles.isMember, call.recipient.path != ClusterStatusActor.path {
+            if !oneWay {
+                association.reply(callID: callID, CallOutcome(MeshError.refused("\(peer.node.name) is an observer: it may only read cluster status")))
             }
             return
         }

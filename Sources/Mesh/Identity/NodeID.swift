@@ -24,12 +24,28 @@ public struct NodeID: Hashable, Sendable, Codable, CustomStringConvertible {
 }
 
 /// What a node does in the cluster (docs/architecture.md, "Processes").
+/// A node's roles come from its certificate (docs/cluster.md, "Roles").
 public struct NodeRoles: OptionSet, Hashable, Sendable, Codable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     public static let gateway = NodeRoles(rawValue: 1 << 0)
     public static let worker = NodeRoles(rawValue: 1 << 1)
+    /// Reads cluster status (`hma status`); not a member: it cannot gossip,
+    /// spawn, watch, register or call application actors.
+    public static let observer = NodeRoles(rawValue: 1 << 2)
+
+    /// The roles that make a node a cluster member.
+    public static let member: NodeRoles = [.gateway, .worker]
+
+    /// Whether a node with these roles is a member (gateway or worker).
+    public var isMember: Bool { !intersection(.member).isEmpty }
+
+    /// Each role by the name certificates and the command line use.
+    public static let byName: [(String, NodeRoles)] = [("gateway", .gateway), ("worker", .worker), ("observer", .observer)]
+
+    /// "gateway", "worker", "observer" for display and certificates.
+    public var names: [String] { Self.byName.filter { contains($0.1) }.map(\.0) }
 }
 
 /// Optional protocol features a node supports; a connection uses those both

@@ -71,7 +71,7 @@ public final class Cluster: Sendable {
     /// partition each side has its own.
     public var leader: MemberState? {
         state.withLock { state in
-            state.membership.members.values.filter { $0.status == .up || $0.status == .suspect }
+            state.membership.members.values.filter { $0.status.isConfirmedLive }
                 .min { $0.node.name.rawValue < $1.node.name.rawValue }
         }
     }
@@ -193,8 +193,10 @@ public final class Cluster: Sendable {
     static let maxLabelBytes = 255
 
     func receivedGossip(_ payload: ByteBuffer, on association: Association) throws {
-        guard let sender = association.peer?.node else { return }
-        let states: [MemberState]
+        // Observers read status; they are not members and have no say.
+        guard let peer = association.peer, peer.roles.isMember else { return }
+        let sender = peer.node
+        var states: [MemberState]
         do {
             states = try system.binaryDecoder.decode([MemberState].self, from: payload.readableBytesView)
         } catch {
@@ -210,6 +212,8 @@ public final class Cluster: Sendable {
         }) {
             throw WireError.malformed(kind: .gossip, reason: "member \(bad.node) has more than \(Self.maxLabels) labels or a host, label or value over \(Self.maxLabelBytes) bytes")
         }
+        // A member's roles are what its certificate grants, not what it says.
+        for index in states.indices where states[index].node == sender { states[index].roles = peer.roles }
         let stopped = state.withLock { state -> Bool in
             state.inCluster = true
             return state.stopped
@@ -223,6 +227,7 @@ public final class Cluster: Sendable {
     /// Another member asks us to probe `request.target` (its own probe went
     /// unanswered); the target's ack is relayed back to it.
     func receivedPingRequest(_ request: IndirectProbeMessage, from requester: Association) {
+        guard requester.peer?.roles.isMember == true else { return }
         let now = ContinuousClock.now
         let (member, nonce) = state.withLock { state -> (MemberState?, UInt64) in
             guard !state.stopped, let name = try? NodeName(request.target), let member = state.membership.members[name],
@@ -246,7 +251,7 @@ public final class Cluster: Sendable {
 
     /// A heartbeat ack on a connection to `peer` (nil before its handshake,
     /// or when relayed and known only by name).
-    func receivedHeartbeatAck(_ sequence: UInt64, from peer: String, node: NodeID? = nil) {
+    func receivedHeartbeatAck(_ sequence: UInt64, from peer: String, node: NodeID? = nil, roles: NodeRoles = []) {
         if sequence & Self.relayNonceBit != 0 {
             guard let relay = state.withLock({ $0.relays.removeValue(forKey: sequence) }) else { return }
             relay.requester.sendControl(.relayedAck) {
@@ -257,26 +262,28 @@ public final class Cluster: Sendable {
         apply { state, now, changes in
             guard let name = try? NodeName(peer), let member = state.membership.members[name]?.node,
                   node == nil || node == member else { return [] }
-            if let node { Self.confirm(node, in: &state, changes: &changes) }
+            if let node { Self.confirm(node, roles: roles, in: &state, changes: &changes) }
             return state.detector.ack(from: member, sequence: sequence, now: now)
         }
     }
 
     /// A frame arrived from `node`. Events of another start of a member's
     /// name (an old process still shutting down) are not about the member.
-    func heard(from node: NodeID) {
+    func heard(from node: NodeID, roles: NodeRoles = []) {
         apply { state, now, changes in
             guard state.membership.members[node.name]?.node == node else { return [] }
-            Self.confirm(node, in: &state, changes: &changes)
+            Self.confirm(node, roles: roles, in: &state, changes: &changes)
             return state.detector.heard(from: node, now: now)
         }
     }
 
     /// This node heard from `node` itself over its authenticated connection:
-    /// a member only others had vouched for is confirmed up.
-    private static func confirm(_ node: NodeID, in state: inout State, changes: inout [MemberState]) {
-        guard var member = state.membership.members[node.name], member.node == node, member.status == .joining else { return }
+    /// a member only others had vouched for is confirmed up, with the roles
+    /// its certificate grants.
+    private static func confirm(_ node: NodeID, roles: NodeRoles, in state: inout State, changes: inout [MemberState]) {
+        guard roles.isMember, var member = state.membership.members[node.name], member.node == node, member.status == .joining else { return }
         member.status = .up
+        member.roles = roles
         if case .updated(let changed)? = state.membership.merge(member, from: .local) { changes.append(changed) }
     }
 

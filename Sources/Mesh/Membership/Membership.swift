@@ -16,6 +16,10 @@ public enum MemberStatus: UInt8, Sendable, Codable, CaseIterable, Comparable {
     /// actors are gone for watchers, its registrations dropped).
     public var isFinal: Bool { self >= .down }
 
+    /// Up or suspect: a live member this node has heard from itself (not
+    /// one only another member vouched for), fit to lead and to place on.
+    public var isConfirmedLive: Bool { self == .up || self == .suspect }
+
     public static func < (lhs: MemberStatus, rhs: MemberStatus) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 

@@ -349,7 +349,7 @@ extension MeshActorSystem {
     /// members are preferred to suspect ones.
     func choosePlacement(for key: String, requirement: PlacementRequirement, excluding: Set<NodeName> = []) async -> MemberState? {
         let admitted = cluster.members.filter {
-            !$0.status.isFinal && !excluding.contains($0.node.name) && requirement.admits(roles: $0.roles, labels: $0.labels)
+            $0.status.isConfirmedLive && !excluding.contains($0.node.name) && requirement.admits(roles: $0.roles, labels: $0.labels)
         }
         // Up members first; a suspect one (perhaps only slow) when nothing else fits.
         let up = admitted.filter { $0.status == .up }

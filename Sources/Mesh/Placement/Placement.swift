@@ -88,9 +88,4 @@ public enum Placement {
     }
 }
 
-extension NodeRoles {
-    /// "gateway", "worker" for display.
-    public var names: [String] {
-        [contains(.gateway) ? "gateway" : nil, contains(.worker) ? "worker" : nil].compactMap { $0 }
-    }
-}
+

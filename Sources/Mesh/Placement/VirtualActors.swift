@@ -207,7 +207,7 @@ distributed actor DirectoryActor {
 
     /// Finds the key on a live member, or places and activates it.
     private static func findOrActivate(_ key: VirtualKey, system: MeshActorSystem) async throws -> MeshActorID {
-        let members = system.cluster.members.filter { !$0.status.isFinal }
+        let members = system.cluster.members.filter { $0.status.isConfirmedLive }
         var found: [MeshActorID] = []
         var silent: [String] = []
         await withTaskGroup(of: (String, Result<MeshActorID?, any Error>).self) { group in

@@ -8,10 +8,25 @@ import X509
 ///
 /// A node certificate names its node in a subject-alternative-name URI
 /// `urn:hma:node:<name>` — the one name the mesh handshake accepts for that
-/// node — and lists the node's addresses as DNS names / IP addresses.
+/// node — its roles in URIs `urn:hma:role:<gateway|worker|observer>` (the
+/// only roles the node is granted, whatever it claims), and lists the
+/// node's addresses as DNS names / IP addresses.
 public enum CertificateAuthority {
     /// The URI prefix that carries the node name in a certificate.
     public static let nodeURIPrefix = "urn:hma:node:"
+    /// The URI prefix that carries each role in a certificate.
+    public static let roleURIPrefix = "urn:hma:role:"
+
+    /// Who a verified certificate says its holder is.
+    public struct Identity: Sendable, Equatable {
+        public var name: String
+        public var roles: NodeRoles
+
+        public init(name: String, roles: NodeRoles) {
+            self.name = name
+            self.roles = roles
+        }
+    }
 
     public struct Issued: Sendable {
         public var certificatePEM: String
@@ -21,9 +36,11 @@ public enum CertificateAuthority {
     public enum Failure: Error, CustomStringConvertible {
         case invalidAddress(String)
         case unreadable(path: String, reason: String)
+        case noRoles
 
         public var description: String {
             switch self {
+            case .noRoles: return "A node certificate needs at least one role (gateway, worker or observer)."
             case .invalidAddress(let address): return "\(address) is neither an IP address nor a DNS name."
             case .unreadable(let path, let reason): return "Cannot read \(path): \(reason)."
             }
@@ -55,16 +72,18 @@ public enum CertificateAuthority {
         return Issued(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
     }
 
-    /// A certificate for node `name`, signed by the CA, valid for `days`.
+    /// A certificate for node `name` with `roles`, signed by the CA, valid for `days`.
     /// - Parameter addresses: host names and IP addresses the node is reached at.
     public static func issueNode(
-        _ name: NodeName, addresses: [String], caCertificatePEM: String, caPrivateKeyPEM: String,
+        _ name: NodeName, roles: NodeRoles, addresses: [String], caCertificatePEM: String, caPrivateKeyPEM: String,
         days: Int = 825, now: Date = Date()
     ) throws -> Issued {
+        guard !roles.isEmpty else { throw Failure.noRoles }
         let caCertificate = try Certificate(pemEncoded: caCertificatePEM)
         let caKey = try P256.Signing.PrivateKey(pemRepresentation: caPrivateKeyPEM)
         let key = P256.Signing.PrivateKey()
         var names: [GeneralName] = [.uniformResourceIdentifier(nodeURIPrefix + name.rawValue)]
+        for role in roles.names { names.append(.uniformResourceIdentifier(roleURIPrefix + role)) }
         for address in addresses { names.append(try generalName(for: address)) }
         let certificate = try Certificate(
             version: .v3,
@@ -93,13 +112,25 @@ public enum CertificateAuthority {
     /// The node name a certificate (DER) was issued for: the single
     /// `urn:hma:node:` URI among its subject alternative names, else nil.
     public static func nodeName(inCertificateDER der: [UInt8]) -> String? {
+        identity(inCertificateDER: der)?.name
+    }
+
+    /// The node name and roles a certificate (DER) was issued for. Role
+    /// URIs naming no known role are ignored; a certificate with none has no
+    /// roles (one from before roles were written into certificates).
+    public static func identity(inCertificateDER der: [UInt8]) -> Identity? {
         guard let certificate = try? Certificate(derEncoded: der),
               let names = try? certificate.extensions.subjectAlternativeNames else { return nil }
-        let nodeNames = names.compactMap { name -> String? in
-            guard case .uniformResourceIdentifier(let uri) = name, uri.hasPrefix(nodeURIPrefix) else { return nil }
-            return String(uri.dropFirst(nodeURIPrefix.count))
+        var nodeNames: [String] = []
+        var roles: NodeRoles = []
+        for name in names {
+            guard case .uniformResourceIdentifier(let uri) = name else { continue }
+            if uri.hasPrefix(nodeURIPrefix) { nodeNames.append(String(uri.dropFirst(nodeURIPrefix.count))) }
+            if uri.hasPrefix(roleURIPrefix), let role = NodeRoles.byName.first(where: { roleURIPrefix + $0.0 == uri }) {
+                roles.insert(role.1)
+            }
         }
-        return nodeNames.count == 1 ? nodeNames[0] : nil
+        return nodeNames.count == 1 ? Identity(name: nodeNames[0], roles: roles) : nil
     }
 
     static func generalName(for address: String) throws -> GeneralName {

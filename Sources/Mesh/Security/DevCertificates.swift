@@ -9,7 +9,9 @@ extension NodeCredentials {
         let files = ["ca.pem", "ca.key", "node.pem", "node.key"].map { (directory as NSString).appendingPathComponent($0) }
         if files.allSatisfy(FileManager.default.fileExists(atPath:)) {
             let credentials = try NodeCredentials(directory: directory)
-            if credentials.nodeName == name.rawValue { return credentials }
+            // Reissued when the name differs or the roles are missing (a
+            // certificate from before roles were written into them).
+            if credentials.identity == .init(name: name.rawValue, roles: .member) { return credentials }
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let ca: CertificateAuthority.Issued
@@ -22,7 +24,7 @@ extension NodeCredentials {
             try writeFile(files[1], ca.privateKeyPEM, secret: true)
         }
         let node = try CertificateAuthority.issueNode(
-            name, addresses: ["127.0.0.1", "localhost"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
+            name, roles: .member, addresses: ["127.0.0.1", "localhost"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
         try writeFile(files[2], node.certificatePEM, secret: false)
         try writeFile(files[3], node.privateKeyPEM, secret: true)
         return NodeCredentials(caCertificatePEM: ca.certificatePEM, certificatePEM: node.certificatePEM, privateKeyPEM: node.privateKeyPEM)

@@ -27,10 +27,13 @@ public struct NodeCredentials: Sendable {
     }
 
     /// The node name this identity's certificate was issued for.
-    public var nodeName: String? {
+    public var nodeName: String? { identity?.name }
+
+    /// The node name and roles this identity's certificate grants.
+    public var identity: CertificateAuthority.Identity? {
         guard let certificate = try? NIOSSLCertificate(bytes: Array(certificatePEM.utf8), format: .pem),
               let der = try? certificate.toDERBytes() else { return nil }
-        return CertificateAuthority.nodeName(inCertificateDER: der)
+        return CertificateAuthority.identity(inCertificateDER: der)
     }
 
     /// TLS 1.3 only, mutual authentication against the cluster CA. Host

@@ -19,7 +19,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
     private var parser: FrameParser
     private var calls = CallFrameDecoder()
     private var association: Association?
-    private var certificateNodeName: String?
+    private var peerIdentity: CertificateAuthority.Identity?
     private var handshakeTimer: Scheduled<Void>?
     /// Runs while part of a frame is buffered (`MeshSettings.frameTimeout`).
     private var frameTimer: Scheduled<Void>?
@@ -42,7 +42,8 @@ final class MeshConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+        // Before the handshake completes its own timer bounds the connection.
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, handshake.isEstablished {
             // The peer may not be reading either: say why, but do not wait for it.
             logger.info("closing idle mesh connection", metadata: ["peer": "\(association?.peerName ?? "?")"])
             var buffer = context.channel.allocator.buffer(capacity: 64)
@@ -56,7 +57,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
             // node name in the certificate is what the mesh handshake checks.
             if let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self),
                let certificate = tls.peerCertificate, let der = try? certificate.toDERBytes() {
-                certificateNodeName = CertificateAuthority.nodeName(inCertificateDER: der)
+                peerIdentity = CertificateAuthority.identity(inCertificateDER: der)
             }
             if let action = handshake.start() { perform(action, context: context) }
         }
@@ -72,7 +73,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
                 if handshake.isEstablished {
                     try route(frame, context: context)
                 } else {
-                    perform(handshake.receive(frame, certificateNodeName: certificateNodeName), context: context)
+                    perform(handshake.receive(frame, certificate: peerIdentity), context: context)
                 }
                 if !context.channel.isActive { return }
             }
@@ -111,13 +112,13 @@ final class MeshConnectionHandler: ChannelInboundHandler {
                 throw WireError.malformed(kind: .heartbeat, reason: "expected a u64 nonce")
             }
             association.sendControl(.heartbeatAck) { $0.writeInteger(nonce) }
-            if let node = handshake.peer?.node { system.cluster.heard(from: node) }
+            if let peer = handshake.peer { system.cluster.heard(from: peer.node, roles: peer.roles) }
         case .heartbeatAck:
             var payload = frame.payload
             guard let nonce = payload.readInteger(as: UInt64.self), payload.readableBytes == 0 else {
                 throw WireError.malformed(kind: .heartbeatAck, reason: "expected a u64 nonce")
             }
-            system.cluster.receivedHeartbeatAck(nonce, from: association.peerName, node: handshake.peer?.node)
+            system.cluster.receivedHeartbeatAck(nonce, from: association.peerName, node: handshake.peer?.node, roles: handshake.peer?.roles ?? [])
         case .pingRequest:
             var payload = frame.payload
             let request = try IndirectProbeMessage.read(from: &payload, kind: .pingRequest)

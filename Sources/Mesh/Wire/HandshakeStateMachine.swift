@@ -21,7 +21,8 @@ public enum HandshakeRejection: UInt16, Sendable, CaseIterable {
 /// or `reject`; the initiator checks the `welcome`. Each side checks that the
 /// peer's protocol major version equals its own and that the node name the
 /// peer claims equals the name in its certificate — a valid certificate for
-/// node A cannot speak as node B.
+/// node A cannot speak as node B — and that it claims no role its
+/// certificate does not grant. The peer's roles are the certificate's.
 public struct HandshakeStateMachine: Sendable {
     public enum Role: Sendable, Equatable {
         /// Dialling side; `expectedPeer` is the name we meant to reach, when known.
@@ -90,9 +91,9 @@ public struct HandshakeStateMachine: Sendable {
     }
 
     /// Call with each frame received before the handshake completes.
-    /// - Parameter certificateNodeName: the node name in the peer's verified
-    ///   certificate, nil if it has none.
-    public mutating func receive(_ frame: Frame, certificateNodeName: String?) -> Action {
+    /// - Parameter certificate: the node name and roles in the peer's
+    ///   verified certificate, nil if it names no node.
+    public mutating func receive(_ frame: Frame, certificate: CertificateAuthority.Identity?) -> Action {
         switch (state, frame.kind) {
         case (.awaitingHello, .hello):
             var payload = frame.payload
@@ -100,8 +101,8 @@ public struct HandshakeStateMachine: Sendable {
             do { hello = try HandshakeMessage.read(from: &payload, kind: .hello) } catch {
                 return reject(.protocolViolation, "\(error)")
             }
-            if let problem = check(hello, certificateNodeName: certificateNodeName) { return reject(problem.0, problem.1) }
-            let peer = agree(with: hello)
+            if let problem = check(hello, certificate: certificate) { return reject(problem.0, problem.1) }
+            let peer = agree(with: hello, roles: certificate!.roles)
             state = .established(peer)
             return .send(.welcome, local)
         case (.awaitingWelcome, .welcome):
@@ -110,11 +111,11 @@ public struct HandshakeStateMachine: Sendable {
             do { welcome = try HandshakeMessage.read(from: &payload, kind: .welcome) } catch {
                 return reject(.protocolViolation, "\(error)")
             }
-            if let problem = check(welcome, certificateNodeName: certificateNodeName) { return reject(problem.0, problem.1) }
+            if let problem = check(welcome, certificate: certificate) { return reject(problem.0, problem.1) }
             if case .initiator(let expected?) = role, expected != welcome.node.name {
                 return reject(.unexpectedPeer, "dialled \(expected) but \(welcome.node.name) answered")
             }
-            let peer = agree(with: welcome)
+            let peer = agree(with: welcome, roles: certificate!.roles)
             state = .established(peer)
             return .established(peer)
         case (.awaitingWelcome, .reject):
@@ -141,15 +142,18 @@ public struct HandshakeStateMachine: Sendable {
         return .reject(code, reason)
     }
 
-    private func check(_ message: HandshakeMessage, certificateNodeName: String?) -> (HandshakeRejection, String)? {
+    private func check(_ message: HandshakeMessage, certificate: CertificateAuthority.Identity?) -> (HandshakeRejection, String)? {
         guard message.versionMajor == local.versionMajor else {
             return (.versionMismatch, "protocol version \(message.versionMajor).\(message.versionMinor) is not compatible with \(local.versionMajor).\(local.versionMinor)")
         }
-        guard let certificateNodeName else {
+        guard let certificate else {
             return (.identityMismatch, "the peer's certificate names no node")
         }
-        guard certificateNodeName == message.node.name.rawValue else {
-            return (.identityMismatch, "certificate is for node \(certificateNodeName) but the handshake claims \(message.node.name)")
+        guard certificate.name == message.node.name.rawValue else {
+            return (.identityMismatch, "certificate is for node \(certificate.name) but the handshake claims \(message.node.name)")
+        }
+        guard certificate.roles.isSuperset(of: message.roles) else {
+            return (.identityMismatch, "\(message.node.name) claims the roles \(message.roles.names) but its certificate grants \(certificate.roles.names)")
         }
         if message.node == local.node {
             return (.selfConnection, "a node cannot connect to itself")
@@ -157,8 +161,9 @@ public struct HandshakeStateMachine: Sendable {
         return nil
     }
 
-    private func agree(with message: HandshakeMessage) -> Peer {
-        Peer(node: message.node, roles: message.roles,
+    /// The peer as agreed: its roles are the certificate's, never its claim.
+    private func agree(with message: HandshakeMessage, roles: NodeRoles) -> Peer {
+        Peer(node: message.node, roles: roles,
              capabilities: local.capabilities.intersection(message.capabilities),
              maxFrameLength: message.maxFrameLength)
     }

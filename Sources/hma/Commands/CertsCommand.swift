@@ -48,14 +48,24 @@ struct CertsCommand: ParsableCommand {
         @Option(name: .customLong("address"), help: "A host name or IP address the node is reached at (repeatable).")
         var addresses: [String] = []
 
+        @Option(name: .customLong("role"), help: "gateway, worker or observer (repeatable; default worker). An observer can only read status (`hma status`).")
+        var roleNames: [String] = ["worker"]
+
         func run() throws {
             let name: NodeName
             do { name = try NodeName(node) } catch { throw ValidationError("\(error)") }
+            var roles: NodeRoles = []
+            for roleName in roleNames {
+                guard let role = NodeRoles.byName.first(where: { $0.0 == roleName }) else {
+                    throw ValidationError("Unknown role \"\(roleName)\": use gateway, worker or observer.")
+                }
+                roles.insert(role.1)
+            }
             let caFiles = CertificateFiles(directory: ca)
             let caPEM = try caFiles.read("ca.pem"), caKey = try caFiles.read("ca.key")
             let issued: CertificateAuthority.Issued
             do {
-                issued = try CertificateAuthority.issueNode(name, addresses: addresses, caCertificatePEM: caPEM, caPrivateKeyPEM: caKey)
+                issued = try CertificateAuthority.issueNode(name, roles: roles, addresses: addresses, caCertificatePEM: caPEM, caPrivateKeyPEM: caKey)
             } catch let failure as CertificateAuthority.Failure {
                 throw ValidationError(failure.description)
             }
@@ -63,7 +73,7 @@ struct CertsCommand: ParsableCommand {
             try files.write("node.key", issued.privateKeyPEM, secret: true)
             try files.write("node.pem", issued.certificatePEM, secret: false)
             try files.write("ca.pem", caPEM, secret: false)
-            print("Issued a certificate for node \(name) in \(out).")
+            print("Issued a certificate for node \(name) (\(roles.names.joined(separator: ", "))) in \(out).")
         }
     }
 }

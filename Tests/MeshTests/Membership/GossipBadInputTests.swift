@@ -207,8 +207,11 @@ import Synchronization
         }
         let (a, b) = (nodes[0], nodes[1])
         let gone = b.node
+        let changes = a.cluster.changes()
         try await b.shutdown()
-        try await waitForMembers(of: a, "trust-tomb-b to have left") { $0.contains { $0.node == gone && $0.status == .left } }
+        try await within(10, "trust-tomb-b to have left") {
+            for await change in changes where change.node == gone && change.status == .left { return }
+        }
         try await within(10, "trust-tomb-b to be forgotten") {
             while a.cluster.members.contains(where: { $0.node == gone }) { try await Task.sleep(for: .milliseconds(50)) }
         }

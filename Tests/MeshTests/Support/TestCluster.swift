@@ -8,9 +8,9 @@ enum TestCertificates {
     static let ca: CertificateAuthority.Issued = try! CertificateAuthority.makeCA(commonName: "HMA test CA")
     static let otherCA: CertificateAuthority.Issued = try! CertificateAuthority.makeCA(commonName: "Some other CA")
 
-    static func credentials(_ name: String, ca: CertificateAuthority.Issued = ca) -> NodeCredentials {
+    static func credentials(_ name: String, roles: NodeRoles = .member, ca: CertificateAuthority.Issued = ca) -> NodeCredentials {
         let issued = try! CertificateAuthority.issueNode(
-            try! NodeName(name), addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
+            try! NodeName(name), roles: roles, addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
         return NodeCredentials(caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)
     }
 }

@@ -23,26 +23,43 @@ import Testing
         var acceptor = HandshakeStateMachine(local: acceptorLocal, role: .acceptor)
         #expect(acceptor.start() == nil)
         guard case .send(.hello, let helloMessage)? = initiator.start() else { Issue.record("no hello"); return }
-        let answer = acceptor.receive(frame(.hello, helloMessage), certificateNodeName: "alpha")
+        let answer = acceptor.receive(frame(.hello, helloMessage), certificate: .init(name: "alpha", roles: .member))
         guard case .send(.welcome, let welcome) = answer else { Issue.record("no welcome: \(answer)"); return }
         #expect(acceptor.establishedPeer?.node == alpha)
         #expect(acceptor.establishedPeer?.capabilities == [])
-        let result = initiator.receive(frame(.welcome, welcome), certificateNodeName: "beta")
-        #expect(result == .established(.init(node: beta, roles: .worker, capabilities: [], maxFrameLength: 1 << 20)))
+        let result = initiator.receive(frame(.welcome, welcome), certificate: .init(name: "beta", roles: .member))
+        #expect(result == .established(.init(node: beta, roles: .member, capabilities: [], maxFrameLength: 1 << 20)), "roles from the certificate")
         #expect(initiator.isEstablished && acceptor.isEstablished)
+    }
+
+    @Test func rolesComeFromTheCertificateNotTheClaim() {
+        // Claiming a role the certificate does not grant: rejected.
+        var acceptor = HandshakeStateMachine(local: hello(beta), role: .acceptor)
+        _ = acceptor.start()
+        var claim = hello(alpha)
+        claim.roles = [.gateway, .worker]
+        let answer = acceptor.receive(frame(.hello, claim), certificate: .init(name: "alpha", roles: .worker))
+        guard case .reject(.identityMismatch, let reason) = answer else { Issue.record("\(answer)"); return }
+        #expect(reason.contains("gateway"))
+        // Claiming fewer (an observer claims none): the certificate's roles hold.
+        var modest = HandshakeStateMachine(local: hello(beta), role: .acceptor)
+        _ = modest.start()
+        claim.roles = []
+        _ = modest.receive(frame(.hello, claim), certificate: .init(name: "alpha", roles: .observer))
+        #expect(modest.establishedPeer?.roles == .observer)
     }
 
     @Test func aCertificateForAnotherNodeCannotClaimThisName() {
         var acceptor = HandshakeStateMachine(local: hello(beta), role: .acceptor)
         _ = acceptor.start()
-        let answer = acceptor.receive(frame(.hello, hello(alpha)), certificateNodeName: "mallory")
+        let answer = acceptor.receive(frame(.hello, hello(alpha)), certificate: .init(name: "mallory", roles: .member))
         guard case .reject(.identityMismatch, let reason) = answer else { Issue.record("\(answer)"); return }
         #expect(reason.contains("mallory") && reason.contains("alpha"))
         #expect(!acceptor.isEstablished)
 
         var noName = HandshakeStateMachine(local: hello(beta), role: .acceptor)
         _ = noName.start()
-        guard case .reject(.identityMismatch, _) = noName.receive(frame(.hello, hello(alpha)), certificateNodeName: nil) else {
+        guard case .reject(.identityMismatch, _) = noName.receive(frame(.hello, hello(alpha)), certificate: nil) else {
             Issue.record("accepted a peer whose certificate names no node"); return
         }
     }
@@ -50,13 +67,13 @@ import Testing
     @Test func theInitiatorChecksTheWelcomeToo() {
         var initiator = HandshakeStateMachine(local: hello(alpha), role: .initiator(expectedPeer: beta.name))
         _ = initiator.start()
-        guard case .reject(.identityMismatch, _) = initiator.receive(frame(.welcome, hello(beta)), certificateNodeName: "gamma") else {
+        guard case .reject(.identityMismatch, _) = initiator.receive(frame(.welcome, hello(beta)), certificate: .init(name: "gamma", roles: .member)) else {
             Issue.record("welcome with a foreign certificate accepted"); return
         }
         var dialler = HandshakeStateMachine(local: hello(alpha), role: .initiator(expectedPeer: beta.name))
         _ = dialler.start()
         let gamma = NodeID(name: try! NodeName("gamma"), incarnation: 3)
-        guard case .reject(.unexpectedPeer, _) = dialler.receive(frame(.welcome, hello(gamma)), certificateNodeName: "gamma") else {
+        guard case .reject(.unexpectedPeer, _) = dialler.receive(frame(.welcome, hello(gamma)), certificate: .init(name: "gamma", roles: .member)) else {
             Issue.record("reached the wrong node without noticing"); return
         }
     }
@@ -64,7 +81,7 @@ import Testing
     @Test func anotherMajorVersionIsRejected() {
         var acceptor = HandshakeStateMachine(local: hello(beta), role: .acceptor)
         _ = acceptor.start()
-        guard case .reject(.versionMismatch, let reason) = acceptor.receive(frame(.hello, hello(alpha, major: 2)), certificateNodeName: "alpha") else {
+        guard case .reject(.versionMismatch, let reason) = acceptor.receive(frame(.hello, hello(alpha, major: 2)), certificate: .init(name: "alpha", roles: .member)) else {
             Issue.record("version 2 accepted"); return
         }
         #expect(reason.contains("2.0"))
@@ -73,12 +90,12 @@ import Testing
     @Test func framesBeforeTheHandshakeAndGarbageAreProtocolViolations() {
         var acceptor = HandshakeStateMachine(local: hello(beta), role: .acceptor)
         _ = acceptor.start()
-        guard case .reject(.protocolViolation, _) = acceptor.receive(Frame(kind: .call, payload: ByteBuffer()), certificateNodeName: "alpha") else {
+        guard case .reject(.protocolViolation, _) = acceptor.receive(Frame(kind: .call, payload: ByteBuffer()), certificate: .init(name: "alpha", roles: .member)) else {
             Issue.record("call accepted before the handshake"); return
         }
         var truncated = HandshakeStateMachine(local: hello(beta), role: .acceptor)
         _ = truncated.start()
-        guard case .reject(.protocolViolation, _) = truncated.receive(Frame(kind: .hello, payload: ByteBuffer(bytes: [0x48, 0x4D])), certificateNodeName: "alpha") else {
+        guard case .reject(.protocolViolation, _) = truncated.receive(Frame(kind: .hello, payload: ByteBuffer(bytes: [0x48, 0x4D])), certificate: .init(name: "alpha", roles: .member)) else {
             Issue.record("truncated hello accepted"); return
         }
         var badMagic = HandshakeStateMachine(local: hello(beta), role: .acceptor)
@@ -86,7 +103,7 @@ import Testing
         var payload = ByteBuffer()
         hello(alpha).write(to: &payload)
         payload.setInteger(UInt32(0xDEAD_BEEF), at: payload.readerIndex)
-        guard case .reject(.protocolViolation, _) = badMagic.receive(Frame(kind: .hello, payload: payload), certificateNodeName: "alpha") else {
+        guard case .reject(.protocolViolation, _) = badMagic.receive(Frame(kind: .hello, payload: payload), certificate: .init(name: "alpha", roles: .member)) else {
             Issue.record("bad magic accepted"); return
         }
     }
@@ -96,7 +113,7 @@ import Testing
         _ = initiator.start()
         var payload = ByteBuffer()
         CloseMessage(code: HandshakeRejection.identityMismatch.rawValue, reason: "no").write(to: &payload)
-        let result = initiator.receive(Frame(kind: .reject, payload: payload), certificateNodeName: "beta")
+        let result = initiator.receive(Frame(kind: .reject, payload: payload), certificate: .init(name: "beta", roles: .member))
         guard case .fail(let reason) = result else { Issue.record("\(result)"); return }
         #expect(reason.contains("identityMismatch"))
     }
@@ -104,7 +121,7 @@ import Testing
     @Test func aNodeCannotTalkToItself() {
         var acceptor = HandshakeStateMachine(local: hello(alpha), role: .acceptor)
         _ = acceptor.start()
-        guard case .reject(.selfConnection, _) = acceptor.receive(frame(.hello, hello(alpha)), certificateNodeName: "alpha") else {
+        guard case .reject(.selfConnection, _) = acceptor.receive(frame(.hello, hello(alpha)), certificate: .init(name: "alpha", roles: .member)) else {
             Issue.record("self connection accepted"); return
         }
     }

@@ -12,7 +12,7 @@ public struct CertificateFolder: Sendable {
     }
 
     public func credentials(_ name: String) throws -> NodeCredentials {
-        let issued = try CertificateAuthority.issueNode(try NodeName(name), addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
+        let issued = try CertificateAuthority.issueNode(try NodeName(name), roles: .member, addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
         return NodeCredentials(caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)
     }
 
