@@ -46,6 +46,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // FilePath for swift-configuration's file provider (`hma` settings files).
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // One trait only: SwiftPM 6.3.1 orders several trait flags at random and
         // would rebuild hummingbird on every other build (see PLATFORM.md).
         .package(
@@ -136,9 +138,9 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "Storage",
-                "Agents",
                 "Mesh",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -151,12 +153,12 @@ let package = Package(
                 "Mesh",
                 "Providers",
                 "Storage",
-                "Workspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -173,7 +175,7 @@ let package = Package(
         // A mesh node process for multi-process tests.
         .executableTarget(
             name: "hma-mesh-node",
-            dependencies: ["Mesh", "MeshTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeshTesting"],
             path: "Tests/Support/MeshNode",
             swiftSettings: swiftSettings
         ),
@@ -249,7 +251,11 @@ let package = Package(
         // them over sockets. They find the executables next to the test bundle.
         .testTarget(
             name: "ProcessTests",
-            dependencies: ["hma", "hma-storage-appender", "hma-mesh-node", "Storage", "Mesh", "MeshTesting", "ProcessTesting", "ProviderTesting"],
+            dependencies: [
+                "hma", "hma-storage-appender", "hma-mesh-node",  // executables the tests start
+                "Storage", "Mesh", "MeshTesting", "ProcessTesting", "ProviderTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Multi-process cluster tests: one OS process per node. Run them
