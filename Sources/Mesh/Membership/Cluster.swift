@@ -350,6 +350,9 @@ public final class Cluster: Sendable {
                 switch action {
                 case .suspect(let node), .down(let node):
                     guard var member = state.membership.members[node.name], member.node == node else { continue }
+                    // An unconfirmed member stays `joining` while suspected:
+                    // `suspect` would count as confirmed (leader, placement).
+                    if action == .suspect(node) && member.status == .joining { continue }
                     member.status = action == .down(node) ? .down : .suspect
                     if case .updated(let changed)? = state.membership.merge(member, from: .local) { changes.append(changed) }
                     if member.status == .down {
