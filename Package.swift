@@ -131,7 +131,7 @@ let package = Package(
         ),
         .target(
             name: "Agents",
-            dependencies: ["Mesh", "Workspace", "Providers"],
+            dependencies: ["Providers"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -212,6 +212,11 @@ let package = Package(
         .testTarget(
             name: "ProvidersTests",
             dependencies: ["Providers", "ProviderTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentsTests",
+            dependencies: ["Agents", "Providers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
