@@ -131,7 +131,8 @@ let package = Package(
         ),
         .target(
             name: "Agents",
-            dependencies: ["Providers"],
+            dependencies: ["Providers", "Workspace"],
+            resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -216,7 +217,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentsTests",
-            dependencies: ["Agents", "Providers"],
+            dependencies: ["Agents", "Providers", "Workspace"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,249 @@
+import Foundation
+import Providers
+import Synchronization
+import Testing
+@testable import Agents
+
+/// Whole runs with a scripted model over a real project folder and sandbox.
+@Suite struct ProjectRunTests {
+    /// Holds each listed agent's first reply until all of them have asked:
+    /// proves their model calls were in flight at the same time.
+    final class Rendezvous: Sendable {
+        private let state = Mutex<(arrived: Set<String>, waiters: [CheckedContinuation<Void, Never>])>(([], []))
+        let expected: Set<String>
+        init(_ expected: Set<String>) { self.expected = expected }
+
+        func arrive(_ agent: String) async {
+            guard expected.contains(agent) else { return }
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    state.arrived.insert(agent)
+                    state.waiters.append(continuation)
+                    guard state.arrived == expected else { return [] }
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in ready { waiter.resume() }
+            }
+        }
+    }
+
+    static let calc = "def add(a, b):\n    return a + b\n"
+    static let test = "import unittest\nfrom calc import add\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\nif __name__ == \"__main__\":\n    unittest.main()\n"
+
+    @Test func aManagerBuildsTwoFilesInParallelAndTheMasterChecksTheTests() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let rendezvous = Rendezvous(["coder calc.py", "coder test_calc.py"])
+        let model = ScriptedModel([
+            "master": ScriptedModel.sequence([
+                .text(#"DELEGATE PROMPT="Build calc.py with add(a, b) and test_calc.py, its unittest.""#),
+                .text(#"RUN "python3 test_calc.py""#),
+                .text(#"FINISH PROMPT="calc.py adds; its test passes.""#),
+            ]),
+            "manager": { request, turn in
+                switch turn {
+                case 0: .text(#"CREATE file "calc.py", file "test_calc.py""#)
+                case 1: .text(#"DELEGATE file "calc.py" PROMPT="add(a, b)", file "test_calc.py" PROMPT="a unittest of add""#)
+                default:
+                    // One report or both: wait for the other, then finish.
+                    request.messages[0].text.contains("[coder calc.py") && request.messages[0].text.contains("[coder test_calc.py")
+                        || turn > 2 ? .text(#"FINISH PROMPT="Both files are written.""#) : .text("WAIT")
+                }
+            },
+            "coder calc.py": ScriptedModel.sequence([.text("CHANGE CONTENT=\"\"\"\n\(Self.calc)\"\"\""), .text(#"FINISH PROMPT="add() done""#)]),
+            "coder test_calc.py": ScriptedModel.sequence([.text("CHANGE CONTENT=\"\"\"\n\(Self.test)\"\"\""), .text(#"FINISH PROMPT="test done""#)]),
+        ], onRequest: { agent, _ in await rendezvous.arrive(agent) })
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink)
+        await run.start("a calculator")
+        let outcome = try await within(60) { try await run.waitForOutcome() }
+        #expect(outcome == .completed(summary: "calc.py adds; its test passes."))
+        #expect(project.file("calc.py") == Self.calc && project.file("test_calc.py") == Self.test)
+        let output = sink.events.compactMap { if case .commandOutput(_, _, let output, let code) = $0 { (output, code) } else { nil } }
+        #expect(output.count == 1 && output[0].1 == 0 && output[0].0.contains("OK"), "\(output)")
+        // The master's second prompt carried the root manager's report.
+        #expect(model.prompts(of: "master")[1].contains("[manager (Task: Build calc.py") && model.prompts(of: "master")[1].contains("Both files are written."))
+        // Tokens streamed, usage counted, every agent finished.
+        #expect(sink.events.contains { if case .token = $0 { true } else { false } })
+        #expect(await run.budget.spentTokens > 0)
+        #expect(Set(await run.snapshot().map(\.status)) == [.finished])
+    }
+
+    @Test func repliesThatAreNotOneValidCommandGoBackToTheAgent() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let model = ScriptedModel([
+            "master": ScriptedModel.sequence([.text(#"DELEGATE PROMPT="make a.py""#), .text(#"FINISH PROMPT="ok""#)]),
+            // Never three failures in a row (that would go to the parent).
+            "manager": ScriptedModel.sequence([
+                .text("WAIT"),  // nothing active
+                .text(#"CREATE file "a.py""#),
+                .text(#"CREATE file "../outside.py""#),  // out of scope
+                .text(#"DELEGATE file "missing.py" PROMPT="x""#),  // not created
+                .text(#"DELEGATE file "a.py" PROMPT="write a""#),
+                .text(#"FINISH PROMPT="done""#),
+            ]),
+            "coder a.py": ScriptedModel.sequence([
+                .text("I will write the file now."),  // prose
+                .text("READ \"a.py\"\nCHANGE CONTENT=\"x\""),  // two commands
+                .text("CHANGE CONTENT=\"a = 1\\nb = 1\\n\""),
+                .text("CHANGE CONTENT=\"\"\"\na = 1\nb = "),  // cut off by the length limit
+                .text(#"REPLACE FROM=" = 1" TO=" = 2""#),  // two matches
+                .text(#"REPLACE FROM="b = 1" TO="b = 2""#),
+                .text(#"FINISH PROMPT="a.py written""#),
+            ]),
+        ])
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink)
+        await run.start("a")
+        #expect(try await within(60) { try await run.waitForOutcome() } == .completed(summary: "ok"))
+        let manager = sink.failures(of: "manager")
+        #expect(manager.count == 3)
+        #expect(manager[0].contains("nothing is active"))
+        #expect(manager[1].contains("leaves its folder"))
+        #expect(manager[2].contains("does not exist: CREATE it first"))
+        let coder = sink.failures(of: "coder a.py")
+        #expect(coder.count == 4, "\(coder)")
+        #expect(coder[0].contains("PARSING FAILED") && coder[0].contains("Expected a command"))
+        #expect(coder[1].contains("One command per reply"))
+        #expect(coder[2].contains("never ends"))
+        #expect(coder[3].contains("occurs 2 times"))
+        #expect(project.file("a.py") == "a = 1\nb = 2\n")
+        #expect(!FileManager.default.fileExists(atPath: (project.root as NSString).deletingLastPathComponent + "/outside.py"))
+        // The agent saw each error as its next prompt.
+        #expect(model.prompts(of: "coder a.py")[1].contains("PARSING FAILED"))
+    }
+
+    @Test func threeFailedRepliesInARowGoToTheParent() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let model = ScriptedModel([
+            "master": ScriptedModel.sequence([.text(#"DELEGATE PROMPT="make a.py""#), .text(#"FINISH PROMPT="gave up on a.py""#)]),
+            "manager": ScriptedModel.sequence([.text(#"CREATE file "a.py""#), .text(#"DELEGATE file "a.py" PROMPT="write a""#), .text(#"FINISH PROMPT="a.py is stuck""#)]),
+            "coder a.py": ScriptedModel.sequence([.text("Let me think about this.")]),
+        ])
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink)
+        await run.start("a")
+        #expect(try await within(60) { try await run.waitForOutcome() } == .completed(summary: "gave up on a.py"))
+        #expect(sink.failures(of: "coder a.py").count == 3)
+        #expect(sink.statuses(of: "coder a.py").contains(.stuck))
+        let escalation = try #require(model.prompts(of: "manager").last)
+        #expect(escalation.contains("[coder a.py (Task: write a)] stopped and needs you: 3 replies in a row failed"))
+    }
+
+    @Test func theSameActionWithTheSameResultIsALoop() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let model = ScriptedModel([
+            "master": ScriptedModel.sequence([.text(#"DELEGATE PROMPT="make a.py""#), .text(#"FINISH PROMPT="stopped a loop""#)]),
+            "manager": ScriptedModel.sequence([.text(#"CREATE file "a.py""#), .text(#"DELEGATE file "a.py" PROMPT="write a""#), .text(#"FINISH PROMPT="loop""#)]),
+            "coder a.py": ScriptedModel.sequence([.text(#"READ "a.py""#)]),
+        ])
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink)
+        await run.start("a")
+        #expect(try await within(60) { try await run.waitForOutcome() } == .completed(summary: "stopped a loop"))
+        #expect(model.prompts(of: "coder a.py").count == 3)
+        #expect(model.prompts(of: "manager").last?.contains("repeated the same action with the same result 3 times") == true)
+    }
+
+    @Test func theBudgetStopsTheRunBeforeACallCouldExceedIt() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        // A different command each turn: not a loop, just spending.
+        let model = ScriptedModel(["master": { _, turn in .text("RUN \"echo \(turn)\"") }])
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink) { $0.budget = Budget(limitTokens: 6_000) }
+        await run.start("spin")
+        let outcome = try await within(60) { try await run.waitForOutcome() }
+        guard case .budgetExhausted(let report) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
+        #expect(report.contains("does not allow the next model call") && report.contains("Left: master"))
+        #expect(await run.budget.spentTokens <= 6_000)
+        #expect(model.requests.count >= 2, "it spent before it stopped")
+    }
+
+    @Test func stopEndsEveryAgentAtOnce() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let model = ScriptedModel([
+            "master": ScriptedModel.sequence([.text(#"DELEGATE PROMPT="x""#)]),
+            "manager": ScriptedModel.sequence([.text(#"CREATE file "a.py", file "b.py""#), .text(#"DELEGATE file "a.py" PROMPT="a", file "b.py" PROMPT="b""#)]),
+            "coder a.py": ScriptedModel.sequence([.hang]),
+            "coder b.py": ScriptedModel.sequence([.hang]),
+        ], onRequest: { _, _ in })
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink)
+        await run.start("x")
+        try await within(30) { while model.prompts(of: "coder a.py").isEmpty || model.prompts(of: "coder b.py").isEmpty { await Task.yield() } }
+        let started = ContinuousClock.now
+        await run.stop()
+        #expect(try await within(5) { try await run.waitForOutcome() } == .stopped)
+        try await within(5) { while model.cancelledCalls < 2 { await Task.yield() } }
+        #expect(ContinuousClock.now - started < .seconds(1), "both model calls cancelled within a second")
+        #expect(sink.statuses(of: "coder a.py").last == .stopped)
+    }
+
+    @Test func theMasterAsksThePersonBetweenPhases() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let model = ScriptedModel([
+            "master": ScriptedModel.sequence([
+                .text(#"UPDATE_DOCUMENTATION CONTENT="A calculator for two numbers.""#),
+                .text(#"FINISH PROMPT="Which operations besides add?""#),
+                .text(#"FINISH PROMPT="Noted: add only. Approve?""#),
+                .text(#"FINISH PROMPT="Structure ready.""#),
+            ]),
+        ])
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink) { $0.startPhase = .understanding }
+        await run.start("a calculator")
+        #expect(try await within(30) { try await run.waitForOutcome() } == .waitingForPerson(question: "Which operations besides add?"))
+        #expect(project.file("documentation.md") == "A calculator for two numbers.")
+        await run.respond("Only add.")
+        #expect(try await within(30) { try await run.waitForOutcome() } == .waitingForPerson(question: "Noted: add only. Approve?"))
+        #expect(await run.phase == .understanding)
+        await run.respond("Approved")
+        #expect(try await within(30) { try await run.waitForOutcome() } == .waitingForPerson(question: "Structure ready."))
+        #expect(await run.phase == .structure)
+        #expect(model.prompts(of: "master")[2].contains("The person answers: Only add."))
+        // In the understanding phase DELEGATE was not even offered.
+        #expect(model.requests.first?.request.system?.contains("You may use: FINISH, READ, RUN, UPDATE_DOCUMENTATION.") == true)
+    }
+
+    @Test func nativeToolCallsWork() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let model = ScriptedModel(["master": ScriptedModel.sequence([
+            .tool("update_documentation", #"{"content":"docs"}"#), .tool("finish", #"{"message":"done"}"#),
+        ])])
+        let sink = RecordingSink()
+        var configuration = RunConfiguration()
+        configuration.startPhase = .implementation
+        let run = ProjectRun(configuration: configuration,
+                             model: AgentModel(provider: model, providerName: "scripted", model: "s", nativeTools: true),
+                             workspace: project.workspace, sink: sink, templates: try PromptTemplates.load(directory: nil))
+        await run.start("docs")
+        #expect(try await within(30) { try await run.waitForOutcome() } == .completed(summary: "done"))
+        #expect(project.file("documentation.md") == "docs")
+        #expect(model.requests.first?.request.tools.map(\.name).contains("delegate") == true)
+    }
+}
+
+/// Fails with a message when `body` has not returned after `seconds`.
+func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw CancellationError()
+        }
+        let result = try await group.next()!
+        group.cancelAll()
+        return result
+    }
+}
