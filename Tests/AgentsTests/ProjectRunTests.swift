@@ -247,3 +247,58 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
         return result
     }
 }
+
+/// RUN through the real sandbox: its limits, and what the agent hears.
+@Suite struct RunCommandTests {
+    @Test func aCommandThatNeverEndsIsStoppedAndOneThatFloodsIsCut() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let model = ScriptedModel(["master": ScriptedModel.sequence([
+            .text(#"RUN "python3 -c 'import time; time.sleep(60)'""#),
+            .text(#"RUN "python3 -c 'import sys; sys.stdout.write(\"x\" * 50000000)'""#),
+            .text(#"FINISH PROMPT="checked""#),
+        ])])
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink) {
+            $0.runTimeout = .seconds(1)
+            $0.runOutputCharacters = 1_000
+        }
+        let started = ContinuousClock.now
+        await run.start("x")
+        #expect(try await within(60) { try await run.waitForOutcome() } == .completed(summary: "checked"))
+        #expect(ContinuousClock.now - started < .seconds(30))
+        let prompts = model.prompts(of: "master")
+        #expect(prompts[1].contains("timed out after 1.0 seconds and was stopped"), "\(prompts[1].suffix(300))")
+        #expect(prompts[2].contains("(output cut)") && prompts[2].count < 20_000, "the agent saw a clipped output")
+    }
+
+    @Test func aProviderThatRefusesEndsTheRunWithItsReason() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        for error in [ProviderError.invalidKey(provider: "openai", reason: "revoked"), .quotaExhausted(provider: "openai", message: "no credit"),
+                      .contextOverflow(provider: "openai", message: "too long")] {
+            let model = ScriptedModel(["master": ScriptedModel.sequence([.failure(error)])])
+            let run = try project.run(model, sink: RecordingSink())
+            await run.start("x")
+            let outcome = try await within(30) { try await run.waitForOutcome() }
+            guard case .failed(let reason) = outcome else {
+                Issue.record("\(error): \(outcome)")
+                continue
+            }
+            #expect(reason.contains("\(error)"))
+        }
+    }
+
+    @Test func aStreamThatBreaksMidReplyIsRetriedByTheAgent() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let model = ScriptedModel(["master": ScriptedModel.sequence([
+            .failure(.streamInterrupted(after: "FINISH PROMPT=\"ha")), .text(#"FINISH PROMPT="second try""#),
+        ])])
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink)
+        await run.start("x")
+        #expect(try await within(30) { try await run.waitForOutcome() } == .completed(summary: "second try"))
+        #expect(sink.failures(of: "master").first?.contains("model call failed") == true)
+    }
+}

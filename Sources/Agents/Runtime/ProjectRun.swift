@@ -156,7 +156,7 @@ public actor ProjectRun {
             reply = try await call(request, for: ref)
         } catch is CancellationError {
             return
-        } catch let error as ProviderError where !error.isRetryable {
+        } catch let error as ProviderError where Self.endsTheRun(error) {
             end(.failed(reason: "The model provider refused: \(error)"))
             return
         } catch {
@@ -529,6 +529,21 @@ public actor ProjectRun {
     }
 
     // MARK: - Helpers
+
+    /// Provider errors no retry of the same call fixes: the person must act
+    /// (a key, a quota, a model name, a prompt the trimming could not fit).
+    /// Anything else fails the turn; the agent tries again, and repeated
+    /// failures escalate like any other.
+    static func endsTheRun(_ error: ProviderError) -> Bool {
+        switch error {
+        case .invalidKey, .authentication, .permissionDenied, .unknownModel, .quotaExhausted, .notConfigured, .badRequest,
+             .contextOverflow, .leftTheRecording:
+            true
+        case .rateLimited, .serverError, .timeout, .connectionFailed, .unreachable, .streamInterrupted, .malformedEvent,
+             .malformedToolArguments, .refusal:
+            false
+        }
+    }
 
     /// The path an agent's scope is about: a tester's is its owner's.
     static func scopePath(of ref: AgentRef) -> String {
