@@ -67,7 +67,7 @@ import Testing
         // Tokens streamed, usage counted, every agent finished.
         #expect(sink.events.contains { if case .token = $0 { true } else { false } })
         #expect(await run.budget.spentTokens > 0)
-        #expect(Set(await run.snapshot().map(\.status)) == [.finished])
+        #expect(Set(await run.agentStates().map(\.status)) == [.finished])
     }
 
     @Test func repliesThatAreNotOneValidCommandGoBackToTheAgent() async throws {
@@ -300,5 +300,48 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
         await run.start("x")
         #expect(try await within(30) { try await run.waitForOutcome() } == .completed(summary: "second try"))
         #expect(sink.failures(of: "master").first?.contains("model call failed") == true)
+    }
+}
+
+/// A run continues from its journal after the process died.
+@Suite struct RunRecoveryTests {
+    @Test func aRunResumesFromItsLastCompletedStep() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let journal = FileRunJournal(path: project.root + "/.hma/run.json")
+        let first = ScriptedModel([
+            "master": ScriptedModel.sequence([.text(#"DELEGATE PROMPT="a.py and b.py""#)]),
+            "manager": ScriptedModel.sequence([.text(#"CREATE file "a.py", file "b.py""#), .text(#"DELEGATE file "a.py" PROMPT="a", file "b.py" PROMPT="b""#), .text("WAIT")]),
+            "coder a.py": ScriptedModel.sequence([.text(#"CHANGE CONTENT="a = 1\n""#), .text(#"FINISH PROMPT="a done""#)]),
+            "coder b.py": ScriptedModel.sequence([.hang]),  // the process dies during this call
+        ])
+        let run = try project.run(first, sink: RecordingSink(), journal: journal)
+        await run.start("two files")
+        // Until a.py's coder has finished and the manager has taken its report.
+        try await within(30) {
+            while await !(run.agentStates().contains { $0.ref.path == "a.py" && $0.status == .finished }
+                          && first.prompts(of: "manager").count == 3) { await Task.yield() }
+        }
+        await run.waitUntilSaved()
+        let saved = try #require(try await journal.load())
+        await run.stop()  // (the process is gone; its snapshot stays as it was)
+
+        #expect(saved.inFlight[AgentRef(role: .coder, path: "b.py")]?.first?.contains("Your task: b") == true)
+        let second = ScriptedModel([
+            "master": ScriptedModel.sequence([.text(#"FINISH PROMPT="both written""#)]),
+            "manager": ScriptedModel.sequence([.text(#"FINISH PROMPT="a and b""#)]),
+            "coder b.py": ScriptedModel.sequence([.text(#"CHANGE CONTENT="b = 2\n""#), .text(#"FINISH PROMPT="b done""#)]),
+        ])
+        let resumed = try project.run(second, sink: RecordingSink(), journal: journal)
+        await resumed.resume(from: saved)
+        #expect(try await within(60) { try await resumed.waitForOutcome() } == .completed(summary: "both written"))
+        #expect(project.file("a.py") == "a = 1\n" && project.file("b.py") == "b = 2\n")
+        #expect(second.prompts(of: "coder a.py").isEmpty, "finished work is not redone")
+        #expect(second.prompts(of: "coder b.py").first?.contains("Your task: b") == true, "the interrupted turn runs again")
+        #expect(await resumed.budget.spentTokens > saved.budget.spentTokens, "usage goes on from the saved total")
+        await resumed.waitUntilSaved()
+        #expect(try await journal.load()?.outcome == .completed(summary: "both written"))
+        // The journal is the run's own: agents neither see nor read it.
+        #expect(try await project.workspace.tree().allSatisfy { !$0.hasPrefix(".hma") })
     }
 }

@@ -116,7 +116,9 @@ public struct ActionPolicy: Sendable {
             return .delete(try entries.map { (entry: ProjectEntry) throws(ActionRefusal) in try childEntry(entry, of: agent, verb: "DELETE") })
         case .read(let entries):
             return .read(try entries.map { (entry: ProjectEntry) throws(ActionRefusal) in
-                ProjectEntry(entry.kind, try ProjectPaths.normalize(entry.path, allowRoot: entry.kind == .folder))
+                let path = try ProjectPaths.normalize(entry.path, allowRoot: entry.kind == .folder)
+                if ProjectPaths.isReserved(path) { throw ActionRefusal("READ: \"\(path)\" is reserved (git's and the run's own files).") }
+                return ProjectEntry(entry.kind, path)
             })
         case .run(let command, let noTimeout):
             if noTimeout && agent.role != .master { throw ActionRefusal("RUN NO_TIMEOUT is the master's only (installs).") }
@@ -184,8 +186,9 @@ public enum ProjectPaths {
 
     public static func join(_ folder: String, _ name: String) -> String { folder.isEmpty ? name : folder + "/" + name }
 
-    /// `.git` anywhere in the path: not the agents' to touch.
+    /// `.git` anywhere in the path, or the run's own `.hma` folder at the
+    /// root: not the agents' to touch.
     public static func isReserved(_ path: String) -> Bool {
-        path.split(separator: "/").contains(".git")
+        path.split(separator: "/").contains(".git") || path == ".hma" || path.hasPrefix(".hma/")
     }
 }

@@ -59,7 +59,7 @@ public final class LocalWorkspace: AgentWorkspace {
     public func delete(_ path: String) async throws { try files.delete(path) }
 
     public func tree() async throws -> [String] {
-        try files.tree().filter { $0.path.description != ".git" }.map { $0.kind == .directory ? $0.path.description + "/" : $0.path.description }
+        try files.tree().filter { !ProjectPaths.isReserved($0.path.description) }.map { $0.kind == .directory ? $0.path.description + "/" : $0.path.description }
     }
 
     public func run(_ command: String, timeout: Duration?, maxOutputBytes: Int) async throws -> CommandResult {

@@ -14,7 +14,11 @@ public actor ProjectRun {
     let workspace: any AgentWorkspace
     let sink: any AgentEventSink
     let templates: PromptTemplates
+    let journal: (any RunJournal)?
     let parser = CommandParser()
+    private var request = ""
+    /// Prompts of the turns now running, for the snapshot.
+    private var inFlight: [AgentRef: [String]] = [:]
 
     public private(set) var phase: ProjectPhase
     public private(set) var budget: Budget
@@ -29,20 +33,92 @@ public actor ProjectRun {
     static let collapsedFolders: Set<String> = ["node_modules", ".venv", "venv", "__pycache__", "dist", "build", ".build", "target", ".pytest_cache", ".mypy_cache"]
 
     public init(configuration: RunConfiguration, model: AgentModel, workspace: any AgentWorkspace, sink: any AgentEventSink,
-                templates: PromptTemplates) {
+                templates: PromptTemplates, journal: (any RunJournal)? = nil) {
         self.configuration = configuration
         self.model = model
         self.workspace = workspace
         self.sink = sink
         self.templates = templates
+        self.journal = journal
         self.phase = configuration.startPhase
         self.budget = configuration.budget
+    }
+
+    /// Continues a run from its last snapshot: turns that had not completed
+    /// run again; finished work, files and usage stay as they were.
+    public func resume(from snapshot: RunSnapshot) {
+        request = snapshot.request
+        phase = snapshot.phase
+        budget = snapshot.budget
+        if let limit = configuration.budget.limitUSD { budget.limitUSD = limit }
+        if let limit = configuration.budget.limitTokens { budget.limitTokens = limit }
+        agents = Dictionary(uniqueKeysWithValues: snapshot.agents.map { ($0.ref, $0) })
+        sink.record(.phase(phase))
+        for (ref, prompts) in snapshot.inFlight where agents[ref] != nil {
+            agents[ref]!.queue = prompts + agents[ref]!.queue
+            agents[ref]!.status = .idle
+        }
+        for ref in agents.keys {
+            if agents[ref]!.status == .working { agents[ref]!.status = .idle }
+            sink.record(.status(ref, agents[ref]!.status))
+        }
+        if let ended = snapshot.outcome, !Self.isWaiting(ended) {
+            end(ended)
+            return
+        }
+        for ref in agents.keys.sorted(by: { $0.path < $1.path }) { schedule(ref) }
+    }
+
+    /// The run as it stands, for a journal.
+    public func snapshot() -> RunSnapshot {
+        RunSnapshot(request: request, phase: phase, budget: budget, agents: agents.values.sorted { ($0.ref.role.rawValue, $0.ref.path) < ($1.ref.role.rawValue, $1.ref.path) },
+                    inFlight: inFlight, outcome: outcome)
+    }
+
+    private var saving = false
+    private var unsaved = false
+    private var savedWaiters: [CheckedContinuation<Void, Never>] = []
+
+    /// Saves a snapshot after a completed step, one save at a time, always
+    /// the newest state (saves that pile up collapse into one). A failed save
+    /// is reported, not fatal: the next step saves again.
+    private func persist() {
+        guard journal != nil else { return }
+        unsaved = true
+        guard !saving else { return }
+        saving = true
+        Task { await self.saveLoop() }
+    }
+
+    private func saveLoop() async {
+        while unsaved, let journal {
+            unsaved = false
+            do { try await journal.save(snapshot()) } catch {
+                sink.record(.toPerson("Saving the run's progress failed: \(error). It continues; a crash now would repeat more work.", phase: phase))
+            }
+        }
+        saving = false
+        let waiters = savedWaiters
+        savedWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once every completed step is in the journal.
+    public func waitUntilSaved() async {
+        guard saving || unsaved else { return }
+        await withCheckedContinuation { savedWaiters.append($0) }
+    }
+
+    private static func isWaiting(_ outcome: RunOutcome) -> Bool {
+        if case .waitingForPerson = outcome { return true }
+        return false
     }
 
     // MARK: - The person's side
 
     /// Starts the run with the person's request to the master.
     public func start(_ request: String) {
+        self.request = request
         sink.record(.phase(phase))
         deliver("The person asks: \(request)", to: Self.master, from: nil)
     }
@@ -95,7 +171,7 @@ public actor ProjectRun {
     }
 
     /// The agents and their states (tests, status displays).
-    public func snapshot() -> [AgentState] { agents.values.sorted { ($0.ref.role.rawValue, $0.ref.path) < ($1.ref.role.rawValue, $1.ref.path) } }
+    public func agentStates() -> [AgentState] { snapshot().agents }
 
     private var isWaitingForPerson: Bool {
         if case .waitingForPerson? = outcome { return true }
@@ -106,6 +182,7 @@ public actor ProjectRun {
         guard outcome == nil else { return }
         outcome = result
         sink.record(.ended(result))
+        persist()
         let waiters = outcomeWaiters.values
         outcomeWaiters = [:]
         for waiter in waiters { waiter.resume(returning: result) }
@@ -127,11 +204,12 @@ public actor ProjectRun {
     private func schedule(_ ref: AgentRef) {
         guard outcome == nil, let agent = agents[ref], agent.status != .working, agent.status != .stuck,
               agent.status != .stopped, !agent.queue.isEmpty else { return }
-        let prompts = agent.queue
+        let prompts = agent.heldResults + agent.queue
         agents[ref]!.queue = []
         agents[ref]!.heldResults = []
+        inFlight[ref] = prompts
         setStatus(.working, of: ref)
-        turns[ref] = Task { await self.turn(ref, prompts: agent.heldResults + prompts) }
+        turns[ref] = Task { await self.turn(ref, prompts: prompts) }
     }
 
     private func setStatus(_ status: AgentStatus, of ref: AgentRef) {
@@ -255,6 +333,8 @@ public actor ProjectRun {
 
     private func finishTurn(_ ref: AgentRef, prompt: String, reply: String, outcome result: TurnOutcome, fingerprint: String) async {
         turns[ref] = nil
+        inFlight[ref] = nil
+        defer { persist() }
         guard outcome == nil, agents[ref] != nil else { return }
         if case .finished = result {
             schedule(ref)

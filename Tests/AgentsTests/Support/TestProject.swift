@@ -27,12 +27,13 @@ struct TestProject {
         workspace = LocalWorkspace(files: files, sandbox: sandbox)
     }
 
-    func run(_ model: ScriptedModel, sink: RecordingSink, configure: (inout RunConfiguration) -> Void = { _ in }) throws -> ProjectRun {
+    func run(_ model: ScriptedModel, sink: RecordingSink, journal: (any RunJournal)? = nil,
+             configure: (inout RunConfiguration) -> Void = { _ in }) throws -> ProjectRun {
         var configuration = RunConfiguration()
         configuration.startPhase = .implementation
         configure(&configuration)
         return ProjectRun(configuration: configuration, model: AgentModel(provider: model, providerName: "scripted", model: "scripted-1"),
-                          workspace: workspace, sink: sink, templates: try PromptTemplates.load(directory: nil))
+                          workspace: workspace, sink: sink, templates: try PromptTemplates.load(directory: nil), journal: journal)
     }
 
     func file(_ path: String) -> String? { try? String(contentsOfFile: root + "/" + path, encoding: .utf8) }
