@@ -150,10 +150,12 @@ let package = Package(
         .executableTarget(
             name: "hma",
             dependencies: [
+                "Agents",
                 "Gateway",
                 "Mesh",
                 "Providers",
                 "Storage",
+                "Workspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
