@@ -24,6 +24,10 @@ public struct AgentState: Sendable, Equatable, Codable {
     /// state, never in the project's files.
     public var scratch = ""
     public var turns = 0
+    /// Completed turns over the agent's whole life (never reset): its prompt
+    /// says `call N` with N = calls + 1 (the same again when an interrupted
+    /// turn runs after a restart); the demo model's recordings follow it.
+    public var calls = 0
     public var errorsInARow = 0
     public var testersSpawned = 0
     public var progress: ProgressWatch

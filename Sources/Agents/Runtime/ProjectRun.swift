@@ -337,10 +337,12 @@ public actor ProjectRun {
         defer { persist() }
         guard outcome == nil, agents[ref] != nil else { return }
         if case .finished = result {
+            agents[ref]!.calls += 1
             schedule(ref)
             return
         }
         agents[ref]!.turns += 1
+        agents[ref]!.calls += 1
         agents[ref]!.context.append(ContextEntry(prompt: Self.remembered(prompt, role: ref.role), reply: reply))
         var progressed = false
         switch result {
@@ -589,7 +591,14 @@ public actor ProjectRun {
             body = render()
         }
         if body.count > budgetCharacters { body = String(body.prefix(max(0, budgetCharacters))) + "\n(cut to fit the model's context window)" }
-        let user = body + "\n\n# Now\n" + prompt
+        var now = prompt
+        // Whether to WAIT or go on: said plainly (reports may arrive together).
+        if !agent.active.isEmpty {
+            now += "\n\nStill working for you: \(agent.active.map(\.description).sorted().joined(separator: ", "))."
+        } else if agents.values.contains(where: { $0.parent == ref }) {
+            now += "\n\nNobody is working for you now."
+        }
+        let user = body + "\n\n# Now (call \(agent.calls + 1))\n" + now
         return ModelRequest(model: model.model, system: system, messages: [.user(user)],
                             tools: model.nativeTools ? ActionTools.definitions(for: actions) : [],
                             maxOutputTokens: model.maxOutputTokens)

@@ -13,7 +13,20 @@ import Foundation
 public struct DemoProvider: LanguageModelProvider {
     public struct Transcript: Sendable, Equatable, Decodable {
         public var name: String
+        /// A conversation: step n answers the call after n assistant turns.
         public var steps: [Step]
+        /// An agent run (docs/agents.md, "The demo model"): each agent's
+        /// steps, by the agent named in the system prompt (`agent: coder a.py`).
+        public var agents: [String: [Step]]?
+
+        enum CodingKeys: String, CodingKey { case name, steps, agents }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            steps = try container.decodeIfPresent([Step].self, forKey: .steps) ?? []
+            agents = try container.decodeIfPresent([String: [Step]].self, forKey: .agents)
+        }
 
         public struct Step: Sendable, Equatable, Decodable {
             /// Pieces of text the latest user or tool message must contain.
@@ -94,6 +107,7 @@ public struct DemoProvider: LanguageModelProvider {
 
     /// The recorded step that answers this conversation, or why there is none.
     func step(for request: ModelRequest) throws(ProviderError) -> Transcript.Step {
+        if let agent = Self.agent(in: request) { return try agentStep(for: agent, request: request) }
         let firstUser = request.messages.first { $0.role == .user }?.text ?? ""
         guard let transcript = transcripts.first(where: { $0.steps.first.map { Self.matches(firstUser, $0) } ?? false }) else {
             let known = transcripts.compactMap { $0.steps.first?.expect.first }.map { "\"\($0)\"" }
@@ -111,6 +125,31 @@ public struct DemoProvider: LanguageModelProvider {
                                     expected: "a message containing " + step.expect.map { "\"\($0)\"" }.joined(separator: " and "))
         }
         return step
+    }
+
+    /// The agent a request is for: the `agent: …` line of an agent's system prompt.
+    static func agent(in request: ModelRequest) -> String? {
+        guard let line = request.system?.split(separator: "\n").first(where: { $0.contains("agent: ") }),
+              let range = line.range(of: "agent: ") else { return nil }
+        return String(line[range.upperBound...].prefix { $0 != ")" })
+    }
+
+    /// An agent's step: among its recorded steps whose texts all appear in
+    /// the latest message, the one nearest its call number (`# Now (call N)`),
+    /// preferring later ones. Reports that arrive together or apart, in any
+    /// order, land on the step the recording made for that situation.
+    func agentStep(for agent: String, request: ModelRequest) throws(ProviderError) -> Transcript.Step {
+        let latest = request.messages.last { $0.role != .assistant }?.text ?? ""
+        let call = latest.range(of: "(call ").flatMap { Int(latest[$0.upperBound...].prefix { $0.isNumber }) } ?? 1
+        for transcript in transcripts {
+            guard let steps = transcript.agents?[agent] else { continue }
+            let matching = steps.indices.filter { Self.matches(latest, steps[$0]) }
+            let target = call - 1
+            if let best = matching.filter({ $0 >= target }).min() ?? matching.max() { return steps[best] }
+        }
+        let recorded = transcripts.filter { $0.agents?[agent] != nil }.map(\.name)
+        throw .leftTheRecording(transcript: recorded.first ?? "(no recording has \(agent))", step: call,
+                                expected: recorded.isEmpty ? "an agent the recordings contain" : "a prompt one of \(agent)'s recorded steps expects")
     }
 
     static func matches(_ text: String, _ step: Transcript.Step) -> Bool {
