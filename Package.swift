@@ -131,7 +131,7 @@ let package = Package(
         ),
         .target(
             name: "Agents",
-            dependencies: ["Providers", "Workspace"],
+            dependencies: ["Mesh", "Providers", "Workspace"],
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
@@ -219,7 +219,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentsTests",
-            dependencies: ["Agents", "Providers", "Workspace"],
+            dependencies: ["Agents", "Mesh", "MeshTesting", "Providers", "Workspace", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

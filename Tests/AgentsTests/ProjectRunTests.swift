@@ -179,11 +179,11 @@ import Testing
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink)
         await run.start("x")
-        try await within(30) { while model.prompts(of: "coder a.py").isEmpty || model.prompts(of: "coder b.py").isEmpty { await Task.yield() } }
+        try await within(30) { while model.prompts(of: "coder a.py").isEmpty || model.prompts(of: "coder b.py").isEmpty { try Task.checkCancellation(); await Task.yield() } }
         let started = ContinuousClock.now
         await run.stop()
         #expect(try await within(5) { try await run.waitForOutcome() } == .stopped)
-        try await within(5) { while model.cancelledCalls < 2 { await Task.yield() } }
+        try await within(5) { while model.cancelledCalls < 2 { try Task.checkCancellation(); await Task.yield() } }
         #expect(ContinuousClock.now - started < .seconds(1), "both model calls cancelled within a second")
         #expect(sink.statuses(of: "coder a.py").last == .stopped)
     }
@@ -320,7 +320,7 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
         // Until a.py's coder has finished and the manager has taken its report.
         try await within(30) {
             while await !(run.agentStates().contains { $0.ref.path == "a.py" && $0.status == .finished }
-                          && first.prompts(of: "manager").count == 3) { await Task.yield() }
+                          && first.prompts(of: "manager").count == 3) { try Task.checkCancellation(); await Task.yield() }
         }
         await run.waitUntilSaved()
         let saved = try #require(try await journal.load())

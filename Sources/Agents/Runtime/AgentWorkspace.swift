@@ -18,7 +18,7 @@ public protocol AgentWorkspace: Sendable {
 }
 
 /// What a RUN printed and how it ended.
-public struct CommandResult: Sendable, Equatable {
+public struct CommandResult: Sendable, Equatable, Codable {
     public var output: String
     public var exitCode: Int32?
     public var timedOut: Bool

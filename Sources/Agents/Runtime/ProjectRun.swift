@@ -15,6 +15,7 @@ public actor ProjectRun {
     let sink: any AgentEventSink
     let templates: PromptTemplates
     let journal: (any RunJournal)?
+    let runner: any TurnRunner
     let parser = CommandParser()
     private var request = ""
     /// Prompts of the turns now running, for the snapshot.
@@ -33,9 +34,10 @@ public actor ProjectRun {
     static let collapsedFolders: Set<String> = ["node_modules", ".venv", "venv", "__pycache__", "dist", "build", ".build", "target", ".pytest_cache", ".mypy_cache"]
 
     public init(configuration: RunConfiguration, model: AgentModel, workspace: any AgentWorkspace, sink: any AgentEventSink,
-                templates: PromptTemplates, journal: (any RunJournal)? = nil) {
+                templates: PromptTemplates, journal: (any RunJournal)? = nil, turns: (any TurnRunner)? = nil) {
         self.configuration = configuration
         self.model = model
+        self.runner = turns ?? LocalTurns(provider: model.provider)
         self.workspace = workspace
         self.sink = sink
         self.templates = templates
@@ -261,29 +263,16 @@ public actor ProjectRun {
                          fingerprint: "\(action.name.rawValue):\(Self.summary(of: action))→\(result.text.prefix(200))")
     }
 
-    /// Streams one model call, forwarding text as it arrives.
+    /// Makes one model call (here or on the mesh); its text streams out as tokens.
     private func call(_ request: ModelRequest, for ref: AgentRef) async throws -> AgentReply {
-        var text = "", calls: [ToolCall] = []
-        var usage: Usage?
-        var finish: FinishReason = .stop
-        for try await event in model.provider.stream(request) {
-            try Task.checkCancellation()
-            switch event {
-            case .textDelta(let delta):
-                text += delta
-                sink.record(.token(ref, delta))
-            case .toolCallDelta(_, _, _, let fragment):
-                sink.record(.token(ref, fragment))
-            case .toolCall(let call): calls.append(call)
-            case .usage(let reported): usage = reported
-            case .finish(let reason): finish = reason
-            }
-        }
-        let spent = usage ?? Usage(inputTokens: Self.estimateTokens(request), outputTokens: max(1, text.count / 4), estimated: true)
+        let sink = self.sink
+        let reply = try await runner.takeTurn(request, for: ref) { sink.record(.token(ref, $0)) }
+        try Task.checkCancellation()
+        let spent = reply.usage
         let cost = model.cost(of: spent)
         budget.spend(tokens: spent.inputTokens + spent.outputTokens, usd: cost)
         sink.record(.usage(ref, spent, costUSD: cost, totalCostUSD: budget.spentUSD, totalTokens: budget.spentTokens))
-        return AgentReply(text: text, toolCalls: calls, finishReason: finish)
+        return AgentReply(text: reply.text, toolCalls: reply.toolCalls, finishReason: reply.cutForLength ? .length : .stop)
     }
 
     private func parseAndCheck(_ reply: AgentReply, for ref: AgentRef) throws(ActionRefusal) -> AgentAction {

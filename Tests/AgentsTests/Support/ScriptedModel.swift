@@ -22,8 +22,9 @@ final class ScriptedModel: LanguageModelProvider {
     let name = "scripted"
     private let scripts: [String: Script]
     private let state = Mutex<State>(State())
-    /// Called with each request before it is answered (tests hold replies back here).
-    let onRequest: @Sendable (String, ModelRequest) async -> Void
+    /// Called with each request's agent and turn before it is answered
+    /// (tests hold replies back here).
+    let onRequest: @Sendable (String, Int) async -> Void
 
     struct State {
         var turns: [String: Int] = [:]
@@ -31,7 +32,7 @@ final class ScriptedModel: LanguageModelProvider {
         var cancelled = 0
     }
 
-    init(_ scripts: [String: Script], onRequest: @escaping @Sendable (String, ModelRequest) async -> Void = { _, _ in }) {
+    init(_ scripts: [String: Script], onRequest: @escaping @Sendable (String, Int) async -> Void = { _, _ in }) {
         self.scripts = scripts
         self.onRequest = onRequest
     }
@@ -61,7 +62,7 @@ final class ScriptedModel: LanguageModelProvider {
         let reply = scripts[agent].map { $0(request, turn) } ?? .failure(.serverError(provider: "scripted", status: 500, message: "no script for \(agent)"))
         return AsyncThrowingStream { continuation in
             let task = Task {
-                await onRequest(agent, request)
+                await onRequest(agent, turn)
                 switch reply {
                 case .text(let text):
                     // In pieces, as a server streams.
