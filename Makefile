@@ -12,7 +12,7 @@ TEST_PACKAGES := git python3 openssl iproute2 openssh-server podman runc cataton
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster bench-workspace bench-llm fuzz-wire clean
+.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents fuzz-wire clean
 
 all: build
 
@@ -51,6 +51,12 @@ bench-cluster: deps
 bench-workspace: deps
 	@scripts/install-system-packages.sh $(TEST_PACKAGES)
 	scripts/bench.sh workspace
+
+# The agent hierarchy with a scripted 100 ms model: wall time against the
+# critical path and a one-call-at-a-time run, runtime overhead per call, on
+# 1 and 3 nodes. Writes docs/benchmarks.md.
+bench-agents: deps
+	scripts/bench.sh agents
 
 # Provider client overhead per streamed token and 100-stream throughput,
 # against OpenAI's Python SDK (fetched from PyPI). Writes docs/benchmarks.md.

@@ -30,6 +30,7 @@ let package = Package(
         // Driving node processes (multi-process tests, make bench-cluster).
         .library(name: "ProcessTesting", targets: ["ProcessTesting"]),
         .library(name: "Providers", targets: ["Providers"]),
+        .library(name: "Agents", targets: ["Agents"]),
         .library(name: "ProviderTesting", targets: ["ProviderTesting"]),
     ],
     dependencies: [

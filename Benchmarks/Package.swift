@@ -54,6 +54,16 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "AgentsBenchmark",
+            dependencies: [
+                "BenchmarkReport",
+                .product(name: "Agents", package: "hma"),
+                .product(name: "Mesh", package: "hma"),
+                .product(name: "Providers", package: "hma"),
+                .product(name: "Workspace", package: "hma"),
+            ]
+        ),
+        .executableTarget(
             name: "hma-bench-node",
             dependencies: [.product(name: "MeshTesting", package: "hma")]
         ),

@@ -10,7 +10,8 @@ case "${1:-}" in
   cluster) product=ClusterBenchmark ;;
   workspace) product=WorkspaceBenchmark ;;
   llm) product=LLMBenchmark ;;
-  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace|llm" >&2; exit 2 ;;
+  agents) product=AgentsBenchmark ;;
+  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace|llm|agents" >&2; exit 2 ;;
 esac
 cd Benchmarks
 # A new source file in the parent package is missed by a cached build plan.
