@@ -51,6 +51,10 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     private let services = Mutex<Services?>(nil)
     /// Kinds of actors this node can spawn or activate on request.
     public let kinds = ActorKinds()
+    /// Where this node placed actors lately (`choosePlacement` counts them
+    /// until the nodes' loads include them).
+    let recentPlacements = Mutex<[(node: NodeName, at: ContinuousClock.Instant)]>([])
+    static let placementMemory: Duration = .seconds(5)
     let metrics: MeshMetrics
 
     /// The parts of a node made once the system exists (they refer back to it).

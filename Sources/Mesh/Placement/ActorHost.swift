@@ -355,10 +355,23 @@ extension MeshActorSystem {
         let up = admitted.filter { $0.status == .up }
         let members = up.isEmpty ? admitted : up
         let loads = await loads(of: members, timeout: settings.placementLoadTimeout)
-        let candidates = members.map {
-            PlacementCandidate(name: $0.node.name, roles: $0.roles, labels: $0.labels, load: loads[$0.node.name])
+        // Placements made in the last few seconds count as hosted actors:
+        // the loads just asked for do not show them yet, and concurrent
+        // placements (a manager delegating to five coders at once) would
+        // otherwise all see the same loads and land by hash alone.
+        let chosen = recentPlacements.withLock { recent -> NodeName? in
+            let now = ContinuousClock.now
+            recent.removeAll { now - $0.at > Self.placementMemory }
+            let counts = Dictionary(grouping: recent, by: \.node).mapValues(\.count)
+            let candidates = members.map { member in
+                PlacementCandidate(name: member.node.name, roles: member.roles, labels: member.labels, load: loads[member.node.name].map {
+                    NodeLoad(hostedActors: $0.hostedActors + counts[member.node.name, default: 0], callsPerSecond: $0.callsPerSecond)
+                })
+            }
+            let chosen = Placement.choose(for: key, requirement: requirement, among: candidates)
+            if let chosen { recent.append((chosen, now)) }
+            return chosen
         }
-        let chosen = Placement.choose(for: key, requirement: requirement, among: candidates)
         return members.first { $0.node.name == chosen }
     }
 }

@@ -42,6 +42,29 @@ import Testing
         await shutdownAll(nodes)
     }
 
+    @Test func concurrentSpawnsSpreadOverEquallyLoadedWorkers() async throws {
+        let nodes = try await startCluster(["cs-gw", "cs-w1", "cs-w2"]) { name, settings in
+            settings.roles = name == "cs-gw" ? [.gateway] : [.worker]
+            settings.placementLoadTimeout = .seconds(10)
+        }
+        for system in nodes { system.kinds.register("probe", as: ProbeActor.self, placement: .init(role: .worker)) { _, s in ProbeActor(actorSystem: s) } }
+        let (w1, w2) = (try NodeName("cs-w1"), try NodeName("cs-w2"))
+        // Keys whose hash prefers cs-w1: on equal loads alone, all four would land there.
+        var keys: [String] = []
+        var candidate = 0
+        while keys.count < 4 {
+            candidate += 1
+            if Placement.rank("k\(candidate)", w1) > Placement.rank("k\(candidate)", w2) { keys.append("k\(candidate)") }
+        }
+        let gateway = nodes[0]
+        let placed = try await withThrowingTaskGroup(of: String.self) { group in
+            for key in keys { group.addTask { try await gateway.spawn(ProbeActor.self, kind: "probe", key: key).id.node.name.rawValue } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(placed.filter { $0 == "cs-w1" }.count == 2 && placed.filter { $0 == "cs-w2" }.count == 2, "\(placed)")
+        await shutdownAll(nodes)
+    }
+
     @Test func unknownKindsAndImpossibleRequirementsAreTypedErrors() async throws {
         let nodes = try await startCluster(["spe-a", "spe-b"])
         let (a, b) = (nodes[0], nodes[1])
