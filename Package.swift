@@ -139,6 +139,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                "Agents",
                 "Storage",
                 "Mesh",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -231,6 +232,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
+                "Agents",
                 "Gateway",
                 "Storage",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

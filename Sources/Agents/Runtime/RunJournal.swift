@@ -14,6 +14,15 @@ public struct RunSnapshot: Sendable, Equatable, Codable {
     /// Prompts of turns that had started but not completed: sent again on resume.
     public var inFlight: [AgentRef: [String]]
     public var outcome: RunOutcome?
+
+    public init(request: String, phase: ProjectPhase, budget: Budget, agents: [AgentState], inFlight: [AgentRef: [String]], outcome: RunOutcome?) {
+        self.request = request
+        self.phase = phase
+        self.budget = budget
+        self.agents = agents
+        self.inFlight = inFlight
+        self.outcome = outcome
+    }
 }
 
 /// Where a run's snapshots go. The gateway keeps them in its database;

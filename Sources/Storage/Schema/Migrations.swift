@@ -67,6 +67,17 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v2: agent runs") { db in
+            // The newest snapshot of a project's agent run (docs/agents.md,
+            // "Recovery"), replaced after every completed step.
+            try db.execute(sql: """
+                CREATE TABLE agent_run (
+                    project_id TEXT PRIMARY KEY NOT NULL REFERENCES project_meta(id) ON DELETE CASCADE,
+                    snapshot BLOB NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,32 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// Replaces the project's agent-run snapshot (opaque bytes: the agents
+    /// module's `RunSnapshot`, JSON).
+    /// - Throws: `.projectNotFound`, `.messageTooLarge` past `maxRunSnapshotBytes`.
+    public func saveAgentRun(projectId: String, snapshot: Data) async throws {
+        guard snapshot.count <= limits.maxRunSnapshotBytes else {
+            throw StorageError.messageTooLarge(bytes: snapshot.count, limit: limits.maxRunSnapshotBytes)
+        }
+        let updated = now.milliseconds
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM project_meta WHERE id = ?", arguments: [projectId]) != nil else {
+                throw StorageError.projectNotFound(id: projectId)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO agent_run (project_id, snapshot, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(project_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at
+                    """,
+                arguments: [projectId, snapshot, updated])
+        }
+    }
+
+    /// The project's agent-run snapshot, nil when it has none.
+    public func agentRun(projectId: String) async throws -> Data? {
+        try await read { db in
+            try Data.fetchOne(db, sql: "SELECT snapshot FROM agent_run WHERE project_id = ?", arguments: [projectId])
+        }
+    }
+}
