@@ -19,6 +19,13 @@ import Testing
         var settings = MeshSettings(name: try NodeName(name), roles: roles, credentials: NodeCredentials(
             caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM))
         settings.defaultCallTimeout = .seconds(60)
+        // Placement prefers up members: a worker suspected because the
+        // machine is busy with other tests must not drop out of it. (The
+        // worker the test loses leaves gracefully: no detector needed.)
+        settings.failureDetector.probeInterval = .seconds(5)
+        settings.failureDetector.probeTimeout = .seconds(2)
+        settings.failureDetector.suspicionTimeout = .seconds(30)
+        settings.placementLoadTimeout = .seconds(10)
         var logger = Logger(label: "test.\(name)")
         logger.logLevel = .critical
         return try await MeshActorSystem.start(settings, logger: logger)

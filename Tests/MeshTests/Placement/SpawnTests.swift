@@ -46,6 +46,11 @@ import Testing
         let nodes = try await startCluster(["cs-gw", "cs-w1", "cs-w2"]) { name, settings in
             settings.roles = name == "cs-gw" ? [.gateway] : [.worker]
             settings.placementLoadTimeout = .seconds(10)
+            // About placement: a worker suspected because the machine is busy
+            // with other tests must not drop out of it.
+            settings.failureDetector.probeInterval = .seconds(5)
+            settings.failureDetector.probeTimeout = .seconds(2)
+            settings.failureDetector.suspicionTimeout = .seconds(30)
         }
         for system in nodes { system.kinds.register("probe", as: ProbeActor.self, placement: .init(role: .worker)) { _, s in ProbeActor(actorSystem: s) } }
         let (w1, w2) = (try NodeName("cs-w1"), try NodeName("cs-w2"))
