@@ -143,8 +143,15 @@ struct Headless {
         let entry = catalogue.entry(provider: chosen.kind.rawValue, model: modelID)
         // Models on local servers and the demo use the text commands; hosted ones native tools.
         let native = !settings.textCommands && ![.ollama, .demo].contains(chosen.kind)
+        var window = entry?.contextWindow ?? 8192
+        // A local server (Ollama, vLLM, llama.cpp, … — no key) may serve far less than the model could.
+        if chosen.kind == .ollama || (chosen.apiKey == nil && chosen.kind != .demo),
+           let served = await ServedContextWindow.fetch(baseURL: chosen.baseURL, model: modelID) {
+            print("hma: the server serves \(modelID) with a context window of \(served) tokens")
+            window = entry == nil ? served : min(window, served)
+        }
         let model = AgentModel(provider: ProviderConfiguration.makeProvider(chosen), providerName: chosen.kind.rawValue, model: modelID,
-                               contextWindow: entry?.contextWindow ?? 8192, maxOutputTokens: min(entry?.maxOutput ?? 4096, 16_384),
+                               contextWindow: window, maxOutputTokens: min(entry?.maxOutput ?? 4096, 16_384, window / 2),
                                nativeTools: native, catalogue: catalogue)
 
         var sandboxConfiguration = SandboxConfiguration()
