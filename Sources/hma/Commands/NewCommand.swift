@@ -141,8 +141,9 @@ struct Headless {
         }
         let modelID = settings.model ?? catalogue.defaultModel(for: chosen.kind.rawValue) ?? (chosen.kind == .demo ? "demo" : "default")
         let entry = catalogue.entry(provider: chosen.kind.rawValue, model: modelID)
-        // Models on local servers and the demo use the text commands; hosted ones native tools.
-        let native = !settings.textCommands && ![.ollama, .demo].contains(chosen.kind)
+        // Hosted models (with a key) get native tool calls; local servers and
+        // the demo the text commands (local servers' tool-call streaming varies).
+        let native = !settings.textCommands && chosen.apiKey != nil && chosen.kind != .demo
         var window = entry?.contextWindow ?? 8192
         // A local server (Ollama, vLLM, llama.cpp, … — no key) may serve far less than the model could.
         if chosen.kind == .ollama || (chosen.apiKey == nil && chosen.kind != .demo),

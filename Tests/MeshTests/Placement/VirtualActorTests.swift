@@ -64,9 +64,10 @@ import Testing
             #expect(try await a.virtualActors.call(CounterActor.self, kind: CounterActor.kind, key: "idle") { try await $0.increment() } == expected)
         }
         try await waitUntil("the idle counter to be deactivated") { activationCount("idle", on: nodes) == 0 }
-        // One write per increment, one by passivation (read after the fact:
-        // on a loaded machine the deactivation may come before any read).
-        #expect(try await store.writeCount() == 3, "passivation saved the state")
+        // One write per increment, and at least one by passivation (read
+        // after the fact; on a loaded machine the counter may even be
+        // passivated between the two increments, and then twice).
+        #expect(try await store.writeCount() >= 3, "passivation saved the state")
         #expect(try await a.virtualActors.call(CounterActor.self, kind: CounterActor.kind, key: "idle") { try await $0.increment() } == 3)
         #expect(activationCount("idle", on: nodes) == 1)
         await shutdownAll(nodes)
