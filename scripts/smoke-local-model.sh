@@ -35,7 +35,7 @@ dir=$(mktemp -d /tmp/hma-smoke-XXXXXX)
 set +e
 HMA_OPENAI_BASE_URL="http://127.0.0.1:$port/v1" OPENAI_API_KEY= timeout 1200 \
   "$(swift build --show-bin-path)/hma" new "Make a small Python package that adds two numbers, with unittest tests." \
-  --dir "$dir" --provider openai --model gemma --budget-tokens 60000 --yes
+  --dir "$dir" --provider openai --model gemma --budget-tokens 60000 --context-window 4096 --yes
 status=$?
 set -e
 echo "smoke: hma new exited with $status (0 done, 2 budget, 3 waiting for an answer, 4 provider failure; 124 would be a hang)"

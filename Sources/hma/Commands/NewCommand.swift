@@ -27,7 +27,8 @@ struct NewCommand: AsyncParsableCommand {
             throw ValidationError("\(folder) already has a run; continue it with `hma resume \(folder)`.")
         }
         let settings = RunFiles.Settings(request: request, provider: options.provider, model: options.model, budgetUSD: options.budget,
-                                         budgetTokens: options.budgetTokens, textCommands: options.textCommands)
+                                         budgetTokens: options.budgetTokens, textCommands: options.textCommands,
+                                         contextWindow: options.contextWindow)
         try RunFiles(folder: folder).save(settings)
         throw ExitCode(try await Headless(folder: folder, settings: settings, approve: options.yes, sandbox: options.sandbox).run(resume: false))
     }
@@ -78,6 +79,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .customLong("text-commands"), help: "Use the text command language instead of native tool calls.")
     var textCommands = false
 
+    @Option(name: .customLong("context-window"), help: "The tokens the model is served with, when its server cannot say (llama-cpp-python's --n_ctx).")
+    var contextWindow: Int?
+
     @Option(help: "bwrap, docker or none (unsafe: no isolation).")
     var sandbox: String?
 
@@ -97,6 +101,7 @@ struct RunFiles {
         var budgetUSD: Double?
         var budgetTokens: Int?
         var textCommands: Bool
+        var contextWindow: Int?
     }
 
     let folder: String
@@ -150,6 +155,10 @@ struct Headless {
            let served = await ServedContextWindow.fetch(baseURL: chosen.baseURL, model: modelID) {
             print("hma: the server serves \(modelID) with a context window of \(served) tokens")
             window = entry == nil ? served : min(window, served)
+        }
+        if let given = settings.contextWindow {
+            guard given >= 1024 else { throw ValidationError("--context-window must be at least 1024 tokens") }
+            window = given
         }
         let model = AgentModel(provider: ProviderConfiguration.makeProvider(chosen), providerName: chosen.kind.rawValue, model: modelID,
                                contextWindow: window, maxOutputTokens: min(entry?.maxOutput ?? 4096, 16_384, window / 2),
