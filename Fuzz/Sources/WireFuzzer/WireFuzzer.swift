@@ -40,7 +40,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             do { frame = try parser.next() } catch { break loop }
             guard let frame else { break }
             if !handshake.isEstablished {
-                _ = handshake.receive(frame, certificateNodeName: "peer")
+                _ = handshake.receive(frame, certificate: .init(name: "peer", roles: .member))
                 continue
             }
             var payload = frame.payload
