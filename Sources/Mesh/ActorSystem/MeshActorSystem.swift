@@ -454,29 +454,25 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         association.established(channel: channel, peer: peer)
         let (restarted, duplicate) = associations.withLock { associations -> (Association?, Association?) in
             let key = peer.node.name.rawValue
-            guard let existing = associations[key], !existing.isClosed else {
+            let existing = associations[key].flatMap { $0.isClosed ? nil : $0 }
+            let choice = ConnectionChoice.decide(
+                existing: existing.map { ConnectionChoice.Existing(peer: $0.peer?.node, age: $0.age) }, incoming: peer.node,
+                local: node.name, connectTimeout: settings.connectTimeout)
+            switch choice {
+            case .adopt:
                 associations[key] = association
                 return (nil, nil)
-            }
-            if let known = existing.peer, known.node.incarnation != peer.node.incarnation {
-                // Only a later start replaces an earlier one; a connection from
-                // an earlier start (still shutting down) is refused below.
-                guard peer.node.incarnation > known.node.incarnation else { return (nil, association) }
+            case .replaceRestarted:
                 associations[key] = association
                 return (existing, nil)
-            }
-            // The peer's connection is the canonical one when the peer has the
-            // lower name, or when ours has been dialling for over half the
-            // connect timeout (2.5 s): a dial into a network that was
-            // partitioned hangs until its connect timeout, and the member must
-            // not look silent meanwhile. (Two nodes dialling each other at once
-            // finish well within that, even on a busy machine, and keep the
-            // lower name's connection.)
-            if peer.node.name.rawValue < node.name.rawValue || (existing.peer == nil && existing.age > settings.connectTimeout / 2) {
+            case .refuseEarlierStart:
+                return (nil, association)
+            case .adoptAndRetireExisting:
                 associations[key] = association
                 return (nil, existing)
+            case .keepExisting:
+                return (nil, nil)  // this one serves the peer's calls until it retires it
             }
-            return (nil, nil)  // ours is canonical; this one serves the peer's calls until it retires it
         }
         if restarted == nil, duplicate == nil, !isCurrent(association) {
             let replaced = secondaryInbound.withLock { $0.updateValue(association, forKey: peer.node.name.rawValue) }
