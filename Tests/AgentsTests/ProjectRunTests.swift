@@ -184,7 +184,11 @@ import Testing
         await run.stop()
         #expect(try await within(5) { try await run.waitForOutcome() } == .stopped)
         try await within(5) { while model.cancelledCalls < 2 { try Task.checkCancellation(); await Task.yield() } }
-        #expect(ContinuousClock.now - started < .seconds(1), "both model calls cancelled within a second")
+        // The calls would hang for an hour: they were cancelled, not waited for.
+        // (About a millisecond here; the bound is for a loaded machine.)
+        let took = ContinuousClock.now - started
+        print("stop: every model call cancelled after \(took)")
+        #expect(took < .seconds(10), "the model calls were cancelled, not waited for")
         #expect(sink.statuses(of: "coder a.py").last == .stopped)
     }
 
