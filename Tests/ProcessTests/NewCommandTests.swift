@@ -24,7 +24,10 @@ import Testing
     @Test func aRunKilledWithSIGKILLIsResumedAndTheProjectItBuildsPassesItsTests() async throws {
         let folder = NSTemporaryDirectory() + "hma-new-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let first = try ChildProcess(ChildProcess.executable("hma"), ["new", Self.request, "--dir", folder, "--yes", "--provider", "demo"])
+        // In slow motion (about a minute), so the kill lands mid-run however
+        // late the test reads the line on a loaded machine.
+        let first = try ChildProcess(ChildProcess.executable("hma"), ["new", Self.request, "--dir", folder, "--yes", "--provider", "demo"],
+                                     environment: ["HMA_DEMO_PAUSE_MS": "150"])
         // Mid-run: the package's coder has started (files exist, others do not yet).
         let midRun = try await within(120, "the convert.py coder to start") {
             await first.lines.first { $0 == "coder tempconv/convert.py: working" }
@@ -39,7 +42,7 @@ import Testing
         #expect(try await within(60, "hma new to refuse") { await again.exitStatus() } != 0)
         #expect(again.standardError.contains("hma resume"), "\(again.standardError)")
 
-        let resumed = try ChildProcess(ChildProcess.executable("hma"), ["resume", folder, "--yes"])
+        let resumed = try ChildProcess(ChildProcess.executable("hma"), ["resume", folder, "--yes"], environment: ["HMA_DEMO_PAUSE_MS": "0"])
         let status = try await within(180, "hma resume to finish") { await resumed.exitStatus() }
         #expect(status == 0, "hma resume: \(resumed.standardError)")
         let (testStatus, output) = try runTests(in: folder)

@@ -160,7 +160,12 @@ struct Headless {
             guard given >= 1024 else { throw ValidationError("--context-window must be at least 1024 tokens") }
             window = given
         }
-        let model = AgentModel(provider: ProviderConfiguration.makeProvider(chosen), providerName: chosen.kind.rawValue, model: modelID,
+        var provider = ProviderConfiguration.makeProvider(chosen)
+        // The demo's pace: HMA_DEMO_PAUSE_MS between streamed pieces (25 by default).
+        if chosen.kind == .demo, let pause = environment["HMA_DEMO_PAUSE_MS"].flatMap(Int.init), (0...10_000).contains(pause) {
+            provider = DemoProvider(transcripts: DemoProvider.bundled().transcripts, pause: .milliseconds(pause))
+        }
+        let model = AgentModel(provider: provider, providerName: chosen.kind.rawValue, model: modelID,
                                contextWindow: window, maxOutputTokens: min(entry?.maxOutput ?? 4096, 16_384, window / 2),
                                nativeTools: native, catalogue: catalogue)
 
