@@ -3,7 +3,7 @@
 
 import PackageDescription
 
-// Modules and their dependencies follow docs/architecture.md (DESIGN.md §2):
+// Modules and their dependencies follow docs/architecture.md ("Modules"):
 // arrows point from user to used; nothing points back up.
 //
 //   hma (CLI) ──> Gateway ──> Agents ──> Mesh
@@ -50,7 +50,7 @@ let package = Package(
         // FilePath for swift-configuration's file provider (`hma` settings files).
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // One trait only: SwiftPM 6.3.1 orders several trait flags at random and
-        // would rebuild hummingbird on every other build (see PLATFORM.md).
+        // would rebuild hummingbird on every other build.
         .package(
             url: "https://github.com/hummingbird-project/hummingbird",
             from: "2.28.1",
