@@ -1,5 +1,6 @@
 import Foundation
 import Providers
+import MeshTesting
 import Testing
 @testable import Agents
 
@@ -16,7 +17,7 @@ import Testing
         let run = ProjectRun(configuration: configuration, model: AgentModel(provider: demo, providerName: "demo", model: "demo"),
                              workspace: project.workspace, sink: sink, templates: try PromptTemplates.load(directory: nil))
         await run.start(request)
-        return try await within(120) { try await run.waitForOutcome() }
+        return try await within(120, "the run") { try await run.waitForOutcome() }
     }
 
     func expectEveryActionAndNoFailure(_ sink: RecordingSink) {

@@ -88,7 +88,7 @@ import Testing
         await run.start("four files")
         // Every coder has written its file and is in its second call.
         do {
-            try await within(60) { while !files.allSatisfy({ model.prompts(of: "coder \($0)").count == 2 }) { try Task.checkCancellation(); await Task.yield() } }
+            try await within(60, "the run") { while !files.allSatisfy({ model.prompts(of: "coder \($0)").count == 2 }) { try Task.checkCancellation(); await Task.yield() } }
         } catch {
             Issue.record("the coders did not reach their second call: \(sink.events.filter { if case .actionFailed = $0 { true } else { false } })")
             throw error
@@ -100,7 +100,7 @@ import Testing
         try await workers[lost].shutdown()
         gate.open()
 
-        #expect(try await within(90) { try await run.waitForOutcome() } == .completed(summary: "four files written"))
+        #expect(try await within(90, "the run") { try await run.waitForOutcome() } == .completed(summary: "four files written"))
         for file in files { #expect(project.file(file) == "\(file.prefix(1)) = 1\n", "\(file)") }
         let survivor = workers[1 - lost]
         #expect(survivor.virtualActors.localActivations.filter { $0.key.key.hasPrefix("p1/coder") }.count == 4, "the lost coders moved")

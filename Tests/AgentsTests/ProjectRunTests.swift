@@ -1,5 +1,6 @@
 import Foundation
 import Providers
+import MeshTesting
 import Synchronization
 import Testing
 @testable import Agents
@@ -57,7 +58,7 @@ import Testing
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink)
         await run.start("a calculator")
-        let outcome = try await within(60) { try await run.waitForOutcome() }
+        let outcome = try await within(60, "the run") { try await run.waitForOutcome() }
         #expect(outcome == .completed(summary: "calc.py adds; its test passes."))
         #expect(project.file("calc.py") == Self.calc && project.file("test_calc.py") == Self.test)
         let output = sink.events.compactMap { if case .commandOutput(_, _, let output, let code) = $0 { (output, code) } else { nil } }
@@ -97,7 +98,7 @@ import Testing
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink)
         await run.start("a")
-        #expect(try await within(60) { try await run.waitForOutcome() } == .completed(summary: "ok"))
+        #expect(try await within(60, "the run") { try await run.waitForOutcome() } == .completed(summary: "ok"))
         let manager = sink.failures(of: "manager")
         #expect(manager.count == 3)
         #expect(manager[0].contains("nothing is active"))
@@ -126,7 +127,7 @@ import Testing
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink)
         await run.start("a")
-        #expect(try await within(60) { try await run.waitForOutcome() } == .completed(summary: "gave up on a.py"))
+        #expect(try await within(60, "the run") { try await run.waitForOutcome() } == .completed(summary: "gave up on a.py"))
         #expect(sink.failures(of: "coder a.py").count == 3)
         #expect(sink.statuses(of: "coder a.py").contains(.stuck))
         let escalation = try #require(model.prompts(of: "manager").last)
@@ -144,7 +145,7 @@ import Testing
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink)
         await run.start("a")
-        #expect(try await within(60) { try await run.waitForOutcome() } == .completed(summary: "stopped a loop"))
+        #expect(try await within(60, "the run") { try await run.waitForOutcome() } == .completed(summary: "stopped a loop"))
         #expect(model.prompts(of: "coder a.py").count == 3)
         #expect(model.prompts(of: "manager").last?.contains("repeated the same action with the same result 3 times") == true)
     }
@@ -157,7 +158,7 @@ import Testing
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink) { $0.budget = Budget(limitTokens: 6_000) }
         await run.start("spin")
-        let outcome = try await within(60) { try await run.waitForOutcome() }
+        let outcome = try await within(60, "the run") { try await run.waitForOutcome() }
         guard case .budgetExhausted(let report) = outcome else {
             Issue.record("\(outcome)")
             return
@@ -179,11 +180,11 @@ import Testing
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink)
         await run.start("x")
-        try await within(30) { while model.prompts(of: "coder a.py").isEmpty || model.prompts(of: "coder b.py").isEmpty { try Task.checkCancellation(); await Task.yield() } }
+        try await within(30, "the run") { while model.prompts(of: "coder a.py").isEmpty || model.prompts(of: "coder b.py").isEmpty { try Task.checkCancellation(); await Task.yield() } }
         let started = ContinuousClock.now
         await run.stop()
-        #expect(try await within(5) { try await run.waitForOutcome() } == .stopped)
-        try await within(5) { while model.cancelledCalls < 2 { try Task.checkCancellation(); await Task.yield() } }
+        #expect(try await within(5, "the run") { try await run.waitForOutcome() } == .stopped)
+        try await within(5, "the run") { while model.cancelledCalls < 2 { try Task.checkCancellation(); await Task.yield() } }
         // The calls would hang for an hour: they were cancelled, not waited for.
         // (About a millisecond here; the bound is for a loaded machine.)
         let took = ContinuousClock.now - started
@@ -206,13 +207,13 @@ import Testing
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink) { $0.startPhase = .understanding }
         await run.start("a calculator")
-        #expect(try await within(30) { try await run.waitForOutcome() } == .waitingForPerson(question: "Which operations besides add?"))
+        #expect(try await within(30, "the run") { try await run.waitForOutcome() } == .waitingForPerson(question: "Which operations besides add?"))
         #expect(project.file("documentation.md") == "A calculator for two numbers.")
         await run.respond("Only add.")
-        #expect(try await within(30) { try await run.waitForOutcome() } == .waitingForPerson(question: "Noted: add only. Approve?"))
+        #expect(try await within(30, "the run") { try await run.waitForOutcome() } == .waitingForPerson(question: "Noted: add only. Approve?"))
         #expect(await run.phase == .understanding)
         await run.respond("Approved")
-        #expect(try await within(30) { try await run.waitForOutcome() } == .waitingForPerson(question: "Structure ready."))
+        #expect(try await within(30, "the run") { try await run.waitForOutcome() } == .waitingForPerson(question: "Structure ready."))
         #expect(await run.phase == .structure)
         #expect(model.prompts(of: "master")[2].contains("The person answers: Only add."))
         // In the understanding phase DELEGATE was not even offered.
@@ -232,23 +233,9 @@ import Testing
                              model: AgentModel(provider: model, providerName: "scripted", model: "s", nativeTools: true),
                              workspace: project.workspace, sink: sink, templates: try PromptTemplates.load(directory: nil))
         await run.start("docs")
-        #expect(try await within(30) { try await run.waitForOutcome() } == .completed(summary: "done"))
+        #expect(try await within(30, "the run") { try await run.waitForOutcome() } == .completed(summary: "done"))
         #expect(project.file("documentation.md") == "docs")
         #expect(model.requests.first?.request.tools.map(\.name).contains("delegate") == true)
-    }
-}
-
-/// Fails with a message when `body` has not returned after `seconds`.
-func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw CancellationError()
-        }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
     }
 }
 
@@ -269,7 +256,7 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
         }
         let started = ContinuousClock.now
         await run.start("x")
-        #expect(try await within(60) { try await run.waitForOutcome() } == .completed(summary: "checked"))
+        #expect(try await within(60, "the run") { try await run.waitForOutcome() } == .completed(summary: "checked"))
         #expect(ContinuousClock.now - started < .seconds(30))
         let prompts = model.prompts(of: "master")
         #expect(prompts[1].contains("timed out after 1.0 seconds and was stopped"), "\(prompts[1].suffix(300))")
@@ -284,7 +271,7 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
             let model = ScriptedModel(["master": ScriptedModel.sequence([.failure(error)])])
             let run = try project.run(model, sink: RecordingSink())
             await run.start("x")
-            let outcome = try await within(30) { try await run.waitForOutcome() }
+            let outcome = try await within(30, "the run") { try await run.waitForOutcome() }
             guard case .failed(let reason) = outcome else {
                 Issue.record("\(error): \(outcome)")
                 continue
@@ -302,7 +289,7 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
         let sink = RecordingSink()
         let run = try project.run(model, sink: sink)
         await run.start("x")
-        #expect(try await within(30) { try await run.waitForOutcome() } == .completed(summary: "second try"))
+        #expect(try await within(30, "the run") { try await run.waitForOutcome() } == .completed(summary: "second try"))
         #expect(sink.failures(of: "master").first?.contains("model call failed") == true)
     }
 }
@@ -322,7 +309,7 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
         let run = try project.run(first, sink: RecordingSink(), journal: journal)
         await run.start("two files")
         // Until a.py's coder has finished and the manager has taken its report.
-        try await within(30) {
+        try await within(30, "the run") {
             while await !(run.agentStates().contains { $0.ref.path == "a.py" && $0.status == .finished }
                           && first.prompts(of: "manager").count == 3) { try Task.checkCancellation(); await Task.yield() }
         }
@@ -338,7 +325,7 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
         ])
         let resumed = try project.run(second, sink: RecordingSink(), journal: journal)
         await resumed.resume(from: saved)
-        #expect(try await within(60) { try await resumed.waitForOutcome() } == .completed(summary: "both written"))
+        #expect(try await within(60, "the run") { try await resumed.waitForOutcome() } == .completed(summary: "both written"))
         #expect(project.file("a.py") == "a = 1\n" && project.file("b.py") == "b = 2\n")
         #expect(second.prompts(of: "coder a.py").isEmpty, "finished work is not redone")
         #expect(second.prompts(of: "coder b.py").first?.contains("Your task: b") == true, "the interrupted turn runs again")

@@ -101,8 +101,7 @@ final class BenchModel: LanguageModelProvider {
     }
 
     func stream(_ request: ModelRequest) -> AsyncThrowingStream<ProviderEvent, any Error> {
-        let line = request.system?.split(separator: "\n").first { $0.contains("agent: ") } ?? ""
-        let agent = line.range(of: "agent: ").map { String(line[$0.upperBound...].prefix { $0 != ")" }) } ?? "?"
+        let agent = DemoProvider.agent(in: request) ?? "?"
         let prompt = request.messages.last?.text ?? ""
         let nowPart = prompt.range(of: "# Now").map { String(prompt[$0.lowerBound...]) } ?? prompt
         let context = prompt

@@ -128,7 +128,7 @@ public struct DemoProvider: LanguageModelProvider {
     }
 
     /// The agent a request is for: the `agent: …` line of an agent's system prompt.
-    static func agent(in request: ModelRequest) -> String? {
+    public static func agent(in request: ModelRequest) -> String? {
         guard let line = request.system?.split(separator: "\n").first(where: { $0.contains("agent: ") }),
               let range = line.range(of: "agent: ") else { return nil }
         return String(line[range.upperBound...].prefix { $0 != ")" })

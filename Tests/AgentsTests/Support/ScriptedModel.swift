@@ -53,7 +53,7 @@ final class ScriptedModel: LanguageModelProvider {
     var cancelledCalls: Int { state.withLock { $0.cancelled } }
 
     func stream(_ request: ModelRequest) -> AsyncThrowingStream<ProviderEvent, any Error> {
-        let agent = Self.agent(of: request)
+        let agent = DemoProvider.agent(in: request) ?? "?"
         let turn = state.withLock { state -> Int in
             state.requests.append((agent, request))
             defer { state.turns[agent, default: 0] += 1 }
