@@ -78,6 +78,32 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v3: access tokens and user secrets") { db in
+            // Credentials (docs/operations.md, "Accounts"): only a token's
+            // SHA-256 is kept, so a copy of the database opens no account.
+            try db.execute(sql: """
+                CREATE TABLE access_token (
+                    hash BLOB PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL CHECK (kind IN ('api', 'once', 'login')),
+                    label TEXT,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER
+                );
+                CREATE INDEX access_token_user ON access_token(user_id);
+                """)
+            // Per-user provider keys, sealed by the gateway (AES-GCM, key in
+            // its data directory); the database never sees them in clear.
+            try db.execute(sql: """
+                CREATE TABLE user_secret (
+                    user_id TEXT NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    sealed BLOB NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (user_id, name)
+                );
+                """)
+        }
         return migrator
     }
 }

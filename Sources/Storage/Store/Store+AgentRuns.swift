@@ -29,4 +29,14 @@ extension Store {
             try Data.fetchOne(db, sql: "SELECT snapshot FROM agent_run WHERE project_id = ?", arguments: [projectId])
         }
     }
+
+    /// Every project that has a run snapshot, with it (a gateway resumes
+    /// the unfinished ones when it starts).
+    public func agentRuns() async throws -> [(projectId: String, snapshot: Data)] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT project_id, snapshot FROM agent_run ORDER BY updated_at").map {
+                (projectId: $0["project_id"] as String, snapshot: $0["snapshot"] as Data)
+            }
+        }
+    }
 }

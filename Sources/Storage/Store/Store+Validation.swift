@@ -48,5 +48,7 @@ extension Store {
         return min(requested, limits.maxPageSize)
     }
 
-    static func newId() -> String { TimeOrderedID.make() }
+    /// A new time-ordered id, as the store makes for records (callers that need
+    /// an id before the record exists, e.g. a project folder named by it).
+    public static func newId() -> String { TimeOrderedID.make() }
 }
