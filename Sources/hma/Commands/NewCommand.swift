@@ -128,46 +128,15 @@ struct Headless {
     let sandbox: String?
 
     func run(resume: Bool) async throws -> Int32 {
-        let environment = ProcessInfo.processInfo.environment
-        let catalogue = (try? ModelCatalogue.load(environment: environment)) ?? .builtIn
-        let providers: ProviderConfiguration
-        do { providers = try ProviderConfiguration.fromEnvironment(environment) } catch { throw ValidationError("\(error)") }
-        let chosen: ProviderSettings
-        if let name = settings.provider {
-            guard let kind = ProviderKind(rawValue: name) else {
-                throw ValidationError("unknown provider \(name); known: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard let configured = providers.settings(for: kind) else {
-                throw ValidationError("\(name) is not configured: set \(kind.keyVariable ?? kind.baseURLVariable ?? "its settings") (see docs/providers.md)")
-            }
-            chosen = configured
-        } else {
-            chosen = providers.preferred
+        var wanted = ModelChoice.Request(provider: settings.provider, model: settings.model)
+        wanted.textCommands = settings.textCommands
+        wanted.contextWindow = settings.contextWindow
+        let chosen: ModelChoice.Chosen
+        do { chosen = try await ModelChoice.choose(wanted, environment: ProcessInfo.processInfo.environment) } catch {
+            throw ValidationError("\(error)")
         }
-        let modelID = settings.model ?? catalogue.defaultModel(for: chosen.kind.rawValue) ?? (chosen.kind == .demo ? "demo" : "default")
-        let entry = catalogue.entry(provider: chosen.kind.rawValue, model: modelID)
-        // Hosted models (with a key) get native tool calls; local servers and
-        // the demo the text commands (local servers' tool-call streaming varies).
-        let native = !settings.textCommands && chosen.apiKey != nil && chosen.kind != .demo
-        var window = entry?.contextWindow ?? 8192
-        // A local server (Ollama, vLLM, llama.cpp, … — no key) may serve far less than the model could.
-        if chosen.kind == .ollama || (chosen.apiKey == nil && chosen.kind != .demo),
-           let served = await ServedContextWindow.fetch(baseURL: chosen.baseURL, model: modelID) {
-            print("hma: the server serves \(modelID) with a context window of \(served) tokens")
-            window = entry == nil ? served : min(window, served)
-        }
-        if let given = settings.contextWindow {
-            guard given >= 1024 else { throw ValidationError("--context-window must be at least 1024 tokens") }
-            window = given
-        }
-        var provider = ProviderConfiguration.makeProvider(chosen)
-        // The demo's pace: HMA_DEMO_PAUSE_MS between streamed pieces (25 by default).
-        if chosen.kind == .demo, let pause = environment["HMA_DEMO_PAUSE_MS"].flatMap(Int.init), (0...10_000).contains(pause) {
-            provider = DemoProvider(transcripts: DemoProvider.bundled().transcripts, pause: .milliseconds(pause))
-        }
-        let model = AgentModel(provider: provider, providerName: chosen.kind.rawValue, model: modelID,
-                               contextWindow: window, maxOutputTokens: min(entry?.maxOutput ?? 4096, 16_384, window / 2),
-                               nativeTools: native, catalogue: catalogue)
+        for note in chosen.notes { print("hma: \(note)") }
+        let model = chosen.model
 
         var sandboxConfiguration = SandboxConfiguration()
         if let sandbox {
@@ -191,7 +160,7 @@ struct Headless {
         let journal = FileRunJournal(path: RunFiles(folder: folder).journal)
         let run = ProjectRun(configuration: configuration, model: model, workspace: LocalWorkspace(files: files, sandbox: projectSandbox),
                              sink: display, templates: try PromptTemplates.load(), journal: journal)
-        print("hma: building in \(folder) with \(chosen.kind == .demo ? "the demo model (recorded replies)" : "\(chosen.kind.rawValue) \(modelID)")\(native ? "" : " (text commands)")")
+        print("hma: building in \(folder) with \(chosen.summary)")
         if resume, let snapshot = try await journal.load() {
             await run.resume(from: snapshot)
         } else {
