@@ -56,6 +56,12 @@ let package = Package(
             from: "2.28.1",
             traits: ["ConfigurationSupport"]
         ),
+        // The web IDE's WebSocket (server) and the tests' client.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        // HTTP field types of the WebSocket client's upgrade headers (test support).
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // `GET /metrics` in Prometheus text.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -142,9 +148,17 @@ let package = Package(
                 "Agents",
                 "Storage",
                 "Mesh",
+                "Providers",
+                "Workspace",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // Close codes of the WebSocket (policy violation, going away).
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -193,6 +207,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A WebSocket client of the web IDE protocol (gateway tests, make bench-gateway).
+        .target(
+            name: "GatewayTesting",
+            dependencies: [
+                "Gateway",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            path: "Tests/Support/GatewayTesting",
+            swiftSettings: swiftSettings
+        ),
+
         // Starting, driving and killing real processes in tests.
         .target(
             name: "ProcessTesting",
@@ -234,6 +264,7 @@ let package = Package(
             dependencies: [
                 "Agents",
                 "Gateway",
+                "Providers",
                 "Storage",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -264,7 +295,10 @@ let package = Package(
             name: "ProcessTests",
             dependencies: [
                 "hma", "hma-storage-appender", "hma-mesh-node",  // executables the tests start
-                "Storage", "Mesh", "MeshTesting", "ProcessTesting", "ProviderTesting",
+                "Storage", "Mesh", "MeshTesting", "ProcessTesting", "ProviderTesting", "Gateway", "GatewayTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

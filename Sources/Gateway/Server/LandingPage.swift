@@ -1,19 +1,18 @@
-/// What `GET /` shows until the web IDE (frontend/) is served in its place:
-/// the version and the live health of this node, read from `/health`.
+/// What `GET /` shows until the web IDE (frontend/) is built: the version,
+/// the live health of this node, and whether this browser is signed in.
 enum LandingPage {
-    static let html = """
+    static func html(signedIn: Bool) -> String {
+        """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>HMA</title>
         <style>body{font:16px system-ui,sans-serif;margin:3em;max-width:44em}code{background:#eee;padding:0 .3em}</style>
         </head><body>
         <h1>HMA gateway</h1>
-        <p>This node is running. Health: <code id="health">checking…</code></p>
-        <p>The web IDE is not part of this build yet; <a href="/health">/health</a> reports the node's state as JSON.</p>
-        <script>
-        fetch('/health').then(r => r.json()).then(h => {
-          document.getElementById('health').textContent = h.status + ' (version ' + h.version + ', database ' + h.checks.database.status + ')';
-        }).catch(e => { document.getElementById('health').textContent = 'unreachable: ' + e; });
-        </script>
+        <p>This node is running.</p>
+        <p>\(signedIn ? "You are signed in." : "You are not signed in: open the URL with <code>?token=</code> that hma printed.")</p>
+        <p>The web IDE is not built into this installation; <a href="/health">/health</a> reports the node's state as JSON,
+        and <code>/ws</code> speaks the protocol of docs/protocol.md.</p>
         </body></html>
         """
+    }
 }

@@ -7,6 +7,7 @@ import Mesh
 import ServiceLifecycle
 import UnixSignals
 import Storage
+import Workspace
 
 /// `hma dev`: the whole system in one process on this machine, bound to
 /// 127.0.0.1, with no configuration needed.
@@ -70,7 +71,7 @@ struct DevCommand: AsyncParsableCommand {
         meshSettings.advertisedHost = settings.string("mesh.advertise", default: meshSettings.bindHost)
         try await GatewayNode.run(
             settings: settings, http: gateway, mesh: meshSettings, seeds: [], joinTimeout: .zero,
-            backupSeconds: backupSeconds, backupKeep: backupKeep, logger: logger)
+            backupSeconds: backupSeconds, backupKeep: backupKeep, devUser: true, logger: logger)
     }
 }
 
@@ -79,7 +80,7 @@ struct DevCommand: AsyncParsableCommand {
 enum GatewayNode {
     static func run(
         settings: NodeSettings, http gateway: GatewayConfiguration, mesh meshSettings: MeshSettings, seeds: [Endpoint],
-        joinTimeout: Duration, backupSeconds: Int, backupKeep: Int, logger: Logger
+        joinTimeout: Duration, backupSeconds: Int, backupKeep: Int, devUser: Bool = false, logger: Logger
     ) async throws {
         let store: Store
         do {
@@ -89,14 +90,42 @@ enum GatewayNode {
         }
         let schema = try await store.schemaVersion()
         logger.info("database open", metadata: ["path": "\(store.path)", "schema": "\(schema)"])
+        let metrics = GatewayMetrics()
+        var meshSettings = meshSettings
+        meshSettings.metricsFactory = metrics.factory
         let mesh = try await MeshActorSystem.start(meshSettings, logger: logger)
         if !seeds.isEmpty { try await MeshNodeOptions.join(mesh, seeds: seeds, timeout: joinTimeout, logger: logger) }
 
-        let app = GatewayServer.makeApplication(configuration: gateway, store: store, mesh: mesh, logger: logger) { host, port in
-            // Standard output, flushed: scripts and tests wait for this line.
-            StandardOutput.line("HMA \(HMAVersion.current) is running. Open http://\(host):\(port)/")
+        // This node hosts the projects' folders, sandboxes and terminals
+        // (docs/architecture.md, "Projects").
+        var sandbox = SandboxConfiguration()
+        let sandboxKind = settings.string("sandbox.kind", default: "")
+        if !sandboxKind.isEmpty {
+            guard let kind = SandboxKind(rawValue: sandboxKind) else { throw ValidationError("sandbox.kind is bwrap, docker or none") }
+            sandbox.kind = kind
         }
-        var services: [any Service] = [app]
+        let host = ProjectHostActor(root: (settings.dataDirectory as NSString).appendingPathComponent("projects"), sandbox: sandbox,
+                                    logger: logger, actorSystem: mesh)
+        var options = Gateway.Options()
+        options.frontendDirectory = settings.string("http.frontend", default: FrontendFiles.defaultDirectory)
+        let keys = try GatewayKeys.loadOrCreate(directory: settings.dataDirectory)
+        let gatewayCore = Gateway(store: store, mesh: mesh, keys: keys, host: host, options: options, metrics: metrics, logger: logger)
+        // Dev mode: one user, and a one-time sign-in link (like Jupyter's).
+        var signInQuery = ""
+        if devUser {
+            let user = try await store.ensureUser(name: "dev")
+            signInQuery = "?token=" + (try await gatewayCore.accounts.issue(.once, userId: user.id, label: "hma dev", lifetime: 86_400))
+        }
+        let signIn = signInQuery
+        await gatewayCore.runs.resumeUnfinished()
+
+        let app = GatewayServer.makeApplication(configuration: gateway, gateway: gatewayCore, logger: logger) { host, port in
+            // Standard output, flushed: scripts and tests wait for this line.
+            StandardOutput.line("HMA \(HMAVersion.current) is running. Open http://\(host):\(port)/\(signIn)")
+        }
+        // Listed after the server, so it stops first: clients are told and
+        // runs reach a saved step before the server closes.
+        var services: [any Service] = [app, GatewayDrainService(gateway: gatewayCore)]
         if backupSeconds > 0 {
             let directory = (settings.dataDirectory as NSString).appendingPathComponent("backups")
             services.append(BackupService(

@@ -1,0 +1,345 @@
+import Agents
+import Distributed
+import Foundation
+import Logging
+import Mesh
+import Workspace
+
+/// A worker's projects: their folders, git repositories, sandboxes and
+/// terminals (docs/architecture.md, "Projects"). The gateway reaches it
+/// over the mesh for every file, git, terminal and download request, and
+/// the agents reach a project's files through `agentWorkspace`. It trusts
+/// the gateway (the mesh authenticated it) and nothing a project runs:
+/// paths go through `ProjectFiles`, commands and git into the sandbox.
+public distributed actor ProjectHostActor {
+    public typealias ActorSystem = MeshActorSystem
+
+    /// Where each project's folder lives: `<root>/<project id>`.
+    let root: String
+    let sandboxConfiguration: SandboxConfiguration
+    let logger: Logger
+
+    private var projects: [String: HostedProject] = [:]
+    private var terminals: [String: HostedTerminal] = [:]
+    private var exports: [String: URL] = [:]
+
+    struct HostedProject {
+        let files: ProjectFiles
+        let sandbox: any Sandbox
+        let git: ProjectGit?
+        let workspace: WorkspaceActor
+    }
+
+    struct HostedTerminal {
+        let projectId: String
+        let session: TerminalSession
+        let pump: Task<Void, Never>
+    }
+
+    public init(root: String, sandbox: SandboxConfiguration, logger: Logger, actorSystem: MeshActorSystem) {
+        self.root = root
+        self.sandboxConfiguration = sandbox
+        self.logger = logger
+        self.actorSystem = actorSystem
+        ProjectHostActor.registerTypes(on: actorSystem)
+    }
+
+    static func registerTypes(on system: MeshActorSystem) {
+        AgentMeshTypes.register(on: system)
+        system.registry.register(FileContent.self)
+        system.registry.register(FolderItem.self)
+        system.registry.register([FolderItem].self)
+        system.registry.register(FolderListing.self)
+        system.registry.register(GitCall.self)
+        system.registry.register(GitAnswer.self)
+        system.registry.register(GitCredentials.self)
+        system.registry.register(Data.self)
+        system.registry.register(resolvableStub: TerminalOutputActor.self)
+        system.registry.register(resolvableStub: WorkspaceActor.self)
+        system.registry.registerError(ProtocolError.self, name: "hma.ProtocolError")
+    }
+
+    // MARK: - Projects
+
+    /// Creates the project's folder (if new) and opens its sandbox.
+    public distributed func open(projectId: String) throws {
+        _ = try project(projectId)
+    }
+
+    /// The project's files and commands, for its agents.
+    public distributed func agentWorkspace(projectId: String) throws -> WorkspaceActor {
+        try project(projectId).workspace
+    }
+
+    /// Closes the project's terminals and sandbox; its folder stays.
+    public distributed func close(projectId: String) {
+        for (id, terminal) in terminals where terminal.projectId == projectId { closeTerminalNow(id) }
+        projects.removeValue(forKey: projectId)?.sandbox.shutdown()
+    }
+
+    /// Removes the project's folder for good (retention).
+    public distributed func remove(projectId: String) throws {
+        close(projectId: projectId)
+        try FileManager.default.removeItem(atPath: folder(projectId))
+    }
+
+    private func folder(_ projectId: String) -> String { (root as NSString).appendingPathComponent(projectId) }
+
+    private func project(_ projectId: String) throws -> HostedProject {
+        if let hosted = projects[projectId] { return hosted }
+        guard ProtocolValidator.isId(projectId), !projectId.hasPrefix(".") else { throw ProtocolError(.invalidField, "bad project id") }
+        let folder = folder(projectId)
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            // One uid per project, stable across restarts (its files keep their owner).
+            let uid = sandboxConfiguration.uidBase + UInt32(projectId.utf8.reduce(UInt32(5381)) { ($0 &* 33) &+ UInt32($1) } % 50_000)
+            let sandbox = try SandboxFactory.make(projectRoot: folder, projectID: projectId, uid: uid, configuration: sandboxConfiguration)
+            let owned = getuid() == 0 && sandbox.kind != .none
+            let files = try ProjectFiles(root: folder, owner: owned ? (uid, uid) : nil)
+            if owned { chown(folder, uid, uid) }
+            let isolation: ProjectGit.Isolation? = (sandbox as? BwrapSandbox).map { .jail($0) } ?? (getuid() == 0 ? nil : .serverUser)
+            let git = try isolation.map { try ProjectGit(projectRoot: folder, isolation: $0) }
+            let workspace = WorkspaceActor(workspace: LocalWorkspace(files: files, sandbox: sandbox), actorSystem: actorSystem)
+            let hosted = HostedProject(files: files, sandbox: sandbox, git: git, workspace: workspace)
+            projects[projectId] = hosted
+            return hosted
+        } catch let error as ProtocolError {
+            throw error
+        } catch {
+            throw ProtocolError(.workspace, "the project cannot be opened: \(error)")
+        }
+    }
+
+    // MARK: - Files
+
+    public distributed func read(projectId: String, path: String) throws -> FileContent {
+        let data = try Self.mapping { try project(projectId).files.read(path) }
+        if let text = String(data: data, encoding: .utf8) { return FileContent(content: text, encoding: "text") }
+        return FileContent(content: data.base64EncodedString(), encoding: "base64")
+    }
+
+    /// Writes a file; with `create`, fails if it exists.
+    public distributed func write(projectId: String, path: String, content: Data, create: Bool) throws {
+        let files = try project(projectId).files
+        try Self.mapping {
+            if create, try files.exists(path) { throw WorkspaceError.alreadyExists(path) }
+            try files.write(path, content)
+        }
+    }
+
+    public distributed func delete(projectId: String, path: String) throws {
+        let files = try project(projectId).files
+        try Self.mapping { try files.delete(path) }
+    }
+
+    public distributed func createFolder(projectId: String, path: String) throws {
+        let files = try project(projectId).files
+        try Self.mapping { try files.create(path, directory: true) }
+    }
+
+    public distributed func list(projectId: String, path: String) throws -> FolderListing {
+        let files = try project(projectId).files
+        let listing = try Self.mapping { try files.list(path) }
+        return FolderListing(items: listing.entries.map { entry in
+            FolderItem(name: entry.path.name, type: entry.kind == .directory ? "folder" : entry.kind.rawValue, size: entry.size)
+        }, complete: listing.isComplete)
+    }
+
+    /// Every file and folder path (for imports' `file_tree_update`s).
+    public distributed func tree(projectId: String) throws -> [FolderItem] {
+        let files = try project(projectId).files
+        return try Self.mapping { try files.tree() }.map {
+            FolderItem(name: $0.path.description, type: $0.kind == .directory ? "folder" : $0.kind.rawValue, size: $0.size)
+        }
+    }
+
+    /// Unpacks a zip into the project (import).
+    public distributed func importZip(projectId: String, zip: Data) throws -> Int {
+        let files = try project(projectId).files
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("hma-import-\(UUID().uuidString).zip")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        do {
+            try zip.write(to: temporary)
+            try ProjectArchive.importZip(temporary, into: files)
+        } catch {
+            throw ProtocolError(.workspace, "the zip cannot be imported: \(error)")
+        }
+        return try Self.mapping { try files.tree() }.count
+    }
+
+    /// Clones a repository into the (empty) project (import).
+    public distributed func importGit(projectId: String, url: String, credentials: GitCredentials) async throws {
+        let hosted = try project(projectId)
+        guard let git = hosted.git else { throw ProtocolError(.unavailable, "git needs the bwrap sandbox on a node that runs as root") }
+        do {
+            try await ProjectArchive.importGit(url, into: hosted.files, git: git, credentials: credentials)
+        } catch {
+            throw ProtocolError(.git, "the repository cannot be imported: \(error)")
+        }
+    }
+
+    static func mapping<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as WorkspaceError {
+            throw ProtocolError(error)
+        } catch let error as ProtocolError {
+            throw error
+        } catch {
+            throw ProtocolError(.workspace, "\(error)")
+        }
+    }
+
+    // MARK: - Downloads
+
+    /// Zips the project (dependency and build folders left out) and returns
+    /// an export id to read it by, a megabyte at a time.
+    public distributed func export(projectId: String) throws -> String {
+        let files = try project(projectId).files
+        let id = UUID().uuidString
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hma-export-\(id).zip")
+        do {
+            _ = try ProjectArchive.export(files, to: url)
+        } catch {
+            throw ProtocolError(.workspace, "the project cannot be zipped: \(error)")
+        }
+        exports[id] = url
+        return id
+    }
+
+    /// Up to `maxBytes` of an export from `offset`; an empty answer ends it
+    /// and removes the file.
+    public distributed func readExport(_ id: String, offset: Int, maxBytes: Int) throws -> Data {
+        guard let url = exports[id] else { throw ProtocolError(.notFound, "no export \(id)") }
+        guard let handle = try? FileHandle(forReadingFrom: url) else { throw ProtocolError(.notFound, "no export \(id)") }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(max(0, offset)))
+        let data = try handle.read(upToCount: min(max(1, maxBytes), 4 << 20)) ?? Data()
+        if data.isEmpty {
+            exports.removeValue(forKey: id)
+            try? FileManager.default.removeItem(at: url)
+        }
+        return data
+    }
+
+    // MARK: - Git
+
+    public distributed func git(projectId: String, _ call: GitCall) async throws -> GitAnswer {
+        guard let git = try project(projectId).git else {
+            throw ProtocolError(.unavailable, "git needs the bwrap sandbox on a node that runs as root")
+        }
+        do {
+            return try await call.perform(on: git)
+        } catch let error as GitError {
+            throw ProtocolError(.git, error.description)
+        }
+    }
+
+    // MARK: - Terminals
+
+    /// Opens a shell in the project's sandbox; its output goes to `output`
+    /// in order, in batches of what arrived together.
+    public distributed func openTerminal(projectId: String, terminalId: String, cols: Int, rows: Int,
+                                         output: TerminalOutputActor) async throws {
+        let hosted = try project(projectId)
+        let session: TerminalSession
+        do {
+            session = try await hosted.sandbox.openTerminal(rows: UInt16(rows), columns: UInt16(cols))
+        } catch let error as SandboxError {
+            if case .tooManyTerminals = error { throw ProtocolError(.limitReached, error.description) }
+            throw ProtocolError(.workspace, error.description)
+        }
+        let pump = Task {
+            for await chunk in session.output {
+                try? await MeshActorSystem.withOneWayDelivery { try await output.data(terminalId: terminalId, chunk) }
+            }
+            let exit = await session.exitStatus()
+            try? await output.ended(terminalId: terminalId, exitCode: exit.exitCode.map(Int.init))
+        }
+        terminals[terminalId] = HostedTerminal(projectId: projectId, session: session, pump: pump)
+    }
+
+    public distributed func terminalInput(terminalId: String, _ data: Data) throws {
+        guard let terminal = terminals[terminalId] else { throw ProtocolError(.notFound, "no terminal \(terminalId)") }
+        do {
+            try terminal.session.write(data)
+        } catch {
+            throw ProtocolError(.limitReached, "\(error)")
+        }
+    }
+
+    public distributed func resizeTerminal(terminalId: String, cols: Int, rows: Int) async throws {
+        guard let terminal = terminals[terminalId] else { throw ProtocolError(.notFound, "no terminal \(terminalId)") }
+        try? await terminal.session.resize(rows: UInt16(rows), columns: UInt16(cols))
+    }
+
+    public distributed func closeTerminal(terminalId: String) {
+        closeTerminalNow(terminalId)
+    }
+
+    private func closeTerminalNow(_ id: String) {
+        guard let terminal = terminals.removeValue(forKey: id) else { return }
+        terminal.session.close()
+    }
+
+    /// Closes every project (shutdown).
+    public distributed func closeAll() {
+        for id in Array(projects.keys) { close(projectId: id) }
+    }
+}
+
+/// Where a terminal's output goes: the gateway's end, per connection.
+public distributed actor TerminalOutputActor {
+    public typealias ActorSystem = MeshActorSystem
+    let onData: @Sendable (String, Data) -> Void
+    let onEnd: @Sendable (String, Int?) -> Void
+
+    public init(actorSystem: MeshActorSystem, onData: @escaping @Sendable (String, Data) -> Void,
+                onEnd: @escaping @Sendable (String, Int?) -> Void) {
+        self.actorSystem = actorSystem
+        self.onData = onData
+        self.onEnd = onEnd
+    }
+
+    public distributed func data(terminalId: String, _ bytes: Data) { onData(terminalId, bytes) }
+    public distributed func ended(terminalId: String, exitCode: Int?) { onEnd(terminalId, exitCode) }
+}
+
+public struct FileContent: Codable, Sendable, Equatable {
+    public var content: String
+    public var encoding: String
+}
+
+public struct FolderItem: Codable, Sendable, Equatable {
+    public var name: String
+    public var type: String
+    public var size: Int
+}
+
+public struct FolderListing: Codable, Sendable, Equatable {
+    public var items: [FolderItem]
+    public var complete: Bool
+}
+
+extension ProtocolError: Codable {
+    enum CodingKeys: String, CodingKey { case code, message }
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(try container.decode(ErrorCode.self, forKey: .code), try container.decode(String.self, forKey: .message))
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(code, forKey: .code)
+        try container.encode(message, forKey: .message)
+    }
+
+    init(_ error: WorkspaceError) {
+        switch error {
+        case .outsideProject, .invalidPath, .rootNotAllowed, .insideGitFolder: self.init(.invalidPath, error.description)
+        case .notFound: self.init(.notFound, error.description)
+        case .alreadyExists: self.init(.conflict, error.description)
+        case .fileTooLarge, .noSpace: self.init(.limitReached, error.description)
+        default: self.init(.workspace, error.description)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Agents
+import Foundation
+import Logging
+import Mesh
+import Storage
+
+/// The projects' agent runs on this gateway (docs/architecture.md, "Runs"):
+/// each run's state is here, its files on the project's host (through the
+/// mesh), its journal in the database. After a crash, `resumeUnfinished`
+/// continues every run that was working.
+public actor RunManager {
+    struct ActiveRun {
+        let run: ProjectRun
+        let router: RunEventRouter
+        let hub: SessionHub
+        let ownerId: String
+    }
+
+    let store: Store
+    let hubs: SessionHubs
+    let host: ProjectHostActor
+    let node: String
+    let metrics: GatewayMetrics
+    let logger: Logger
+    let environment: [String: String]
+    /// Runs one user may have working at once.
+    let maxRunsPerUser: Int
+    private var runs: [String: ActiveRun] = [:]
+    private var accepting = true
+
+    init(store: Store, hubs: SessionHubs, host: ProjectHostActor, node: String, metrics: GatewayMetrics,
+         environment: [String: String], maxRunsPerUser: Int, logger: Logger) {
+        self.store = store
+        self.hubs = hubs
+        self.host = host
+        self.node = node
+        self.metrics = metrics
+        self.environment = environment
+        self.maxRunsPerUser = maxRunsPerUser
+        self.logger = logger
+    }
+
+    /// Starts the agents on `request` in a new project.
+    func start(project: ProjectMeta, sessionId: String, request: String, choice: ModelChoice.Request) async throws {
+        guard accepting else { throw ProtocolError(.unavailable, "the gateway is shutting down") }
+        guard runs[project.id] == nil else { throw ProtocolError(.conflict, "this project already has a run") }
+        let working = runs.values.filter { $0.ownerId == project.ownerId }.count
+        guard working < maxRunsPerUser else {
+            throw ProtocolError(.limitReached, "you already have \(working) runs working; the limit is \(maxRunsPerUser)")
+        }
+        let active = try await makeRun(project: project, sessionId: sessionId, choice: choice)
+        await active.run.start(request)
+    }
+
+    /// The person speaks to the session's run: an answer, an approval, or
+    /// feedback. A run that has ended is not restarted here.
+    func respond(projectId: String, text: String) async throws {
+        guard let active = runs[projectId] else { throw ProtocolError(.invalidState, "this project has no run waiting for you") }
+        await active.run.respond(text)
+    }
+
+    func stop(projectId: String) async throws {
+        guard let active = runs[projectId] else { throw ProtocolError(.invalidState, "this project has no run") }
+        await active.run.stop()
+    }
+
+    func hasRun(_ projectId: String) -> Bool { runs[projectId] != nil }
+
+    /// The live agent tree of a project's run, if it has one.
+    func agents(projectId: String) async -> [AgentState]? {
+        guard let active = runs[projectId] else { return nil }
+        return await active.run.agentStates()
+    }
+
+    /// Continues every run whose journal says it was still working (after
+    /// a crash or a restart). Runs waiting for the person stay waiting.
+    public func resumeUnfinished() async {
+        let saved: [(projectId: String, snapshot: Data)]
+        do { saved = try await store.agentRuns() } catch {
+            logger.error("the runs to resume cannot be read", metadata: ["error": "\(error)"])
+            return
+        }
+        for (projectId, _) in saved where runs[projectId] == nil {
+            do {
+                let journal = StoreRunJournal(store: store, projectId: projectId)
+                guard let snapshot = try await journal.load() else { continue }
+                let waiting: Bool
+                switch snapshot.outcome {
+                case .none: waiting = false
+                case .waitingForPerson?: waiting = true
+                default: continue
+                }
+                let project = try await store.project(id: projectId)
+                guard let sessionId = project.sessionId else { continue }
+                let active = try await makeRun(project: project, sessionId: sessionId, choice: ModelChoice.Request())
+                await active.run.resume(from: snapshot)
+                // The tree as it was, for tabs that join before the next event.
+                let translator = EventTranslator(projectId: projectId, sessionId: sessionId, node: node, budgetUSD: nil)
+                for agent in snapshot.agents {
+                    await active.hub.publish(ServerFrame("agent_update", translator.agent(
+                        agent.ref, status: EventTranslator.status(agent.status), task: agent.task)))
+                }
+                logger.notice("run resumed", metadata: ["project": "\(projectId)", "waiting": "\(waiting)"])
+            } catch {
+                logger.error("a run could not be resumed", metadata: ["project": "\(projectId)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func makeRun(project: ProjectMeta, sessionId: String, choice: ModelChoice.Request) async throws -> ActiveRun {
+        let chosen: ModelChoice.Chosen
+        do { chosen = try await ModelChoice.choose(choice, environment: environment) } catch {
+            throw ProtocolError(.provider, "\(error)")
+        }
+        try await host.open(projectId: project.id)
+        let workspace = RemoteWorkspace(try await host.agentWorkspace(projectId: project.id))
+        let hub = hubs.hub(sessionId, projectId: project.id)
+        await hub.setProject(project.id)
+        let translator = EventTranslator(projectId: project.id, sessionId: sessionId, node: node, budgetUSD: nil)
+        let projectId = project.id
+        let router = RunEventRouter(translator: translator, hub: hub, store: store, metrics: metrics, logger: logger) { [weak self] outcome in
+            if case .waitingForPerson = outcome { return }
+            await self?.finished(projectId)
+        }
+        var configuration = RunConfiguration()
+        configuration.autoApprove = false
+        let run = ProjectRun(configuration: configuration, model: chosen.model, workspace: workspace, sink: router,
+                             templates: try PromptTemplates.load(), journal: StoreRunJournal(store: store, projectId: project.id))
+        let active = ActiveRun(run: run, router: router, hub: hub, ownerId: project.ownerId)
+        runs[project.id] = active
+        metrics.runStarted(active: runs.count)
+        await hub.publish(ServerFrame("project_status", [
+            "projectId": .string(project.id), "sessionId": .string(sessionId), "status": "active",
+            "message": .string("Building with \(chosen.summary)."),
+        ]))
+        return active
+    }
+
+    private func finished(_ projectId: String) async {
+        guard let active = runs.removeValue(forKey: projectId) else { return }
+        metrics.runsActive(runs.count)
+        await active.run.waitUntilSaved()
+        try? await store.touchProject(id: projectId)
+    }
+
+    /// Graceful shutdown: no new runs; every run's completed steps reach
+    /// the journal and its events the database. Runs are not stopped: the
+    /// next start resumes them where the journal says.
+    public func shutdown() async {
+        accepting = false
+        for active in runs.values {
+            await active.run.waitUntilSaved()
+        }
+        for active in runs.values { await active.router.drain() }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import Mesh
+import Storage
+import Providers
+import ServiceLifecycle
+import Synchronization
+import Workspace
+
+/// Everything the gateway's connections share: the database, accounts,
+/// session hubs, runs and the project host (docs/architecture.md, "Gateway").
+public final class Gateway: Sendable {
+    public struct Options: Sendable {
+        public var connection = ConnectionLimits()
+        public var maxConnectionsPerUser = 50
+        public var maxRunsPerUser = 3
+        /// Allowed `Origin`s besides the gateway's own address (a proxy's public name).
+        public var allowedOrigins: [String] = []
+        /// How long a `download_project` link works.
+        public var downloadLinkLifetime: TimeInterval = 300
+        /// Where the built web IDE is (served at `/`).
+        public var frontendDirectory: String?
+        public init() {}
+    }
+
+    public let store: Store
+    public let mesh: MeshActorSystem
+    public let accounts: Accounts
+    let keys: GatewayKeys
+    public let hubs: SessionHubs
+    public let runs: RunManager
+    public let host: ProjectHostActor
+    public let options: Options
+    public let metrics: GatewayMetrics
+    let environment: [String: String]
+    let logger: Logger
+    let connectionCounts = ConnectionCounter()
+    let live = LiveConnections()
+    let draining = DrainFlag()
+
+    public init(store: Store, mesh: MeshActorSystem, keys: GatewayKeys, host: ProjectHostActor, options: Options = .init(),
+                metrics: GatewayMetrics = GatewayMetrics(), environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) {
+        self.store = store
+        self.mesh = mesh
+        self.keys = keys
+        self.host = host
+        self.options = options
+        self.logger = logger
+        self.environment = environment
+        accounts = Accounts(store: store)
+        hubs = SessionHubs()
+        self.metrics = metrics
+        runs = RunManager(store: store, hubs: hubs, host: host, node: mesh.node.name.rawValue, metrics: metrics,
+                          environment: environment, maxRunsPerUser: options.maxRunsPerUser, logger: logger)
+        ProjectHostActor.registerTypes(on: mesh)
+    }
+
+    /// Whether the demo model is what runs use (no provider configured).
+    var usesDemoModel: Bool {
+        let configured = try? ProviderConfiguration.fromEnvironment(environment)
+        return configured?.preferred.kind ?? .demo == .demo
+    }
+
+    /// Graceful shutdown: refuse new work, tell every client, let runs
+    /// reach a persisted step.
+    public func shutdown() async {
+        draining.set()
+        for connection in live.all { connection.goAway() }
+        await runs.shutdown()
+        try? await host.closeAll()
+    }
+}
+
+/// Connections per user, for the per-user limit.
+final class ConnectionCounter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    func add(_ userId: String, limit: Int) -> Bool {
+        counts.withLock { counts in
+            let current = counts[userId, default: 0]
+            guard current < limit else { return false }
+            counts[userId] = current + 1
+            return true
+        }
+    }
+
+    func remove(_ userId: String) {
+        counts.withLock { counts in
+            counts[userId, default: 1] -= 1
+            if counts[userId] == 0 { counts.removeValue(forKey: userId) }
+        }
+    }
+}
+
+final class DrainFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}
+
+/// Open sockets, to tell them when the gateway stops.
+final class LiveConnections: Sendable {
+    private let connections = Mutex<[UUID: ClientConnection]>([:])
+    func add(_ connection: ClientConnection) { connections.withLock { $0[connection.id] = connection } }
+    func remove(_ connection: ClientConnection) { _ = connections.withLock { $0.removeValue(forKey: connection.id) } }
+    var all: [ClientConnection] { connections.withLock { Array($0.values) } }
+}
+
+/// Runs until the service group shuts down, then drains the gateway
+/// before the HTTP server stops (services stop in reverse order: list it
+/// after the server).
+public struct GatewayDrainService: Service {
+    let gateway: Gateway
+    public init(gateway: Gateway) { self.gateway = gateway }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await gateway.shutdown()
+    }
+}
+
+/// Where the built web IDE is looked for (key http.frontend).
+public enum FrontendFiles {
+    public static let defaultDirectory = "frontend/dist"
+}
