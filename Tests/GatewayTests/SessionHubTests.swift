@@ -41,13 +41,17 @@ import Testing
         var limits = SessionHub.Limits()
         limits.keptEvents = 3
         let hub = SessionHub(sessionId: "s1", projectId: "p1", limits: limits)
-        for n in 1...10 { await hub.publish(update(n)) }
+        for n in 1...8 { await hub.publish(update(n)) }
+        await hub.publish(ServerFrame("project_init_status", ["projectId": "p1", "phase": "structure", "status": "active"]))
+        await hub.publish(ServerFrame("project_status", ["projectId": "p1", "sessionId": "s1", "status": "waiting"]))
         let future = ClientConnection(user: user, limits: ConnectionLimits())
         await hub.join(future, lastSeq: 99, replyTo: nil)
         let resync = frames(await drain(future))
         #expect(resync.map(\.type) == ["resync_required"])
         #expect(resync.first?.payload["seq"] == .int(10))
-        #expect(resync.first?.payload["agents"]?.arrayValue?.count == 10)
+        #expect(resync.first?.payload["agents"]?.arrayValue?.count == 8)
+        // Enough to show the question the run waits on.
+        #expect(resync.first?.payload["projectStatus"] == "waiting" && resync.first?.payload["phase"] == "structure")
 
         let old = ClientConnection(user: user, limits: ConnectionLimits())
         await hub.join(old, lastSeq: 2, replyTo: nil)

@@ -18,10 +18,10 @@ final class DevGateway: Sendable {
 
     static let tempconv = "Make a small Python package that converts temperatures between Celsius, Fahrenheit and Kelvin, with unittest tests."
 
-    init(folder: String? = nil, demoPauseMilliseconds: Int = 1) async throws {
+    init(folder: String? = nil, demoPauseMilliseconds: Int = 1, settings: [String: String] = [:]) async throws {
         let folder = folder ?? NSTemporaryDirectory() + "hma-gw-\(UUID().uuidString)"
         self.folder = folder
-        var environment = ["HMA_DEMO_PAUSE_MS": "\(demoPauseMilliseconds)"]
+        var environment = settings.merging(["HMA_DEMO_PAUSE_MS": "\(demoPauseMilliseconds)"]) { $1 }
         for key in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_HOST"] {
             environment[key] = ""
         }
@@ -116,6 +116,15 @@ extension ProtocolClient {
     /// Approves phases until the session's run completes.
     func finishRun(session: String, after seq: Int64 = 0) async throws {
         var handled = Set<Int64>()
+        // Joined by a snapshot while the run waits (e.g. after a restart):
+        // that question is answered first.
+        if let snapshot = received.last(where: { $0.type == "resync_required" && $0.payload["sessionId"]?.stringValue == session }),
+           snapshot.payload["projectStatus"] == "waiting",
+           !received.contains(where: { $0.type == "project_status" && ($0.seq ?? 0) > (snapshot.payload["seq"]?.intValue ?? 0) }) {
+            let phase = try #require(snapshot.payload["phase"]?.stringValue, "a waiting snapshot names its phase")
+            let answer = try await request("approve_phase", ["sessionId": .string(session), "phase": .string(phase)])
+            #expect(answer.type == "ok", "\(answer)")
+        }
         while true {
             let done = handled
             let status = try await within(240, "the run's next status") {

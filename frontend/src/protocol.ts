@@ -312,10 +312,10 @@ export interface SetApiKeyRequest {
 }
 
 /** The mesh's members. */
-export interface ClusterStatusRequest Record<string, never>
+export type ClusterStatusRequest = Record<string, never>;
 
 /** The user's projects. */
-export interface ListProjectsRequest Record<string, never>
+export type ListProjectsRequest = Record<string, never>;
 
 /** The answer to hello. */
 export interface WelcomeEvent {
@@ -328,7 +328,7 @@ export interface WelcomeEvent {
 }
 
 /** A request that has no other answer was done. */
-export interface OkEvent Record<string, never>
+export type OkEvent = Record<string, never>;
 
 /** A request failed; the connection stays open. */
 export interface ErrorEvent {
@@ -352,6 +352,7 @@ export interface ResyncRequiredEvent {
   }[];
   projectId?: string;
   projectStatus?: string;
+  phase?: string;
 }
 
 /** A chat message. */

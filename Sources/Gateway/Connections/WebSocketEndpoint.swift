@@ -37,17 +37,27 @@ struct AuthenticationMiddleware: RouterMiddleware {
 enum WebSocketEndpoint {
     static func register(on router: Router<GatewayRequestContext>, gateway: Gateway) {
         router.ws("/ws") { request, context in
-            // Refused before the upgrade: no socket for a stranger or a foreign page.
+            // Refused before the upgrade: no socket for a stranger or a
+            // foreign page. (The upgrade machinery answers any refusal with
+            // 400; the log says which it was.)
+            func refuse(_ status: HTTPResponse.Status, _ why: String) -> HTTPError {
+                gateway.logger.notice("WebSocket upgrade refused", metadata: ["why": "\(why)", "origin": "\(request.headers[.origin] ?? "-")"])
+                return HTTPError(status, message: why)
+            }
             guard Accounts.originAllowed(request.headers[.origin], host: request.head.authority,
                                          allowed: gateway.options.allowedOrigins) else {
-                throw HTTPError(.forbidden, message: "this Origin may not open the gateway's socket")
+                throw refuse(.forbidden, "this Origin may not open the gateway's socket")
             }
-            guard context.user != nil else { throw HTTPError(.unauthorized, message: "sign in first: open the URL hma printed") }
-            guard !gateway.draining.isSet else { throw HTTPError(.serviceUnavailable, message: "the gateway is shutting down") }
+            guard context.user != nil else { throw refuse(.unauthorized, "no valid session cookie or bearer token") }
+            guard !gateway.draining.isSet else { throw refuse(.serviceUnavailable, "the gateway is shutting down") }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             guard let user = context.requestContext.user else { return }
             guard gateway.connectionCounts.add(user.id, limit: gateway.options.maxConnectionsPerUser) else {
+                // Said as an error first, so the page can show why.
+                let limit = gateway.options.maxConnectionsPerUser
+                let error = ProtocolError(.limitReached, "you already have \(limit) connections open; close a tab or another client")
+                try await outbound.write(.text(ServerFrame.error(error, replyTo: nil).text))
                 try await outbound.close(.policyViolation, reason: "too many connections for this user")
                 return
             }

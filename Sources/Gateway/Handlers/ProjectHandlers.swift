@@ -16,6 +16,7 @@ extension ClientSession {
             guard !request.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw ProtocolError(.invalidField, "the request is empty")
             }
+            try await gateway.runs.checkRoom(for: user.id)
             let (session, project) = try await newProject(
                 name: message.optionalString("projectName"), language: message.string("language"), title: request)
             connection.send(ServerFrame("chat_session", ["session": MessageJSON.session(session)], replyTo: message.id))

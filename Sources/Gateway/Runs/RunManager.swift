@@ -42,12 +42,8 @@ public actor RunManager {
 
     /// Starts the agents on `request` in a new project.
     func start(project: ProjectMeta, sessionId: String, request: String, choice: ModelChoice.Request) async throws {
-        guard accepting else { throw ProtocolError(.unavailable, "the gateway is shutting down") }
+        try checkRoom(for: project.ownerId)
         guard runs[project.id] == nil else { throw ProtocolError(.conflict, "this project already has a run") }
-        let working = runs.values.filter { $0.ownerId == project.ownerId }.count
-        guard working < maxRunsPerUser else {
-            throw ProtocolError(.limitReached, "you already have \(working) runs working; the limit is \(maxRunsPerUser)")
-        }
         let active = try await makeRun(project: project, sessionId: sessionId, choice: choice)
         await active.run.start(request)
     }
@@ -66,6 +62,16 @@ public actor RunManager {
 
     func hasRun(_ projectId: String) -> Bool { runs[projectId] != nil }
 
+    /// Whether `ownerId` may start another run now (checked before a new
+    /// project is made for it, and again at the start).
+    func checkRoom(for ownerId: String) throws {
+        guard accepting else { throw ProtocolError(.unavailable, "the gateway is shutting down") }
+        let working = runs.values.filter { $0.ownerId == ownerId }.count
+        guard working < maxRunsPerUser else {
+            throw ProtocolError(.limitReached, "you already have \(working) runs working; the limit is \(maxRunsPerUser)")
+        }
+    }
+
     /// The live agent tree of a project's run, if it has one.
     func agents(projectId: String) async -> [AgentState]? {
         guard let active = runs[projectId] else { return nil }
@@ -80,6 +86,7 @@ public actor RunManager {
             logger.error("the runs to resume cannot be read", metadata: ["error": "\(error)"])
             return
         }
+        if !saved.isEmpty { logger.notice("checking saved runs", metadata: ["count": "\(saved.count)"]) }
         for (projectId, _) in saved where runs[projectId] == nil {
             do {
                 let journal = StoreRunJournal(store: store, projectId: projectId)
@@ -88,7 +95,9 @@ public actor RunManager {
                 switch snapshot.outcome {
                 case .none: waiting = false
                 case .waitingForPerson?: waiting = true
-                default: continue
+                default:
+                    logger.debug("a saved run has ended", metadata: ["project": "\(projectId)"])
+                    continue
                 }
                 let project = try await store.project(id: projectId)
                 guard let sessionId = project.sessionId else { continue }
@@ -99,6 +108,11 @@ public actor RunManager {
                 for agent in snapshot.agents {
                     await active.hub.publish(ServerFrame("agent_update", translator.agent(
                         agent.ref, status: EventTranslator.status(agent.status), task: agent.task)))
+                }
+                // A run that waits for the person says so again: tabs that
+                // join after the restart must see the question.
+                if waiting, let outcome = snapshot.outcome {
+                    await active.hub.publish(translator.projectStatus(for: outcome))
                 }
                 logger.notice("run resumed", metadata: ["project": "\(projectId)", "waiting": "\(waiting)"])
             } catch {

@@ -27,6 +27,9 @@ public actor SessionHub {
     private var agents: [String: [String: JSONValue]] = [:]
     private var agentOrder: [String] = []
     private var projectStatus: String?
+    /// The run's phase, for the snapshot (a tab that resyncs while the run
+    /// waits must know which phase to approve).
+    private var phase: String?
     private var pendingTokens: [(agentId: String, filePath: String?, text: String)] = []
     private var flushScheduled = false
 
@@ -107,6 +110,8 @@ public actor SessionHub {
             agents[id] = agent
         case "project_status":
             projectStatus = frame.payload["status"]?.stringValue
+        case "project_init_status":
+            phase = frame.payload["phase"]?.stringValue
         default:
             break
         }
@@ -153,7 +158,7 @@ public actor SessionHub {
         ServerFrame("resync_required", [
             "sessionId": .string(sessionId), "seq": .int(seq), "reason": .string(reason),
             "agents": .array(agentOrder.compactMap { agents[$0].map(JSONValue.object) }),
-            "projectId": .optional(projectId), "projectStatus": .optional(projectStatus),
+            "projectId": .optional(projectId), "projectStatus": .optional(projectStatus), "phase": .optional(phase),
         ], replyTo: replyTo)
     }
 

@@ -108,6 +108,14 @@ enum GatewayNode {
                                     logger: logger, actorSystem: mesh)
         var options = Gateway.Options()
         options.frontendDirectory = settings.string("http.frontend", default: FrontendFiles.defaultDirectory)
+        // Limits (docs/operations.md, "Limits").
+        options.maxConnectionsPerUser = try settings.int("limits.userConnections", default: options.maxConnectionsPerUser)
+        options.maxRunsPerUser = try settings.int("limits.userRuns", default: options.maxRunsPerUser)
+        options.connection.messagesPerSecond = try settings.double("limits.messagesPerSecond", default: options.connection.messagesPerSecond)
+        options.connection.burst = max(options.connection.burst, options.connection.messagesPerSecond * 2)
+        guard options.maxConnectionsPerUser > 0, options.maxRunsPerUser > 0, options.connection.messagesPerSecond > 0 else {
+            throw ValidationError("limits.userConnections, limits.userRuns and limits.messagesPerSecond must be positive")
+        }
         let keys = try GatewayKeys.loadOrCreate(directory: settings.dataDirectory)
         let gatewayCore = Gateway(store: store, mesh: mesh, keys: keys, host: host, options: options, metrics: metrics, logger: logger)
         // Dev mode: one user, and a one-time sign-in link (like Jupyter's).

@@ -26,8 +26,10 @@ public final class ProtocolClient: Sendable {
     private let state = Mutex(State())
     private let outbound: Mutex<WebSocketOutboundWriter?> = Mutex(nil)
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
-    /// Stop reading the socket (a client that stops reading).
-    public let paused = Atomic<Bool>(false)
+    private let paused = Atomic<Bool>(false)
+
+    /// Stops (or resumes) reading the socket: a client that stops reading.
+    public func pauseReading(_ pause: Bool) { paused.store(pause, ordering: .relaxed) }
 
     public enum Failure: Error, CustomStringConvertible {
         case closed(code: String)
@@ -189,8 +191,13 @@ public final class ProtocolClient: Sendable {
     /// Frames that broke the protocol's catalogue.
     public var violations: [String] { state.withLock { $0.violations } }
 
-    /// Waits for the server to close the socket; returns its close frame.
-    public func closed() async -> WebSocketCloseFrame? {
+    /// Waits for the server to close the socket; returns its close code
+    /// (1008 policy violation, 1009 too big, 1001 going away), nil without one.
+    public func closeCode() async -> Int? {
+        await closed().map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }
+    }
+
+    func closed() async -> WebSocketCloseFrame? {
         await withCheckedContinuation { continuation in
             let done: WebSocketCloseFrame?? = state.withLock { state in
                 if let closed = state.closed { return .some(closed) }
