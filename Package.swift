@@ -264,8 +264,10 @@ let package = Package(
             dependencies: [
                 "Agents",
                 "Gateway",
+                "Mesh",
                 "Providers",
                 "Storage",
+                "Workspace",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -6,7 +6,7 @@ extension ClientSession {
         let project = try await ownedProject(message.string("projectId"))
         let host = gateway.host
         let id = JSONValue.string(project.id)
-        try await host.open(projectId: project.id)
+        try await gateway.open(project)
         switch message.type {
         case "file_read":
             let path = message.string("filePath")

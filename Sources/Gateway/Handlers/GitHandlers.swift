@@ -34,7 +34,7 @@ extension ClientSession {
         default:
             throw ProtocolError(.unknownType, "unknown message type \(message.type)")
         }
-        try await gateway.host.open(projectId: project.id)
+        try await gateway.open(project)
         let answer = try await gateway.host.git(projectId: project.id, call)
         return Self.frame(for: message.type, answer, projectId: project.id)
     }

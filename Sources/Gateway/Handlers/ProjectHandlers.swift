@@ -120,7 +120,7 @@ extension ClientSession {
             name: message.optionalString("projectName") ?? "Imported project", language: message.optionalString("language") ?? "auto",
             title: "Imported project")
         let host = gateway.host
-        try await host.open(projectId: project.id)
+        try await gateway.open(project)
         do {
             if let files = message.array("files") {
                 for file in files.compactMap(\.objectValue) {

@@ -14,7 +14,7 @@ extension ClientSession {
                 throw ProtocolError(.limitReached, "this project already has \(Self.maxTerminalsPerProject) terminals open here")
             }
             let id = "t-" + UUID().uuidString.lowercased()
-            try await host.open(projectId: project.id)
+            try await gateway.open(project)
             rememberTerminal(id, projectId: project.id)
             do {
                 try await host.openTerminal(projectId: project.id, terminalId: id, cols: message.int("cols"), rows: message.int("rows"),

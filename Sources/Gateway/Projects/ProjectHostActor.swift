@@ -54,6 +54,7 @@ public distributed actor ProjectHostActor {
         system.registry.register(GitAnswer.self)
         system.registry.register(GitCredentials.self)
         system.registry.register(Data.self)
+        system.registry.register([StoredProject].self)
         system.registry.register(resolvableStub: TerminalOutputActor.self)
         system.registry.register(resolvableStub: WorkspaceActor.self)
         system.registry.registerError(ProtocolError.self, name: "hma.ProtocolError")
@@ -77,19 +78,78 @@ public distributed actor ProjectHostActor {
         projects.removeValue(forKey: projectId)?.sandbox.shutdown()
     }
 
-    /// Removes the project's folder for good (retention).
+    /// Removes the project's folder and its compressed copy for good
+    /// (retention). Removing what is already gone is not an error.
     public distributed func remove(projectId: String) throws {
+        guard ProtocolValidator.isId(projectId), !projectId.hasPrefix(".") else { throw ProtocolError(.invalidField, "bad project id") }
         close(projectId: projectId)
-        try FileManager.default.removeItem(atPath: folder(projectId))
+        for path in [folder(projectId), archive(projectId)] where FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    /// Packs an idle project's folder into one zip under `<root>/.archives`
+    /// and removes the folder (retention, docs/operations.md "Retention").
+    /// Lossless but for symlinks and special files, which a zip cannot
+    /// hold: `.git`, dependency folders and large files are kept. The next
+    /// `open` unpacks it. A project that is already packed is left alone.
+    public distributed func compress(projectId: String) throws {
+        guard ProtocolValidator.isId(projectId), !projectId.hasPrefix(".") else { throw ProtocolError(.invalidField, "bad project id") }
+        close(projectId: projectId)
+        let folder = folder(projectId)
+        guard FileManager.default.fileExists(atPath: folder) else { return }
+        let destination = archive(projectId)
+        let partial = destination + ".partial"
+        do {
+            try FileManager.default.createDirectory(atPath: archivesFolder, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            try? FileManager.default.removeItem(atPath: partial)
+            var options = ProjectArchive.ExportOptions()
+            options.excludedFolders = []
+            options.includeGit = true
+            options.maxFileBytes = .max
+            let summary = try ProjectArchive.export(try ProjectFiles(root: folder), to: URL(fileURLWithPath: partial), options: options)
+            // The zip is complete before it takes its name, and the folder
+            // goes only after: a crash leaves one whole copy or the other.
+            guard rename(partial, destination) == 0 else { throw ProtocolError(.workspace, "cannot name the archive: errno \(errno)") }
+            try FileManager.default.removeItem(atPath: folder)
+            logger.info("project compressed", metadata: [
+                "project": "\(projectId)", "files": "\(summary.files)", "bytes": "\(summary.bytes)", "skipped": "\(summary.skipped.count)"])
+        } catch let error as ProtocolError {
+            throw error
+        } catch {
+            throw ProtocolError(.workspace, "the project cannot be compressed: \(error)")
+        }
+    }
+
+    /// The projects that have a folder or a compressed copy here.
+    public distributed func storedProjects() throws -> [StoredProject] {
+        let manager = FileManager.default
+        var stored: [String: StoredProject] = [:]
+        for name in (try? manager.contentsOfDirectory(atPath: root)) ?? [] where ProtocolValidator.isId(name) && !name.hasPrefix(".") {
+            let modified = (try? manager.attributesOfItem(atPath: folder(name))[.modificationDate] as? Date) ?? nil
+            stored[name] = StoredProject(projectId: name, hasFolder: true, compressed: false, modifiedAt: modified ?? Date())
+        }
+        for name in (try? manager.contentsOfDirectory(atPath: archivesFolder)) ?? [] where name.hasSuffix(".zip") {
+            let id = String(name.dropLast(4))
+            guard ProtocolValidator.isId(id) else { continue }
+            let modified = (try? manager.attributesOfItem(atPath: archive(id))[.modificationDate] as? Date) ?? nil
+            stored[id, default: StoredProject(projectId: id, hasFolder: false, compressed: true, modifiedAt: modified ?? Date())].compressed = true
+        }
+        return stored.values.sorted { $0.projectId < $1.projectId }
     }
 
     private func folder(_ projectId: String) -> String { (root as NSString).appendingPathComponent(projectId) }
+    private var archivesFolder: String { (root as NSString).appendingPathComponent(".archives") }
+    private func archive(_ projectId: String) -> String { (archivesFolder as NSString).appendingPathComponent(projectId + ".zip") }
 
     private func project(_ projectId: String) throws -> HostedProject {
         if let hosted = projects[projectId] { return hosted }
         guard ProtocolValidator.isId(projectId), !projectId.hasPrefix(".") else { throw ProtocolError(.invalidField, "bad project id") }
         let folder = folder(projectId)
         do {
+            let packed = archive(projectId)
+            let unpack = !FileManager.default.fileExists(atPath: folder) && FileManager.default.fileExists(atPath: packed)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             // One uid per project, stable across restarts (its files keep their owner).
             let uid = sandboxConfiguration.uidBase + UInt32(projectId.utf8.reduce(UInt32(5381)) { ($0 &* 33) &+ UInt32($1) } % 50_000)
@@ -97,6 +157,17 @@ public distributed actor ProjectHostActor {
             let owned = getuid() == 0 && sandbox.kind != .none
             let files = try ProjectFiles(root: folder, owner: owned ? (uid, uid) : nil)
             if owned { chown(folder, uid, uid) }
+            if unpack {
+                // A compressed project comes back as it was packed, owned
+                // by its uid. Its own archive: no import limits but the disk's.
+                var limits = ProjectArchive.ImportLimits()
+                limits.maxTotalBytes = .max
+                limits.maxEntries = .max
+                limits.maxCompressionRatio = .max
+                try ProjectArchive.importZip(URL(fileURLWithPath: packed), into: files, limits: limits)
+                try FileManager.default.removeItem(atPath: packed)
+                logger.info("project unpacked", metadata: ["project": "\(projectId)"])
+            }
             let isolation: ProjectGit.Isolation? = (sandbox as? BwrapSandbox).map { .jail($0) } ?? (getuid() == 0 ? nil : .serverUser)
             let git = try isolation.map { try ProjectGit(projectRoot: folder, isolation: $0) }
             let workspace = WorkspaceActor(workspace: LocalWorkspace(files: files, sandbox: sandbox), actorSystem: actorSystem)
@@ -286,6 +357,15 @@ public distributed actor ProjectHostActor {
     public distributed func closeAll() {
         for id in Array(projects.keys) { close(projectId: id) }
     }
+}
+
+/// A project the host holds on disk (retention reconciles these with the
+/// database).
+public struct StoredProject: Codable, Sendable, Equatable {
+    public var projectId: String
+    public var hasFolder: Bool
+    public var compressed: Bool
+    public var modifiedAt: Date
 }
 
 /// Where a terminal's output goes: the gateway's end, per connection.

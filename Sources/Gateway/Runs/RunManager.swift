@@ -126,7 +126,7 @@ public actor RunManager {
         do { chosen = try await ModelChoice.choose(choice, environment: environment) } catch {
             throw ProtocolError(.provider, "\(error)")
         }
-        try await host.open(projectId: project.id)
+        try await ProjectOpening.open(project, store: store, host: host)
         let workspace = RemoteWorkspace(try await host.agentWorkspace(projectId: project.id))
         let hub = hubs.hub(sessionId, projectId: project.id)
         await hub.setProject(project.id)

@@ -95,7 +95,7 @@ public enum GatewayServer {
             throw HTTPError(.notFound, message: "no project \(projectId)")
         }
         let host = gateway.host
-        try await host.open(projectId: project.id)
+        try await gateway.open(project)
         let export = try await host.export(projectId: project.id)
         let filename = project.name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? String($0) : "-" }.joined()
         return Response(

@@ -134,6 +134,16 @@ enum GatewayNode {
         // Listed after the server, so it stops first: clients are told and
         // runs reach a saved step before the server closes.
         var services: [any Service] = [app, GatewayDrainService(gateway: gatewayCore)]
+        // Retention (docs/operations.md, "Retention"): hourly by default.
+        let retentionSeconds = try settings.int("retention.interval", default: 3600)
+        if retentionSeconds > 0 {
+            let policy = try RetentionPolicy(
+                archiveAfterDays: try settings.double("retention.archiveDays", default: 30),
+                compressAfterDays: try settings.double("retention.compressDays", default: 90),
+                deleteAfterDays: try settings.double("retention.deleteDays", default: 180))
+            services.append(RetentionService(store: store, host: host, policy: policy, interval: .seconds(retentionSeconds),
+                                             runs: gatewayCore.runs, logger: logger))
+        }
         if backupSeconds > 0 {
             let directory = (settings.dataDirectory as NSString).appendingPathComponent("backups")
             services.append(BackupService(
