@@ -126,16 +126,24 @@ public enum SchemaExport {
             type.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
         }
         for spec in WebProtocol.clientMessages {
-            out += "/** \(spec.summary) */\nexport interface \(name(spec.type))Request \(tsType(.object(spec.fields), indent: ""))\n\n"
+            out += "/** \(spec.summary) */\n" + declaration(name(spec.type) + "Request", spec.fields)
         }
         for spec in WebProtocol.serverEvents {
-            out += "\(spec.summary.isEmpty ? "" : "/** \(spec.summary) */\n")export interface \(name(spec.type))Event \(tsType(.object(spec.fields), indent: ""))\n\n"
+            out += (spec.summary.isEmpty ? "" : "/** \(spec.summary) */\n") + declaration(name(spec.type) + "Event", spec.fields)
         }
         out += "export type ClientMessage =\n"
         out += WebProtocol.clientMessages.map { "  | { type: \"\($0.type)\"; id?: string; payload: \(name($0.type))Request }" }.joined(separator: "\n") + ";\n\n"
         out += "export type ServerEvent =\n"
         out += WebProtocol.serverEvents.map { "  | { type: \"\($0.type)\"; replyTo?: string; seq?: number; payload: \(name($0.type))Event }" }.joined(separator: "\n") + ";\n"
         return out
+    }
+
+    /// An interface, or for a payload without fields a type alias (an
+    /// interface cannot be declared as `Record<…>`).
+    static func declaration(_ name: String, _ fields: [Field]) -> String {
+        fields.isEmpty
+            ? "export type \(name) = Record<string, never>;\n\n"
+            : "export interface \(name) \(tsType(.object(fields), indent: ""))\n\n"
     }
 
     static func tsType(_ kind: FieldKind, indent: String) -> String {
