@@ -296,6 +296,37 @@ import Testing
 
 /// A run continues from its journal after the process died.
 @Suite struct RunRecoveryTests {
+    @Test func anAnswerIsSavedAtOnceAndAWaitingRunCanBeStopped() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let journal = FileRunJournal(path: project.root + "/.hma/run.json")
+        let model = ScriptedModel([
+            "master": ScriptedModel.sequence([.text(#"FINISH PROMPT="Approve the documentation?""#), .hang]),
+        ])
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink, journal: journal) { $0.startPhase = .understanding }
+        await run.start("a calculator")
+        #expect(try await within(30, "the run") { try await run.waitForOutcome() } == .waitingForPerson(question: "Approve the documentation?"))
+        // The approval is in the journal before any step after it completes
+        // (the master's next call never returns).
+        await run.respond("Approved")
+        await run.waitUntilSaved()
+        let saved = try #require(try await journal.load())
+        #expect(saved.phase == .structure && saved.outcome == nil)
+        #expect(saved.inFlight[AgentRef(role: .master, path: "")]?.first?.contains("The person approved") == true
+                || saved.agents.first { $0.ref.role == .master }?.queue.contains { $0.contains("The person approved") } == true)
+
+        // Waiting again, then stopped: it ends as stopped, and says so.
+        await run.stop()
+        #expect(try await within(30, "the run") { try await run.waitForOutcome() } == .stopped)
+        let waitingRun = try project.run(ScriptedModel(["master": ScriptedModel.sequence([.text(#"FINISH PROMPT="Ready?""#)])]),
+                                         sink: sink) { $0.startPhase = .understanding }
+        await waitingRun.start("again")
+        #expect(try await within(30, "the run") { try await waitingRun.waitForOutcome() } == .waitingForPerson(question: "Ready?"))
+        await waitingRun.stop()
+        #expect(try await within(30, "the run") { try await waitingRun.waitForOutcome() } == .stopped)
+    }
+
     @Test func aRunResumesFromItsLastCompletedStep() async throws {
         let project = try TestProject()
         defer { project.remove() }

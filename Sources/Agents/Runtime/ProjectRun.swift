@@ -139,11 +139,16 @@ public actor ProjectRun {
         } else {
             deliver("The person answers: \(text)", to: Self.master, from: nil)
         }
+        // The answer is the person's data: saved now, not with the next
+        // step, so a crash before that step does not ask them again.
+        persist()
     }
 
     /// Ends every agent now; files stay as the last completed write left them.
     public func stop() {
         guard outcome == nil || isWaitingForPerson else { return }
+        // A run waiting for the person ends as stopped too.
+        if isWaitingForPerson { outcome = nil }
         for task in turns.values { task.cancel() }
         turns.removeAll()
         for ref in agents.keys where agents[ref]?.status != .finished { setStatus(.stopped, of: ref) }
