@@ -450,6 +450,37 @@ import Testing
         await again.close()
         await restarted.stop()
     }
+
+    @Test func withOnRestartAskAKilledRunWaitsForThePersonThenContinues() async throws {
+        // Slow motion, so the kill finds the structure phase working.
+        let gateway = try await DevGateway(demoPauseMilliseconds: 150)
+        defer { gateway.removeFolder() }
+        let client = try await gateway.devClient()
+        let started = try await client.request("start_project_init", ["language": "python", "initialPrompt": .string(DevGateway.tempconv)])
+        let session = try #require(started.payload["session"]?["id"]?.stringValue)
+        _ = try await within(60, "the first question") { try await client.next { $0.type == "project_status" && $0.payload["status"] == "waiting" } }
+        _ = try await client.request("approve_phase", ["sessionId": .string(session), "phase": "understanding"])
+        _ = try await within(120, "the structure phase's first file") {
+            try await client.next { frame in
+                frame.type == "file_tree_update" && client.received.contains { $0.type == "project_init_status" && $0.payload["phase"] == "structure" }
+            }
+        }
+        await gateway.kill()
+
+        let restarted = try await DevGateway(folder: gateway.folder, settings: ["HMA_RUNS_ON_RESTART": "ask"])
+        let again = try await restarted.devClient()
+        let snapshot = try await again.request("resume", ["sessionId": .string(session), "lastSeq": 10_000])
+        #expect(snapshot.type == "resync_required")
+        #expect(snapshot.payload["projectStatus"] == "waiting" && snapshot.payload["phase"] == "structure", "\(snapshot)")
+        #expect(restarted.child.standardError.contains("run held until the person answers"))
+        #expect(!restarted.child.standardError.contains("run resumed"), "a held run does not start by itself")
+        // Answering lets it go on from its last completed step, to the end.
+        try await again.finishRun(session: session)
+        #expect(restarted.child.standardError.contains("held run continued"))
+        #expect(again.violations.isEmpty, "\(again.violations)")
+        await again.close()
+        await restarted.stop()
+    }
 }
 
 /// Lists a zip's entries with Python's zipfile (no zip library in this target).

@@ -25,11 +25,22 @@ public actor RunManager {
     let environment: [String: String]
     /// Runs one user may have working at once.
     let maxRunsPerUser: Int
+    /// What a restart does with a run that was working (docs/operations.md,
+    /// "Runs after a restart").
+    public enum RestartPolicy: String, Sendable {
+        /// Continue at once from the last completed step.
+        case resume
+        /// Hold it, tell the person, and continue when they answer.
+        case ask
+    }
+    let onRestart: RestartPolicy
     private var runs: [String: ActiveRun] = [:]
+    /// Runs held after a restart (policy `ask`) until the person answers.
+    private var held: [String: (snapshot: RunSnapshot, ownerId: String)] = [:]
     private var accepting = true
 
     init(store: Store, hubs: SessionHubs, host: ProjectHostActor, node: String, metrics: GatewayMetrics,
-         environment: [String: String], maxRunsPerUser: Int, logger: Logger) {
+         environment: [String: String], maxRunsPerUser: Int, onRestart: RestartPolicy = .resume, logger: Logger) {
         self.store = store
         self.hubs = hubs
         self.host = host
@@ -37,6 +48,7 @@ public actor RunManager {
         self.metrics = metrics
         self.environment = environment
         self.maxRunsPerUser = maxRunsPerUser
+        self.onRestart = onRestart
         self.logger = logger
     }
 
@@ -51,16 +63,43 @@ public actor RunManager {
     /// The person speaks to the session's run: an answer, an approval, or
     /// feedback. A run that has ended is not restarted here.
     func respond(projectId: String, text: String) async throws {
+        if let (snapshot, _) = held.removeValue(forKey: projectId) {
+            // A held run continues; an approval or "continue" only lets it
+            // go on, anything else is also said to the master.
+            let project = try await store.project(id: projectId)
+            guard let sessionId = project.sessionId else { throw ProtocolError(.invalidState, "this project has no session") }
+            let active = try await makeRun(project: project, sessionId: sessionId, choice: ModelChoice.Request())
+            await active.run.resume(from: snapshot)
+            let plain = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            if !(plain.hasPrefix("approve") || plain == "continue") { await active.run.respond(text) }
+            logger.notice("held run continued", metadata: ["project": "\(projectId)"])
+            return
+        }
         guard let active = runs[projectId] else { throw ProtocolError(.invalidState, "this project has no run waiting for you") }
         await active.run.respond(text)
+        // Acknowledged only once saved: an approval survives a crash.
+        await active.run.waitUntilSaved()
     }
 
     func stop(projectId: String) async throws {
+        if let (snapshot, _) = held.removeValue(forKey: projectId) {
+            // Recorded as stopped, so the next restart does not ask again.
+            var stopped = snapshot
+            stopped.outcome = .stopped
+            try await StoreRunJournal(store: store, projectId: projectId).save(stopped)
+            let project = try await store.project(id: projectId)
+            if let sessionId = project.sessionId {
+                let translator = EventTranslator(projectId: projectId, sessionId: sessionId, node: node, budgetUSD: nil)
+                await hubs.hub(sessionId, projectId: projectId).publish(translator.projectStatus(for: .stopped))
+            }
+            return
+        }
         guard let active = runs[projectId] else { throw ProtocolError(.invalidState, "this project has no run") }
         await active.run.stop()
     }
 
-    func hasRun(_ projectId: String) -> Bool { runs[projectId] != nil }
+    /// Whether the project has a run working, waiting or held after a restart.
+    func hasRun(_ projectId: String) -> Bool { runs[projectId] != nil || held[projectId] != nil }
 
     /// Whether `ownerId` may start another run now (checked before a new
     /// project is made for it, and again at the start).
@@ -101,6 +140,10 @@ public actor RunManager {
                 }
                 let project = try await store.project(id: projectId)
                 guard let sessionId = project.sessionId else { continue }
+                if onRestart == .ask && !waiting {
+                    try await hold(snapshot, project: project, sessionId: sessionId)
+                    continue
+                }
                 let active = try await makeRun(project: project, sessionId: sessionId, choice: ModelChoice.Request())
                 await active.run.resume(from: snapshot)
                 // The tree as it was, for tabs that join before the next event.
@@ -119,6 +162,25 @@ public actor RunManager {
                 logger.error("a run could not be resumed", metadata: ["project": "\(projectId)", "error": "\(error)"])
             }
         }
+    }
+
+    /// Keeps a run that was working until the person answers, and tells
+    /// the session's tabs so (with its phase and agent tree).
+    private func hold(_ snapshot: RunSnapshot, project: ProjectMeta, sessionId: String) async throws {
+        held[project.id] = (snapshot, project.ownerId)
+        let hub = hubs.hub(sessionId, projectId: project.id)
+        await hub.setProject(project.id)
+        let translator = EventTranslator(projectId: project.id, sessionId: sessionId, node: node, budgetUSD: nil)
+        for output in translator.translate(.phase(snapshot.phase)) {
+            if case .frame(let frame) = output { await hub.publish(frame) }
+        }
+        for agent in snapshot.agents {
+            let status = agent.status == .working ? AgentStatus.idle : agent.status
+            await hub.publish(ServerFrame("agent_update", translator.agent(agent.ref, status: EventTranslator.status(status), task: agent.task)))
+        }
+        await hub.publish(translator.projectStatus(for: .waitingForPerson(question:
+            "HMA restarted while this run was working. Answer (or approve) to continue it from its last completed step, or stop it.")))
+        logger.notice("run held until the person answers", metadata: ["project": "\(project.id)"])
     }
 
     private func makeRun(project: ProjectMeta, sessionId: String, choice: ModelChoice.Request) async throws -> ActiveRun {

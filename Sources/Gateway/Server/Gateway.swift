@@ -14,6 +14,8 @@ public final class Gateway: Sendable {
         public var connection = ConnectionLimits()
         public var maxConnectionsPerUser = 50
         public var maxRunsPerUser = 3
+        /// What a restart does with runs that were working.
+        public var onRestart = RunManager.RestartPolicy.resume
         /// Allowed `Origin`s besides the gateway's own address (a proxy's public name).
         public var allowedOrigins: [String] = []
         /// How long a `download_project` link works.
@@ -51,7 +53,7 @@ public final class Gateway: Sendable {
         hubs = SessionHubs()
         self.metrics = metrics
         runs = RunManager(store: store, hubs: hubs, host: host, node: mesh.node.name.rawValue, metrics: metrics,
-                          environment: environment, maxRunsPerUser: options.maxRunsPerUser, logger: logger)
+                          environment: environment, maxRunsPerUser: options.maxRunsPerUser, onRestart: options.onRestart, logger: logger)
         ProjectHostActor.registerTypes(on: mesh)
     }
 

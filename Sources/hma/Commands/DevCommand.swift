@@ -116,6 +116,11 @@ enum GatewayNode {
         guard options.maxConnectionsPerUser > 0, options.maxRunsPerUser > 0, options.connection.messagesPerSecond > 0 else {
             throw ValidationError("limits.userConnections, limits.userRuns and limits.messagesPerSecond must be positive")
         }
+        let restart = settings.string("runs.onRestart", default: "resume")
+        guard let onRestart = RunManager.RestartPolicy(rawValue: restart) else {
+            throw ValidationError("runs.onRestart is resume or ask (got \"\(restart)\")")
+        }
+        options.onRestart = onRestart
         let keys = try GatewayKeys.loadOrCreate(directory: settings.dataDirectory)
         let gatewayCore = Gateway(store: store, mesh: mesh, keys: keys, host: host, options: options, metrics: metrics, logger: logger)
         // Dev mode: one user, and a one-time sign-in link (like Jupyter's).
