@@ -85,6 +85,19 @@ import Testing
         #expect(child.standardError.contains("is not an HMA database"), "stderr: \(child.standardError)")
     }
 
+    @Test func refusesADataDirWhoseProjectsTheirSandboxesCannotReach() async throws {
+        // Like a data dir under /root (mode 0700): bwrap runs as each
+        // project's uid, which may not pass through it. Said at start, with
+        // the fix, instead of every command failing later.
+        guard getuid() == 0 else { return }  // bwrap is the sandbox only as root
+        let parent = NSTemporaryDirectory() + "hma-private-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let dev = try ChildProcess(ChildProcess.executable("hma"), ["dev", "--data-dir", parent + "/data", "--port", "0", "--mesh-port", "0"])
+        #expect(try await within(60, "hma to exit") { await dev.exitStatus() } != 0)
+        #expect(dev.standardError.contains("chmod o+x \(parent)"), "stderr: \(dev.standardError)")
+    }
+
     @Test func refusesBadSettingsFromTheEnvironmentAndConfigFile() async throws {
         let folder = NSTemporaryDirectory() + "hma-dev-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }

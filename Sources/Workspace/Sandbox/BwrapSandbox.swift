@@ -42,6 +42,35 @@ public final class BwrapSandbox: Sandbox {
         getuid() == 0 && [bwrap, setpriv].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// The first folder on the way to `projectsRoot` that a project's uid
+    /// may not enter, or nil when the way is open. bwrap runs as the
+    /// project's uid (it drops root before making its namespaces), so it can
+    /// bind a project's folder only if every folder above it lets others
+    /// pass (`o+x`) — a data dir under `/root` (mode 0700) does not.
+    /// Throws a plain explanation when `unreachableAncestor` finds one.
+    public static func checkReachable(_ projectsRoot: String) throws(SandboxError) {
+        guard let (folder, mode) = unreachableAncestor(of: projectsRoot) else { return }
+        throw .unavailable(.bwrap, reason: """
+            projects under \(projectsRoot) cannot be reached by their sandboxes: \(folder) has mode \(String(mode, radix: 8)),             which other users (each project's own uid) may not enter; use a folder whose parents they may pass             (e.g. under /var/lib or /srv), or run `chmod o+x \(folder)`
+            """)
+    }
+
+    public static func unreachableAncestor(of projectsRoot: String) -> (path: String, mode: mode_t)? {
+        var path = URL(fileURLWithPath: projectsRoot).standardizedFileURL.path
+        var folders: [String] = []
+        while true {
+            folders.append(path)
+            if path == "/" { break }
+            path = (path as NSString).deletingLastPathComponent
+        }
+        for folder in folders.reversed() {
+            var info = stat()
+            guard stat(folder, &info) == 0 else { break }  // not made yet: made 0755 below here
+            if info.st_mode & S_IXOTH == 0 { return (folder, info.st_mode & 0o7777) }
+        }
+        return nil
+    }
+
     /// - Parameters:
     ///   - projectID: names the project's cgroup (`a-z`, `0-9`, `-`).
     ///   - uid: the project's own uid (and gid); the project's files are
@@ -51,6 +80,7 @@ public final class BwrapSandbox: Sandbox {
         guard Self.isAvailable else {
             throw SandboxError.unavailable(.bwrap, reason: getuid() == 0 ? "bwrap or setpriv is missing (Debian: bubblewrap, util-linux)" : "it needs root to switch to the project's uid")
         }
+        try Self.checkReachable((projectRoot as NSString).deletingLastPathComponent)
         guard !projectID.isEmpty, projectID.utf8.allSatisfy({ (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }) else {
             throw SandboxError.launchFailed("project id \(projectID) must be a-z, 0-9 and -")
         }

@@ -104,8 +104,12 @@ enum GatewayNode {
             guard let kind = SandboxKind(rawValue: sandboxKind) else { throw ValidationError("sandbox.kind is bwrap, docker or none") }
             sandbox.kind = kind
         }
-        let host = ProjectHostActor(root: (settings.dataDirectory as NSString).appendingPathComponent("projects"), sandbox: sandbox,
-                                    logger: logger, actorSystem: mesh)
+        let projectsRoot = (settings.dataDirectory as NSString).appendingPathComponent("projects")
+        // Refused at start rather than at each project's first command.
+        if (sandbox.kind ?? SandboxFactory.defaultKind(configuration: sandbox)) == .bwrap {
+            do { try BwrapSandbox.checkReachable(projectsRoot) } catch { throw ValidationError("\(error) (or --data-dir elsewhere)") }
+        }
+        let host = ProjectHostActor(root: projectsRoot, sandbox: sandbox, logger: logger, actorSystem: mesh)
         var options = Gateway.Options()
         options.frontendDirectory = settings.string("http.frontend", default: FrontendFiles.defaultDirectory)
         // Limits (docs/operations.md, "Limits").

@@ -70,6 +70,10 @@ struct NodeSettings {
 
     var dataDirectory: String {
         if let dir = reader.string(forKey: "data.dir") { return dir }
+        // Root runs HMA as a service: its state goes where services keep
+        // theirs, which the projects' own uids can pass through (a folder
+        // under /root cannot be entered by them; see BwrapSandbox).
+        if getuid() == 0 { return "/var/lib/hma" }
         let env = ProcessInfo.processInfo.environment
         let base = env["XDG_DATA_HOME"].map { $0 } ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/share")
         return base + "/hma"
