@@ -291,6 +291,33 @@ import Testing
         await gateway.stop()
     }
 
+    @Test func theWebIDEIsServedWithContentTypesCachingAndAPolicy() async throws {
+        // A stand-in build in the layout `make frontend` writes.
+        let dist = NSTemporaryDirectory() + "hma-dist-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dist) }
+        try FileManager.default.createDirectory(atPath: dist + "/assets", withIntermediateDirectories: true)
+        try Data("<!doctype html><title>HMA</title><script src=\"/assets/app-3F2A9C.js\"></script>".utf8).write(to: URL(fileURLWithPath: dist + "/index.html"))
+        try Data("window.HMA_CONFIG = {};".utf8).write(to: URL(fileURLWithPath: dist + "/config.js"))
+        try Data("console.log(1)".utf8).write(to: URL(fileURLWithPath: dist + "/assets/app-3F2A9C.js"))
+        let gateway = try await DevGateway(settings: ["HMA_HTTP_FRONTEND": dist])
+        defer { gateway.removeFolder() }
+
+        let cookie = try await gateway.signIn()
+        let (status, headers, body) = try await gateway.http("/", headers: ["Cookie": cookie])
+        #expect(status == 200 && String(decoding: body, as: UTF8.self).contains("app-3F2A9C.js"))
+        #expect(headers["Content-Type"].first?.hasPrefix("text/html") == true)
+        #expect(headers["Content-Security-Policy"].first?.contains("default-src 'self'") == true)
+        #expect(headers["Cache-Control"].first == "no-cache")
+        let (assetStatus, assetHeaders, _) = try await gateway.http("/assets/app-3F2A9C.js")
+        #expect(assetStatus == 200)
+        #expect(assetHeaders["Content-Type"].first?.contains("javascript") == true)
+        #expect(assetHeaders["Cache-Control"].first?.contains("max-age=31536000") == true, "hashed: cached for a year")
+        let (_, configHeaders, _) = try await gateway.http("/config.js")
+        #expect(configHeaders["Cache-Control"].first == "no-cache", "not hashed: revalidated")
+        #expect(try await gateway.http("/assets/../index.html").0 != 500)
+        await gateway.stop()
+    }
+
     @Test func twoUsersSeeNothingOfEachOther() async throws {
         let gateway = try await DevGateway()
         defer { gateway.removeFolder() }

@@ -32,7 +32,10 @@ public enum GatewayServer {
         router.get("/") { request, context in try await home(request, context: context, gateway: gateway) }
         router.get("/download/{projectId}") { request, context in try await download(request, context: context, gateway: gateway) }
         if let folder = gateway.options.frontendDirectory, FileManager.default.fileExists(atPath: folder + "/index.html") {
-            // Hashed build assets never change under their name: cache them for a year.
+            // Hashed build assets (`assets/`, `vendor/`) never change under
+            // their name: cached for a year. Anything else (index.html,
+            // config.js) is revalidated, so a new build is seen at once.
+            router.middlewares.add(RevalidateUnhashedFiles())
             router.middlewares.add(FileMiddleware(folder, cacheControl: .init([(MediaType(type: .any), [.public, .maxAge(31_536_000)])]),
                                                   logger: logger))
         }
@@ -118,6 +121,21 @@ public enum GatewayServer {
 /// Headers every answer carries: no framing by other sites, no sniffing,
 /// and a Content-Security-Policy that lets the web IDE talk only to this
 /// gateway.
+/// Replaces the year-long caching of files whose names carry no hash.
+struct RevalidateUnhashedFiles: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+
+    func handle(_ request: Request, context: GatewayRequestContext,
+                next: (Request, GatewayRequestContext) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        let path = request.uri.path
+        if !(path.hasPrefix("/assets/") || path.hasPrefix("/vendor/")) && response.headers[.cacheControl] != nil {
+            response.headers[.cacheControl] = "no-cache"
+        }
+        return response
+    }
+}
+
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
