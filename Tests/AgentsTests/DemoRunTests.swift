@@ -20,6 +20,24 @@ import Testing
         return try await within(120, "the run") { try await run.waitForOutcome() }
     }
 
+    /// The same, with a person approving each phase (as the web IDE does)
+    /// instead of `autoApprove`.
+    func buildApprovingEachPhase(_ request: String, in project: TestProject, sink: RecordingSink) async throws -> RunOutcome {
+        let demo = DemoProvider(transcripts: DemoProvider.bundled().transcripts, pause: .zero)
+        var configuration = RunConfiguration()
+        configuration.startPhase = .understanding
+        configuration.autoApprove = false
+        let run = ProjectRun(configuration: configuration, model: AgentModel(provider: demo, providerName: "demo", model: "demo"),
+                             workspace: project.workspace, sink: sink, templates: try PromptTemplates.load(directory: nil))
+        await run.start(request)
+        for _ in 0..<5 {
+            let outcome = try await within(120, "the run") { try await run.waitForOutcome() }
+            guard case .waitingForPerson = outcome else { return outcome }
+            await run.respond("Approved.")
+        }
+        return try await run.waitForOutcome()
+    }
+
     func expectEveryActionAndNoFailure(_ sink: RecordingSink) {
         let actions = Set(sink.events.compactMap { if case .action(_, let name, _) = $0 { name } else { nil } })
         // WAIT happens only when the reports come apart (they may come together).
@@ -41,6 +59,25 @@ import Testing
         #expect(cli.exitCode == 0 && cli.output == "2. bread\n", "the app itself works: \(cli.output)")
         #expect(project.file("TODO.txt") == nil)
         expectEveryActionAndNoFailure(sink)
+    }
+
+    @Test func eachSampleRunsCleanWithAPersonApprovingEachPhase() async throws {
+        for (request, summary) in [
+            ("Make a small Python package that converts temperatures between Celsius, Fahrenheit and Kelvin, with unittest tests.",
+             "All 5 unittest tests pass"),
+            ("Make a command-line todo app in JavaScript (Node.js) with node --test tests.", "All 5 tests pass"),
+        ] {
+            let project = try TestProject()
+            defer { project.remove() }
+            let sink = RecordingSink()
+            let outcome = try await buildApprovingEachPhase(request, in: project, sink: sink)
+            guard case .completed(let said) = outcome else {
+                Issue.record("\(outcome)")
+                continue
+            }
+            #expect(said.contains(summary))
+            expectEveryActionAndNoFailure(sink)
+        }
     }
 
     @Test func thePythonSampleBuildsAPackageWhoseTestsPass() async throws {

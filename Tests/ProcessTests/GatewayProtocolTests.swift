@@ -23,6 +23,12 @@ import Testing
         let seqs = events.compactMap(\.seq)
         #expect(seqs == Array(1...Int64(seqs.count)), "session events are numbered 1…N without gaps")
         #expect(events.contains { $0.type == "agent_update" && $0.payload["role"]?.stringValue == "coder" })
+        // The demo's recording runs clean: no agent ends in error, no action fails.
+        let failures = events.filter {
+            ($0.type == "agent_update" && $0.payload["status"] == "error")
+                || ($0.type == "message" && ($0.payload["content"]?.stringValue ?? "").contains(" failed: "))
+        }
+        #expect(failures.isEmpty, "\(failures.prefix(3))")
         let written = Set(events.filter { $0.type == "file_tree_update" }.compactMap { $0.payload["filePath"]?.stringValue })
         #expect(written.contains { $0.hasSuffix(".py") }, "files: \(written)")
 

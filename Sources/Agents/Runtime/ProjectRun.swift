@@ -263,7 +263,9 @@ public actor ProjectRun {
         }
         sink.record(.action(ref, action.name, summary: Self.summary(of: action)))
         let result = await perform(action, by: ref)
-        guard !Task.isCancelled, outcome == nil else { return }
+        // Not cancelled: the turn is complete even when its action ended
+        // the run (a FINISH that asks the person), and is counted as such.
+        guard !Task.isCancelled else { return }
         await finishTurn(ref, prompt: prompt, reply: Self.remembered(replyText, role: ref.role), outcome: result,
                          fingerprint: "\(action.name.rawValue):\(Self.summary(of: action))→\(result.text.prefix(200))")
     }
@@ -329,14 +331,16 @@ public actor ProjectRun {
         turns[ref] = nil
         inFlight[ref] = nil
         defer { persist() }
-        guard outcome == nil, agents[ref] != nil else { return }
+        guard agents[ref] != nil else { return }
+        // Counted whatever comes next: the next prompt says the next call
+        // number, and a resumed run does not repeat this completed turn.
+        agents[ref]!.calls += 1
+        guard outcome == nil else { return }
         if case .finished = result {
-            agents[ref]!.calls += 1
             schedule(ref)
             return
         }
         agents[ref]!.turns += 1
-        agents[ref]!.calls += 1
         agents[ref]!.context.append(ContextEntry(prompt: Self.remembered(prompt, role: ref.role), reply: reply))
         var progressed = false
         switch result {
