@@ -12,7 +12,7 @@ TEST_PACKAGES := git python3 nodejs openssl iproute2 openssh-server podman runc 
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents smoke-local-model fuzz-wire clean
+.PHONY: all deps build dev test frontend test-frontend bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents smoke-local-model fuzz-wire clean
 
 all: build
 
@@ -23,7 +23,7 @@ build: deps
 	swift build --product hma
 	swift build --product hma-git
 
-dev: build
+dev: build frontend
 	.build/debug/hma dev $(ARGS)
 
 # Every test suite. Exits non-zero on any failure.
@@ -32,6 +32,7 @@ test: deps
 	@scripts/prepare-sandbox-image.sh
 	swift build --build-tests
 	swift test --skip-build
+	$(MAKE) test-frontend
 
 # Storage benchmark (release build, separate package). Writes docs/benchmarks.md.
 bench-storage: deps
@@ -72,6 +73,16 @@ bench-llm: deps
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build
+
+# The web IDE into frontend/dist: installs its Debian toolchain, fetches the
+# pinned Monaco and xterm.js (checksums checked), type-checks and bundles.
+frontend:
+	scripts/build-frontend.sh
+
+# The web IDE's unit tests (node --test) and its browser test against a
+# real `hma dev` (needs .build/debug/hma; see frontend/README.md).
+test-frontend: frontend
+	scripts/test-frontend.sh
 
 # Fuzz the mesh frame/envelope/value decoders (FUZZ_SECONDS, default 300).
 fuzz-wire: deps
