@@ -324,6 +324,54 @@ import Testing
         await gateway.stop()
     }
 
+    @Test func aTerminalOutlivesAReloadAndModelsAreListedAndChecked() async throws {
+        let gateway = try await DevGateway()
+        defer { gateway.removeFolder() }
+        let cookie = try await gateway.signIn()
+        let first = try await gateway.client(headers: ["Cookie": cookie])
+        let imported = try await first.request("import_project", ["files": [["path": "a.txt", "content": "a"]]])
+        let project = try #require(imported.payload["projectId"])
+        let opened = try await first.request("create_terminal_session", ["projectId": project, "cols": 80, "rows": 24])
+        let terminal = try #require(opened.payload["sessionId"])
+        let output: @Sendable (ProtocolClient) -> String = { client in
+            client.received.filter { $0.type == "terminal_data" && $0.payload["sessionId"] == terminal }.compactMap { $0.payload["data"]?.stringValue }.joined()
+        }
+        try await first.send("send_terminal_data", ["sessionId": terminal, "data": "echo before-$((6*7))\n"])
+        _ = try await within(30, "the first tab's output") { try await first.next { _ in output(first).contains("before-42") } }
+        await first.close()  // the tab reloads
+
+        let second = try await gateway.client(headers: ["Cookie": cookie])
+        let listed = try await second.request("list_terminals", ["projectId": project])
+        #expect(listed.payload["terminals"]?.arrayValue?.map { $0["sessionId"] } == [terminal])
+        let attached = try await second.request("attach_terminal", ["sessionId": terminal])
+        #expect(attached.type == "terminal_session" && attached.payload["status"] == "running")
+        _ = try await within(30, "the replayed output") { try await second.next { _ in output(second).contains("before-42") } }
+        try await second.send("send_terminal_data", ["sessionId": terminal, "data": "echo after-$((6*7))\n"])
+        _ = try await within(30, "new output") { try await second.next { _ in output(second).contains("after-42") } }
+        // A third tab takes it; the second is told.
+        let third = try await gateway.client(headers: ["Cookie": cookie])
+        _ = try await third.request("attach_terminal", ["sessionId": terminal])
+        _ = try await within(30, "the second tab to be told") {
+            try await second.next { $0.type == "terminal_session" && $0.payload["status"] == "detached" }
+        }
+
+        // The model catalogue and a check.
+        let models = try await third.request("list_models")
+        #expect(models.type == "model_catalogue")
+        #expect(models.payload["models"]?.arrayValue?.contains { $0["provider"] == "openai" } == true)
+        #expect(models.payload["configured"] == ["demo"], "no provider key in this test's environment")
+        #expect(models.payload["current"]?["provider"] == "demo")
+        let demo = try await third.request("check_model", ["provider": "demo", "model": "demo"])
+        #expect(demo.type == "model_check" && demo.payload["usable"] == true)
+        let unconfigured = try await third.request("check_model", ["provider": "anthropic", "model": "claude-sonnet-4-5"])
+        #expect(unconfigured.payload["usable"] == false)
+        #expect(unconfigured.payload["verdict"]?.stringValue?.contains("not configured") == true, "\(unconfigured)")
+        for client in [second, third] { #expect(client.violations.isEmpty, "\(client.violations)") }
+        await second.close()
+        await third.close()
+        await gateway.stop()
+    }
+
     @Test func twoUsersSeeNothingOfEachOther() async throws {
         let gateway = try await DevGateway()
         defer { gateway.removeFolder() }
@@ -343,7 +391,8 @@ import Testing
             ("download_project", ["projectId": project]),
             ("create_terminal_session", ["projectId": project, "cols": 80, "rows": 24]),
             ("send_terminal_data", ["sessionId": terminalId, "data": "cat secret.txt\n"]),
-            ("close_terminal", ["sessionId": terminalId]),
+            ("close_terminal", ["sessionId": terminalId]), ("attach_terminal", ["sessionId": terminalId]),
+            ("list_terminals", ["projectId": project]),
             ("resume", ["sessionId": session, "lastSeq": 0]),
             ("load_chat_messages", ["sessionId": session, "limit": 10]),
             ("prompt", ["sessionId": session, "prompt": "delete everything"]),

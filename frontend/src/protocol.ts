@@ -183,6 +183,16 @@ export interface CloseTerminalRequest {
   sessionId: string;
 }
 
+/** The user's open terminals of a project (to attach after a reload). */
+export interface ListTerminalsRequest {
+  projectId: string;
+}
+
+/** Shows a running terminal on this socket: its recent output, then what follows. */
+export interface AttachTerminalRequest {
+  sessionId: string;
+}
+
 /** Makes the project a git repository. */
 export interface GitInitRequest {
   projectId: string;
@@ -309,6 +319,15 @@ export interface LlmConfigRequest {
 export interface SetApiKeyRequest {
   provider: string;
   apiKey: string;
+}
+
+/** The model catalogue, which providers are configured, and this user's choice. */
+export type ListModelsRequest = Record<string, never>;
+
+/** Checks that a provider's model works for HMA (answers, tool calls, context), with this user's key. */
+export interface CheckModelRequest {
+  provider: string;
+  model: string;
 }
 
 /** The mesh's members. */
@@ -542,11 +561,11 @@ export interface DirListResultEvent {
   complete: boolean;
 }
 
-/** A terminal opened or ended. */
+/** A terminal opened, was attached, ended, or moved to another tab (`detached`). */
 export interface TerminalSessionEvent {
   sessionId: string;
   projectId: string;
-  status: "running" | "stopped";
+  status: "running" | "stopped" | "detached";
   exitCode?: number;
 }
 
@@ -554,6 +573,42 @@ export interface TerminalSessionEvent {
 export interface TerminalDataEvent {
   sessionId: string;
   data: string;
+}
+
+/** A project's open terminals. */
+export interface TerminalListEvent {
+  projectId: string;
+  terminals: {
+    sessionId: string;
+    attached: boolean;
+  }[];
+}
+
+/** Models HMA knows, and what this user can use. */
+export interface ModelCatalogueEvent {
+  models: {
+    provider: string;
+    id: string;
+    contextWindow: number;
+    maxOutput: number;
+    inputPerMillion: number;
+    outputPerMillion: number;
+    isDefault: boolean;
+  }[];
+  configured: string[];
+  current: {
+    provider: string;
+    model: string;
+  };
+}
+
+/** The result of check_model. */
+export interface ModelCheckEvent {
+  provider: string;
+  model: string;
+  usable: boolean;
+  verdict: string;
+  lines: string[];
 }
 
 export interface GitStatusEvent {
@@ -709,6 +764,8 @@ export type ClientMessage =
   | { type: "send_terminal_data"; id?: string; payload: SendTerminalDataRequest }
   | { type: "resize_terminal"; id?: string; payload: ResizeTerminalRequest }
   | { type: "close_terminal"; id?: string; payload: CloseTerminalRequest }
+  | { type: "list_terminals"; id?: string; payload: ListTerminalsRequest }
+  | { type: "attach_terminal"; id?: string; payload: AttachTerminalRequest }
   | { type: "git_init"; id?: string; payload: GitInitRequest }
   | { type: "git_status"; id?: string; payload: GitStatusRequest }
   | { type: "git_branches"; id?: string; payload: GitBranchesRequest }
@@ -726,6 +783,8 @@ export type ClientMessage =
   | { type: "git_fetch"; id?: string; payload: GitFetchRequest }
   | { type: "llm_config"; id?: string; payload: LlmConfigRequest }
   | { type: "set_api_key"; id?: string; payload: SetApiKeyRequest }
+  | { type: "list_models"; id?: string; payload: ListModelsRequest }
+  | { type: "check_model"; id?: string; payload: CheckModelRequest }
   | { type: "cluster_status"; id?: string; payload: ClusterStatusRequest }
   | { type: "list_projects"; id?: string; payload: ListProjectsRequest };
 
@@ -756,6 +815,9 @@ export type ServerEvent =
   | { type: "dir_list_result"; replyTo?: string; seq?: number; payload: DirListResultEvent }
   | { type: "terminal_session"; replyTo?: string; seq?: number; payload: TerminalSessionEvent }
   | { type: "terminal_data"; replyTo?: string; seq?: number; payload: TerminalDataEvent }
+  | { type: "terminal_list"; replyTo?: string; seq?: number; payload: TerminalListEvent }
+  | { type: "model_catalogue"; replyTo?: string; seq?: number; payload: ModelCatalogueEvent }
+  | { type: "model_check"; replyTo?: string; seq?: number; payload: ModelCheckEvent }
   | { type: "git_status"; replyTo?: string; seq?: number; payload: GitStatusEvent }
   | { type: "git_diff"; replyTo?: string; seq?: number; payload: GitDiffEvent }
   | { type: "git_branches_result"; replyTo?: string; seq?: number; payload: GitBranchesResultEvent }

@@ -17,9 +17,6 @@ final class ClientSession: Sendable {
 
     struct State {
         var sessions: Set<String> = []
-        /// Terminal id → project id, for this socket's terminals.
-        var terminals: [String: String] = [:]
-        var terminalOutput: TerminalOutputActor?
     }
 
     init(gateway: Gateway, connection: ClientConnection) {
@@ -76,9 +73,9 @@ final class ClientSession: Sendable {
             return try await project(message)
         case "file_read", "file_create", "file_update", "file_delete", "dir_create", "dir_delete", "dir_list", "download_project":
             return try await files(message)
-        case "create_terminal_session", "send_terminal_data", "resize_terminal", "close_terminal":
+        case "create_terminal_session", "send_terminal_data", "resize_terminal", "close_terminal", "list_terminals", "attach_terminal":
             return try await terminal(message)
-        case "llm_config", "set_api_key", "cluster_status":
+        case "llm_config", "set_api_key", "cluster_status", "list_models", "check_model":
             return try await settings(message)
         default:
             if message.type.hasPrefix("git_") { return try await git(message) }
@@ -123,11 +120,14 @@ final class ClientSession: Sendable {
         await gateway.hubs.existing(sessionId)?.resync(connection)
     }
 
-    /// The socket closed: leave hubs, close its terminals.
+    /// The socket closed: leave hubs; its terminals keep running for a
+    /// while, for the tab to attach again after a reload.
     func closed() async {
-        let (sessions, terminals) = state.withLock { ($0.sessions, $0.terminals) }
+        let sessions = state.withLock { $0.sessions }
         for id in sessions { await gateway.hubs.existing(id)?.leave(connection.id) }
-        for id in terminals.keys { try? await gateway.host.closeTerminal(terminalId: id) }
+        if !gateway.terminals.detachAll(from: connection).isEmpty {
+            gateway.closeDetachedTerminals(after: gateway.terminals.detachedLifetime)
+        }
     }
 
     // MARK: - Ownership
@@ -149,36 +149,6 @@ final class ClientSession: Sendable {
             return project
         } catch StorageError.projectNotFound {
             throw ProtocolError.notFound("project", id)
-        }
-    }
-
-    func rememberTerminal(_ id: String, projectId: String) {
-        state.withLock { $0.terminals[id] = projectId }
-    }
-
-    func forgetTerminal(_ id: String) { state.withLock { _ = $0.terminals.removeValue(forKey: id) } }
-
-    func ownsTerminal(_ id: String) -> Bool { state.withLock { $0.terminals[id] != nil } }
-
-    func terminalCount(projectId: String) -> Int { state.withLock { $0.terminals.values.filter { $0 == projectId }.count } }
-
-    /// This socket's end of its terminals' output, made on first use.
-    func terminalOutput() -> TerminalOutputActor {
-        if let existing = state.withLock({ $0.terminalOutput }) { return existing }
-        let connection = self.connection
-        let actor = TerminalOutputActor(actorSystem: gateway.mesh) { id, data in
-            connection.send(ServerFrame("terminal_data", ["sessionId": .string(id), "data": .string(String(decoding: data, as: UTF8.self))]))
-        } onEnd: { [weak self] id, code in
-            let projectId = self?.state.withLock { $0.terminals.removeValue(forKey: id) } ?? nil
-            connection.send(ServerFrame("terminal_session", [
-                "sessionId": .string(id), "projectId": .string(projectId ?? "unknown"), "status": "stopped",
-                "exitCode": code.map { .int(Int64($0)) } ?? .null,
-            ]))
-        }
-        return state.withLock { state in
-            if let existing = state.terminalOutput { return existing }
-            state.terminalOutput = actor
-            return actor
         }
     }
 }

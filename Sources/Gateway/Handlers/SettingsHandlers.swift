@@ -1,3 +1,4 @@
+import Agents
 import Foundation
 import Storage
 import Mesh
@@ -32,6 +33,52 @@ extension ClientSession {
             let sealed = try gateway.keys.seal(message.string("apiKey"), context: "\(user.id)/\(name)")
             try await gateway.store.setUserSecret(userId: user.id, name: name, sealed: sealed)
             return ServerFrame("api_key_update", ["provider": .string(provider), "success": true])
+
+        case "list_models":
+            let catalogue: ModelCatalogue
+            do { catalogue = try ModelCatalogue.load(environment: gateway.environment) } catch {
+                throw ProtocolError(.provider, "\(error)")
+            }
+            let server = (try? ProviderConfiguration.fromEnvironment(gateway.environment))
+            var configured = Set(ProviderKind.allCases.filter { server?.settings(for: $0) != nil }.map(\.rawValue))
+            for name in try await gateway.store.userSecretNames(userId: user.id) where name.hasPrefix("key.") {
+                configured.insert(String(name.dropFirst(4)))
+            }
+            configured.insert("demo")
+            let choice = try await modelChoice()
+            let provider = choice.provider ?? server?.preferred.kind.rawValue ?? "demo"
+            let model = choice.model ?? catalogue.defaultModel(for: provider) ?? "demo"
+            return ServerFrame("model_catalogue", [
+                "models": .array(catalogue.entries.map { entry in
+                    ["provider": .string(entry.provider), "id": .string(entry.id), "contextWindow": .int(Int64(entry.contextWindow)),
+                     "maxOutput": .int(Int64(entry.maxOutput)), "inputPerMillion": .double(entry.inputPerMillion),
+                     "outputPerMillion": .double(entry.outputPerMillion), "isDefault": .bool(entry.isDefault)]
+                }),
+                "configured": .array(configured.sorted().map(JSONValue.string)),
+                "current": ["provider": .string(provider), "model": .string(model)],
+            ])
+
+        case "check_model":
+            let provider = message.string("provider"), model = message.string("model")
+            guard provider != "demo" else {
+                return ServerFrame("model_check", ["provider": "demo", "model": .string(model), "usable": true,
+                                                   "verdict": "the demo model answers from recordings: nothing to check", "lines": []])
+            }
+            var request = ModelChoice.Request(provider: provider, model: model)
+            if let sealed = try await gateway.store.userSecret(userId: user.id, name: "key." + provider) {
+                request.apiKey = try? gateway.keys.open(sealed, context: "\(user.id)/key.\(provider)")
+            }
+            let chosen: ModelChoice.Chosen
+            do { chosen = try await ModelChoice.choose(request, environment: gateway.environment) } catch {
+                return ServerFrame("model_check", ["provider": .string(provider), "model": .string(model), "usable": false,
+                                                   "verdict": .string("\(error)"), "lines": []])
+            }
+            let report = await CapabilityProbe(catalogue: chosen.model.catalogue)
+                .check(chosen.model.provider, providerName: provider, model: chosen.modelID)
+            return ServerFrame("model_check", [
+                "provider": .string(provider), "model": .string(chosen.modelID), "usable": .bool(report.usable),
+                "verdict": .string(String(report.verdict.prefix(1000))), "lines": .array(report.lines.prefix(64).map { .string(String($0.prefix(1000))) }),
+            ])
 
         case "cluster_status":
             let members = gateway.mesh.cluster.members

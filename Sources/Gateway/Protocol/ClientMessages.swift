@@ -90,6 +90,10 @@ enum ClientMessages {
         MessageSpec("resize_terminal", "Resizes the terminal.",
                     [sessionId, .required("cols", .integer(min: 2, max: 1000)), .required("rows", .integer(min: 2, max: 1000))]),
         MessageSpec("close_terminal", "Ends the shell.", [sessionId], answers: ["terminal_session"]),
+        MessageSpec("list_terminals", "The user's open terminals of a project (to attach after a reload).", [projectId],
+                    answers: ["terminal_list"]),
+        MessageSpec("attach_terminal", "Shows a running terminal on this socket: its recent output, then what follows.",
+                    [sessionId], answers: ["terminal_session", "terminal_data"]),
     ]
 
     static let git: [MessageSpec] = [
@@ -128,6 +132,10 @@ enum ClientMessages {
         MessageSpec("set_api_key", "Stores a provider key for this user, encrypted; never sent back.",
                     [.required("provider", .string(maxBytes: 64)), .required("apiKey", .string(maxBytes: 4096))],
                     answers: ["api_key_update"]),
+        MessageSpec("list_models", "The model catalogue, which providers are configured, and this user's choice.", [],
+                    answers: ["model_catalogue"]),
+        MessageSpec("check_model", "Checks that a provider's model works for HMA (answers, tool calls, context), with this user's key.",
+                    [.required("provider", .string(maxBytes: 64)), .required("model", .string(maxBytes: 256))], answers: ["model_check"]),
         MessageSpec("cluster_status", "The mesh's members.", [], answers: ["cluster_status"]),
         MessageSpec("list_projects", "The user's projects.", [], answers: ["project_list"]),
     ]

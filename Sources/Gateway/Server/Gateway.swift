@@ -18,6 +18,9 @@ public final class Gateway: Sendable {
         public var onRestart = RunManager.RestartPolicy.resume
         /// Allowed `Origin`s besides the gateway's own address (a proxy's public name).
         public var allowedOrigins: [String] = []
+        /// How long a terminal outlives the socket that showed it (a tab
+        /// that reloads attaches again meanwhile).
+        public var detachedTerminalLifetime: TimeInterval = 600
         /// How long a `download_project` link works.
         public var downloadLinkLifetime: TimeInterval = 300
         /// Where the built web IDE is (served at `/`).
@@ -37,6 +40,10 @@ public final class Gateway: Sendable {
     let environment: [String: String]
     let logger: Logger
     let connectionCounts = ConnectionCounter()
+    /// Every terminal's owner, socket and recent output.
+    let terminals: TerminalRouter
+    /// The gateway's end of all terminals' output (project hosts call it).
+    let terminalOutput: TerminalOutputActor
     let live = LiveConnections()
     let draining = DrainFlag()
 
@@ -55,6 +62,24 @@ public final class Gateway: Sendable {
         runs = RunManager(store: store, hubs: hubs, host: host, node: mesh.node.name.rawValue, metrics: metrics,
                           environment: environment, maxRunsPerUser: options.maxRunsPerUser, onRestart: options.onRestart, logger: logger)
         ProjectHostActor.registerTypes(on: mesh)
+        let terminals = TerminalRouter(detachedLifetime: options.detachedTerminalLifetime)
+        self.terminals = terminals
+        terminalOutput = TerminalOutputActor(actorSystem: mesh) { id, data in
+            terminals.output(id, data)
+        } onEnd: { id, code in
+            terminals.ended(id, exitCode: code)
+        }
+    }
+
+    /// Closes, once their time is up, the terminals no tab has attached.
+    func closeDetachedTerminals(after lifetime: TimeInterval) {
+        Task { [terminals, host] in
+            try? await Task.sleep(for: .seconds(lifetime))
+            for id in terminals.expired() {
+                terminals.remove(id)
+                try? await host.closeTerminal(terminalId: id)
+            }
+        }
     }
 
     /// Whether the demo model is what runs use (no provider configured).
