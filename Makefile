@@ -12,7 +12,7 @@ TEST_PACKAGES := git python3 nodejs openssl iproute2 openssh-server podman runc 
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test frontend test-frontend bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents smoke-local-model fuzz-wire clean
+.PHONY: all deps build dev test frontend test-frontend bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents bench-gateway smoke-local-model fuzz-wire clean
 
 all: build
 
@@ -70,6 +70,15 @@ smoke-local-model: deps
 bench-llm: deps
 	@scripts/install-system-packages.sh python3 python3-pip
 	scripts/bench.sh llm
+
+# The web IDE protocol of a real `hma dev` (release): request/reply msg/s
+# with 100 sockets, memory per idle socket (5,000), terminal keystroke
+# round trip, session fan-out to 50 tabs; against a bare Hummingbird echo
+# and python-socketio (from PyPI). Writes docs/benchmarks.md. Needs root
+# (bwrap sandbox for the terminal).
+bench-gateway: deps
+	@scripts/install-system-packages.sh python3 python3-pip bubblewrap
+	scripts/bench.sh gateway
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build

@@ -15,6 +15,10 @@ let package = Package(
         // The peer the mesh is compared with (unary RPC over HTTP/2 + TLS).
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        // The gateway benchmark's ceiling: a bare Hummingbird WebSocket echo
+        // server. The same single trait as the root package (see its comment).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["ConfigurationSupport"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // Writes each benchmark's section of docs/benchmarks.md.
@@ -74,6 +78,23 @@ let package = Package(
                 .product(name: "Mesh", package: "hma"),
                 .product(name: "MeshTesting", package: "hma"),
                 .product(name: "ProcessTesting", package: "hma"),
+            ]
+        ),
+        // make bench-gateway: the web IDE protocol of a real `hma dev` process
+        // (built in release mode beside it) against a bare Hummingbird
+        // WebSocket echo and a python-socketio echo, driven by a raw NIO
+        // WebSocket load client on one event loop.
+        .executableTarget(
+            name: "GatewayBenchmark",
+            dependencies: [
+                "BenchmarkReport",
+                .product(name: "ProcessTesting", package: "hma"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
     ]

@@ -11,7 +11,8 @@ case "${1:-}" in
   workspace) product=WorkspaceBenchmark ;;
   llm) product=LLMBenchmark ;;
   agents) product=AgentsBenchmark ;;
-  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace|llm|agents" >&2; exit 2 ;;
+  gateway) product=GatewayBenchmark ;;
+  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace|llm|agents|gateway" >&2; exit 2 ;;
 esac
 cd Benchmarks
 # A new source file in the parent package is missed by a cached build plan.
@@ -21,6 +22,8 @@ swift build -c release --product "$product"
 if [ "$1" = workspace ]; then swift build -c release --product hma-git; fi
 # The cluster benchmark starts node processes from this binary.
 if [ "$1" = cluster ]; then swift build -c release --product hma-bench-node; fi
+# The gateway benchmark runs `hma dev` (release) as the server under load.
+if [ "$1" = gateway ]; then swift build -c release --product hma; fi
 # The LLM benchmark's peer: OpenAI's Python SDK, from PyPI into the build folder.
 if [ "$1" = llm ]; then
   peer="$root/Benchmarks/.build/python-peer"
@@ -31,5 +34,21 @@ if [ "$1" = llm ]; then
   fi
   cp "$root/Benchmarks/Peers/openai_peer.py" "$peer/"
   export BENCH_PYTHON_PEER="$peer"
+fi
+# The gateway benchmark's peer: python-socketio on aiohttp, from PyPI into the build folder.
+if [ "$1" = gateway ]; then
+  peer="$root/Benchmarks/.build/python-socketio"
+  pins="python-socketio==5.18.1 python-engineio==4.15.1 aiohttp==3.14.5"
+  if [ ! -f "$peer/site/.pins" ] || [ "$(cat "$peer/site/.pins")" != "$pins" ]; then
+    rm -rf "$peer/site"
+    mkdir -p "$peer"
+    python3 -m pip install -q --target "$peer/site" $pins \
+      || python3 -m pip install -q --break-system-packages --target "$peer/site" $pins
+    echo "$pins" > "$peer/site/.pins"
+  fi
+  cp "$root/Benchmarks/Peers/socketio_echo.py" "$peer/"
+  export BENCH_PYTHON_PEER="$peer"
+  # 5,000 sockets each side (the benchmark also raises its soft limit).
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fi
 BENCH_DOCS="$root/docs/benchmarks.md" "$(swift build -c release --show-bin-path)/$product"
