@@ -36,6 +36,8 @@ interface XtermTerminal extends XtermDisposable {
   readonly rows: number;
   open(parent: HTMLElement): void;
   write(data: string): void;
+  /** Clears the screen and the scrollback (before a redraw). */
+  reset(): void;
   focus(): void;
   loadAddon(addon: XtermFitAddon): void;
   onData(listener: (data: string) => void): XtermDisposable;

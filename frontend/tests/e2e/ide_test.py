@@ -5,7 +5,8 @@ through headless Chromium (Playwright for Python, the system's Chromium).
 It opens the sign-in URL `hma dev` prints, asks for a project in the chat,
 reloads the page while the run waits (the run and its state come back),
 approves the phases until the run is done, then checks the agent tree, the
-file tree, the editor (open, edit, save), the terminal (`ls`), the git panel
+file tree, the editor (open, edit, save), the terminal (`ls`, and the same
+shell after a reload), the git panel
 (stage, commit, history), the download, the history sidebar, and that the
 browser reported no Content-Security-Policy violation or script error.
 Screenshots of each screen go to HMA_E2E_OUTPUT (default: a new temporary
@@ -259,6 +260,16 @@ def scenario(page: Page, run: Run, gateway: Gateway) -> None:
     page.locator(".xterm-host:visible").click()
     page.keyboard.type(f"grep -n 'saved from the browser' {target}\n")
     expect(terminal).to_contain_text("# saved from the browser test", timeout=30_000)
+
+    step("reloading the page: the same shell comes back with its output")
+    page.keyboard.type("export HMA_MARK=kept-$((6*7))\n")
+    page.reload()
+    expect(page.locator(".connection-state")).to_contain_text("Connected", timeout=60_000)
+    page.get_by_role("tab", name="Terminal", exact=True).click()
+    expect(terminal).to_contain_text("# saved from the browser test", timeout=30_000)  # replayed by the gateway
+    page.locator(".xterm-host:visible").click()
+    page.keyboard.type("echo mark=$HMA_MARK\n")
+    expect(terminal).to_contain_text("mark=kept-42", timeout=30_000)  # the same shell, not a new one
     page.get_by_role("tab", name="Git", exact=True).click()
     changed = page.locator(".git-file", has_text=target)
     expect(changed).to_be_visible()
@@ -338,7 +349,10 @@ def scenario(page: Page, run: Run, gateway: Gateway) -> None:
 
     step("opening settings and the cluster view")
     page.get_by_role("button", name="Settings").click()
-    expect(page.get_by_role("dialog", name="Settings")).to_contain_text("demo model")
+    settings = page.get_by_role("dialog", name="Settings")
+    expect(settings).to_contain_text("demo model")
+    settings.get_by_role("button", name="Check this model").click()
+    expect(settings.locator(".check-result")).to_contain_text("Usable", timeout=30_000)
     run.shot("settings")
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Cluster").click()

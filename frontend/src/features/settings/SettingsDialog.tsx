@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { LlmConfigRequest, LlmConfigUpdateEvent } from "../../protocol";
+import type { LlmConfigRequest, LlmConfigUpdateEvent, ModelCatalogueEvent, ModelCheckEvent } from "../../protocol";
 import { reportFailure, useServices } from "../../app/services";
 import { Dialog } from "../../components/Dialog";
 import { localStore, storageKeys } from "../../lib/storage";
@@ -29,13 +29,48 @@ export function SettingsDialog({ open, onClose, config, demoModel, preferences }
   const [apiKey, setApiKey] = useState("");
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
+  const [catalogue, setCatalogue] = useState<ModelCatalogueEvent | null>(null);
+  const [check, setCheck] = useState<ModelCheckEvent | "checking" | null>(null);
 
   useEffect(() => {
     if (!open) {
       setApiKey("");
       setSaved(null);
+      setCheck(null);
+      return;
     }
-  }, [open]);
+    // The server's catalogue, which providers this user can use, and their choice.
+    let current = true;
+    connection.ask("list_models", {}, "model_catalogue").then(
+      (answer) => {
+        if (!current) return;
+        setCatalogue(answer);
+        if (known === null) {
+          setProvider(answer.current.provider);
+          setModel(answer.current.model);
+        }
+      },
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+    // Loaded each time the dialog opens.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [open, connection]);
+
+  const models = catalogue?.models.filter((entry) => entry.provider === provider) ?? [];
+  const entry = models.find((item) => item.id === model.trim());
+  const configured = new Set(catalogue?.configured ?? ["demo"]);
+  const runCheck = async () => {
+    setCheck("checking");
+    try {
+      setCheck(await connection.ask("check_model", { provider, model: model.trim() || provider }, "model_check"));
+    } catch (error) {
+      setCheck(null);
+      reportFailure(dispatch, error, "Checking the model");
+    }
+  };
 
   const saveModel = async () => {
     const request: LlmConfigRequest = { provider, model: model.trim() || provider };
@@ -94,18 +129,65 @@ export function SettingsDialog({ open, onClose, config, demoModel, preferences }
         <h3>Model</h3>
         <label>
           Provider
-          <select value={provider} onChange={(event) => setProvider(event.target.value)}>
+          <select
+            value={provider}
+            onChange={(event) => {
+              const next = event.target.value;
+              setProvider(next);
+              setCheck(null);
+              const preferred = catalogue?.models.find((item) => item.provider === next && item.isDefault) ?? catalogue?.models.find((item) => item.provider === next);
+              setModel(preferred?.id ?? (next === "demo" ? "demo" : ""));
+            }}
+          >
             {providers.map((name) => (
               <option key={name} value={name}>
                 {name}
+                {catalogue !== null && !configured.has(name) ? " (no key yet)" : ""}
               </option>
             ))}
           </select>
         </label>
         <label>
           Model
-          <input value={model} onChange={(event) => setModel(event.target.value)} placeholder="e.g. gpt-4o-mini" required />
+          <input
+            value={model}
+            list="hma-model-catalogue"
+            onChange={(event) => {
+              setModel(event.target.value);
+              setCheck(null);
+            }}
+            placeholder="e.g. gpt-4o-mini"
+            required
+          />
+          <datalist id="hma-model-catalogue">
+            {models.map((item) => (
+              <option key={item.id} value={item.id} />
+            ))}
+          </datalist>
         </label>
+        {entry !== undefined && (
+          <p className="muted model-facts">
+            Context {entry.contextWindow.toLocaleString()} tokens · replies up to {entry.maxOutput.toLocaleString()} · ${entry.inputPerMillion} / $
+            {entry.outputPerMillion} per million tokens in / out
+          </p>
+        )}
+        <div className="model-check">
+          <button type="button" className="button" disabled={check === "checking"} onClick={() => void runCheck()}>
+            {check === "checking" ? "Checking…" : "Check this model"}
+          </button>
+          {check !== null && check !== "checking" && (
+            <div className={check.usable ? "check-result check-ok" : "check-result check-bad"} role="status">
+              <strong>{check.usable ? "Usable" : "Not usable"}:</strong> {check.verdict}
+              {check.lines.length > 0 && (
+                <ul>
+                  {check.lines.map((line, index) => (
+                    <li key={index}>{line}</li>
+                  ))}
+                </ul>
+              )}
+            </div>
+          )}
+        </div>
         <label>
           Temperature
           <input type="number" min={0} max={2} step={0.1} value={temperature} onChange={(event) => setTemperature(event.target.value)} placeholder="default" />

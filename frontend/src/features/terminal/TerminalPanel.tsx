@@ -1,4 +1,5 @@
 import { memo, useCallback, useEffect, useRef, useState } from "react";
+import { useServices } from "../../app/services";
 import { TerminalView, type TerminalRecord } from "./TerminalView";
 
 /** The project's terminals as tabs; each is a shell in the project's sandbox. */
@@ -13,21 +14,34 @@ export const TerminalPanel = memo(function TerminalPanel({ projectId, visible }:
     setActive(null);
   }, [projectId]);
 
-  const add = useCallback(() => {
-    const key = nextKey;
+  const { connection } = useServices();
+  const keys = useRef(nextKey);
+  keys.current = nextKey;
+  const add = useCallback((attachTo: string | null = null) => {
+    const key = keys.current;
+    keys.current = key + 1;
     setNextKey(key + 1);
-    setTerminals((list) => [...list, { key, title: `Terminal ${key}`, sessionId: null, status: "starting", exitCode: null, generation: 0 }]);
+    setTerminals((list) => [...list, { key, title: `Terminal ${key}`, sessionId: null, status: "starting", exitCode: null, generation: 0, attachTo }]);
     setActive(key);
-  }, [nextKey]);
+  }, []);
 
-  // The first terminal opens when the panel is first shown for a project.
+  // When the panel is first shown for a project: the shells still running
+  // from before a reload come back (`list_terminals`); else a new one opens.
   const opened = useRef<string | null>(null);
   useEffect(() => {
     if (visible && projectId !== null && opened.current !== projectId) {
       opened.current = projectId;
-      if (terminals.length === 0) add();
+      if (terminals.length > 0) return;
+      connection.ask("list_terminals", { projectId }, "terminal_list").then(
+        (list) => {
+          if (opened.current !== projectId) return;
+          if (list.terminals.length === 0) add();
+          for (const item of list.terminals) add(item.sessionId);
+        },
+        () => add(),
+      );
     }
-  }, [visible, projectId, terminals.length, add]);
+  }, [visible, projectId, terminals.length, add, connection]);
 
   const change = useCallback((key: number, update: Partial<TerminalRecord>) => {
     setTerminals((list) => list.map((item) => (item.key === key ? { ...item, ...update } : item)));
@@ -57,7 +71,7 @@ export const TerminalPanel = memo(function TerminalPanel({ projectId, visible }:
             </button>
           </div>
         ))}
-        <button type="button" className="icon-button" aria-label="New terminal" title="New terminal" onClick={add}>
+        <button type="button" className="icon-button" aria-label="New terminal" title="New terminal" onClick={() => add()}>
           +
         </button>
         {current !== undefined && (current.status === "stopped" || current.status === "failed") && (

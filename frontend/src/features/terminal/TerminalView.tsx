@@ -11,6 +11,8 @@ export interface TerminalRecord {
   exitCode: number | null;
   /** Grows to ask for a fresh shell in the same view. */
   generation: number;
+  /** A shell that is already running (found by `list_terminals` after a reload): attached, not created. */
+  attachTo: string | null;
 }
 
 /**
@@ -96,6 +98,10 @@ export function TerminalView({ projectId, record, visible, onChange }: {
       if (event.type === "terminal_data") {
         if (event.payload.sessionId === sessionId.current) term.write(event.payload.data);
         else if (sessionId.current === null) early.push(event.payload); // output can overtake the answer
+      } else if (event.type === "terminal_session" && event.payload.sessionId === sessionId.current && event.payload.status === "detached") {
+        term.write("\r\n\x1b[2m[this shell is now shown in another tab]\x1b[0m\r\n");
+        sessionId.current = null;
+        onChange(record.key, { status: "stopped", sessionId: null });
       } else if (event.type === "terminal_session" && event.payload.sessionId === sessionId.current && event.payload.status === "stopped") {
         const code = event.payload.exitCode ?? null;
         term.write(`\r\n\x1b[2m[the shell ended${code !== null ? ` with exit code ${code}` : ""}]\x1b[0m\r\n`);
@@ -103,39 +109,70 @@ export function TerminalView({ projectId, record, visible, onChange }: {
         onChange(record.key, { status: "stopped", exitCode: code, sessionId: null });
       }
     });
+    // The shell outlives the socket (docs/protocol.md, "Terminals"): after
+    // a drop, attach again; the gateway replays its recent output, so the
+    // screen is cleared and redrawn from it.
+    let lost: string | null = null;
+    const attach = (id: string, redraw: boolean) => {
+      sessionId.current = null; // output waits in `early` until the answer
+      connection.ask("attach_terminal", { sessionId: id }, "terminal_session").then(
+        () => {
+          if (cancelled) return;
+          if (redraw) term.reset();
+          started(id);
+        },
+        () => {
+          if (cancelled) return;
+          early.length = 0;
+          term.write("\r\n\x1b[2m[this shell ended while the connection was away]\x1b[0m\r\n");
+          onChange(record.key, { status: "stopped", sessionId: null });
+        },
+      );
+    };
     const unwatch = connection.onStatus((snapshot) => {
       if (snapshot.status === "reconnecting" && sessionId.current !== null) {
-        // A socket's terminals end with it.
-        term.write("\r\n\x1b[33m[connection lost: this shell ended]\x1b[0m\r\n");
+        lost = sessionId.current;
         sessionId.current = null;
-        onChange(record.key, { status: "stopped", sessionId: null });
+        term.write("\r\n\x1b[33m[connection lost: the shell keeps running; reattaching…]\x1b[0m\r\n");
+      } else if (snapshot.status === "online" && lost !== null) {
+        const id = lost;
+        lost = null;
+        attach(id, true);
       }
     });
+    const started = (id: string) => {
+      sessionId.current = id;
+      for (const item of early) if (item.sessionId === id) term.write(item.data);
+      early.length = 0;
+      onChange(record.key, { status: "running", sessionId: id, exitCode: null });
+      if (visibleRef.current) term.focus();
+    };
     if (visibleRef.current && host.current !== null && host.current.clientWidth > 0) fit.current?.fit();
     const cols = Math.min(1000, Math.max(2, term.cols));
     const rows = Math.min(1000, Math.max(2, term.rows));
     onChange(record.key, { status: "starting" });
-    connection.ask("create_terminal_session", { projectId, cols, rows }, "terminal_session").then(
-      (session) => {
-        if (cancelled) {
-          connection.request("close_terminal", { sessionId: session.sessionId }, { queue: false }).catch(() => undefined);
-          return;
-        }
-        sessionId.current = session.sessionId;
-        for (const item of early) if (item.sessionId === session.sessionId) term.write(item.data);
-        early.length = 0;
-        onChange(record.key, { status: "running", sessionId: session.sessionId, exitCode: null });
-        if (term.cols !== cols || term.rows !== rows) {
-          connection.notify("resize_terminal", { sessionId: session.sessionId, cols: Math.max(2, term.cols), rows: Math.max(2, term.rows) });
-        }
-        if (visibleRef.current) term.focus();
-      },
-      (error: unknown) => {
-        if (cancelled) return;
-        term.write(`\r\n\x1b[31m[cannot open a shell: ${error instanceof Error ? error.message : String(error)}]\x1b[0m\r\n`);
-        onChange(record.key, { status: "failed" });
-      },
-    );
+    if (record.attachTo !== null && record.generation === 0) {
+      attach(record.attachTo, false);
+      connection.notify("resize_terminal", { sessionId: record.attachTo, cols, rows });
+    } else {
+      connection.ask("create_terminal_session", { projectId, cols, rows }, "terminal_session").then(
+        (session) => {
+          if (cancelled) {
+            connection.request("close_terminal", { sessionId: session.sessionId }, { queue: false }).catch(() => undefined);
+            return;
+          }
+          started(session.sessionId);
+          if (term.cols !== cols || term.rows !== rows) {
+            connection.notify("resize_terminal", { sessionId: session.sessionId, cols: Math.max(2, term.cols), rows: Math.max(2, term.rows) });
+          }
+        },
+        (error: unknown) => {
+          if (cancelled) return;
+          term.write(`\r\n\x1b[31m[cannot open a shell: ${error instanceof Error ? error.message : String(error)}]\x1b[0m\r\n`);
+          onChange(record.key, { status: "failed" });
+        },
+      );
+    }
     return () => {
       cancelled = true;
       unsubscribe();
