@@ -28,6 +28,7 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 from playwright.sync_api import Error as PlaywrightError, Page, expect, sync_playwright
 
@@ -145,7 +146,7 @@ def step(text: str) -> None:
     print(f"- [{time.time() - STARTED:5.1f} s] {text}", flush=True)
 
 
-def approve_until_done(page: Page, run: Run, reload_once: bool) -> None:
+def approve_until_done(page: Page, run: Run, reload_once: bool, after_reload: Callable[[], None] = lambda: None) -> None:
     """Approves each phase the run asks about until it says it is done."""
     status = page.locator(".run-status")
     approve = page.get_by_role("button", name="Approve")
@@ -165,6 +166,7 @@ def approve_until_done(page: Page, run: Run, reload_once: bool) -> None:
                 # The page goes away mid-run; the state comes back from the gateway.
                 step("reloading the page while the run waits for approval")
                 page.reload()
+                after_reload()
                 expect(page.get_by_role("button", name="Approve")).to_be_visible(timeout=30_000)
                 run.shot("after-reload")
                 reloaded = True
@@ -190,12 +192,18 @@ def scenario(page: Page, run: Run, gateway: Gateway) -> None:
     run.shot("empty")
 
     step("asking for a project")
+    # Whether a coder's text ever streamed into the editor (read-only, live).
+    live_probe = """() => { window.__hmaSawLive = false;
+        new MutationObserver(() => { if (document.querySelector('.editor-live')) window.__hmaSawLive = true; })
+            .observe(document.body, { subtree: true, childList: true }); }"""
+    page.evaluate(live_probe)
     box = page.get_by_label("Message")
     box.fill(REQUEST)
     box.press("Enter")
     expect(page.locator(".message-user").first).to_contain_text("temperatures")
-    approve_until_done(page, run, reload_once=True)
+    approve_until_done(page, run, reload_once=True, after_reload=lambda: page.evaluate(live_probe))
     run.shot("run-done")
+    assert page.evaluate("window.__hmaSawLive"), "no coder's text streamed into the editor during the run"
 
     step("checking the agent tree")
     agents = page.get_by_role("tree", name="Agent hierarchy").get_by_role("treeitem")
@@ -227,6 +235,9 @@ def scenario(page: Page, run: Run, gateway: Gateway) -> None:
     page.locator(".xterm-host:visible").click()
     page.keyboard.type("ls\n")
     expect(terminal).to_contain_text(target.split("/")[0], timeout=30_000)
+    page.keyboard.type("python3 -m unittest 2>&1 | tail -3\n")  # the sample's own tests
+    expect(terminal).to_contain_text(re.compile(r"Ran \d+ tests"), timeout=60_000)
+    expect(terminal).to_contain_text("OK", timeout=60_000)
     run.shot("terminal")
 
     step("committing everything in the git panel")
