@@ -96,12 +96,23 @@ public final class Store: Sendable {
 
     // MARK: - Transactions with error mapping
 
+    /// Reads run on the calling task's thread: a read is a short SQLite
+    /// query on a WAL snapshot (it never waits for writers, and the body
+    /// cannot await), and handing each one to a dispatch queue and back
+    /// cost more than the query itself — two thirds of a gateway request's
+    /// time (docs/benchmarks.md, "Gateway"). Writes stay asynchronous: they
+    /// queue behind each other.
     func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.read(body)
+            return try readHere(body)
         } catch {
             throw StorageError.wrap(error, path: path)
         }
+    }
+
+    /// GRDB's blocking read (a synchronous context picks that overload).
+    private func readHere<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
     }
 
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
