@@ -8,31 +8,20 @@ import Testing
 /// real project folder and sandbox: the project they build passes its own
 /// tests.
 @Suite struct DemoRunTests {
-    /// Runs a demo recording from the person's request to the master's last FINISH.
-    func build(_ request: String, in project: TestProject, sink: RecordingSink) async throws -> RunOutcome {
+    /// Runs a demo recording from the person's request to the master's last
+    /// FINISH: phases approved by `autoApprove` (`hma new --yes`), or by a
+    /// person answering each question, as in the web IDE.
+    func build(_ request: String, in project: TestProject, sink: RecordingSink, personApproves: Bool = false) async throws -> RunOutcome {
         let demo = DemoProvider(transcripts: DemoProvider.bundled().transcripts, pause: .zero)
         var configuration = RunConfiguration()
         configuration.startPhase = .understanding
-        configuration.autoApprove = true
-        let run = ProjectRun(configuration: configuration, model: AgentModel(provider: demo, providerName: "demo", model: "demo"),
-                             workspace: project.workspace, sink: sink, templates: try PromptTemplates.load(directory: nil))
-        await run.start(request)
-        return try await within(120, "the run") { try await run.waitForOutcome() }
-    }
-
-    /// The same, with a person approving each phase (as the web IDE does)
-    /// instead of `autoApprove`.
-    func buildApprovingEachPhase(_ request: String, in project: TestProject, sink: RecordingSink) async throws -> RunOutcome {
-        let demo = DemoProvider(transcripts: DemoProvider.bundled().transcripts, pause: .zero)
-        var configuration = RunConfiguration()
-        configuration.startPhase = .understanding
-        configuration.autoApprove = false
+        configuration.autoApprove = !personApproves
         let run = ProjectRun(configuration: configuration, model: AgentModel(provider: demo, providerName: "demo", model: "demo"),
                              workspace: project.workspace, sink: sink, templates: try PromptTemplates.load(directory: nil))
         await run.start(request)
         for _ in 0..<5 {
             let outcome = try await within(120, "the run") { try await run.waitForOutcome() }
-            guard case .waitingForPerson = outcome else { return outcome }
+            guard personApproves, case .waitingForPerson = outcome else { return outcome }
             await run.respond("Approved.")
         }
         return try await run.waitForOutcome()
@@ -70,7 +59,7 @@ import Testing
             let project = try TestProject()
             defer { project.remove() }
             let sink = RecordingSink()
-            let outcome = try await buildApprovingEachPhase(request, in: project, sink: sink)
+            let outcome = try await build(request, in: project, sink: sink, personApproves: true)
             guard case .completed(let said) = outcome else {
                 Issue.record("\(outcome)")
                 continue

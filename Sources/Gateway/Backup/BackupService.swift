@@ -27,12 +27,7 @@ public struct BackupService: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return  // shutdown (or cancellation) while waiting
-            }
+        await everyInterval(interval) {
             do {
                 let file = try await store.backupRotating(into: directory, keep: keep)
                 logger.info("database backed up", metadata: ["file": "\(file)"])

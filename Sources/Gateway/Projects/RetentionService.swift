@@ -42,14 +42,7 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return  // shutdown (or cancellation) while waiting
-            }
-            _ = await runOnce()
-        }
+        await everyInterval(interval) { _ = await runOnce() }
     }
 
     /// One pass at `now` (the store's clock when nil). Failures are logged
