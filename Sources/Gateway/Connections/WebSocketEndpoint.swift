@@ -74,6 +74,10 @@ enum WebSocketEndpoint {
         let session = ClientSession(gateway: gateway, connection: connection)
         gateway.live.add(connection)
         defer { gateway.live.remove(connection) }
+        // A socket upgraded while the drain began may have missed its
+        // goAway (the drain sets the flag, then tells every live socket):
+        // it is told here, or it would hold the shutdown open.
+        if gateway.draining.isSet { connection.goAway() }
         let clock = ContinuousClock()
         let start = clock.now
         func seconds() -> Double {

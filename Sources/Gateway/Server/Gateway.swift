@@ -92,9 +92,13 @@ public final class Gateway: Sendable {
     /// reach a persisted step.
     public func shutdown() async {
         draining.set()
-        for connection in live.all { connection.goAway() }
+        let sockets = live.all
+        logger.info("draining: telling every socket the gateway is going away", metadata: ["sockets": "\(sockets.count)"])
+        for connection in sockets { connection.goAway() }
         await runs.shutdown()
+        logger.info("draining: runs saved")
         try? await host.closeAll()
+        logger.info("draining: projects closed", metadata: ["sockets still open": "\(live.all.count)"])
     }
 }
 

@@ -158,8 +158,11 @@ enum GatewayNode {
             services.append(BackupService(
                 store: store, directory: directory, interval: .seconds(backupSeconds), keep: backupKeep, logger: logger))
         }
-        let group = ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var lifecycle = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A shutdown is bounded: what has not drained after 20 s (a socket
+        // whose peer never closes, a stuck call) is cancelled.
+        lifecycle.maximumGracefulShutdownDuration = .seconds(20)
+        let group = ServiceGroup(configuration: lifecycle)
         try await group.run()
         try await mesh.shutdown()
         try store.close()
