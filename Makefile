@@ -12,7 +12,7 @@ TEST_PACKAGES := git python3 nodejs openssl iproute2 openssh-server podman runc 
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test frontend test-frontend bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents bench-gateway smoke-local-model fuzz-wire clean
+.PHONY: all deps build dev test frontend test-frontend bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents bench-gateway bench-ide smoke-local-model fuzz-wire clean
 
 all: build
 
@@ -97,6 +97,14 @@ frontend:
 # real `hma dev` (needs .build/debug/hma; see frontend/README.md).
 test-frontend: frontend
 	scripts/test-frontend.sh
+
+# The web IDE in headless Chromium against a real `hma dev` (the debug build,
+# like the browser test; needs .build/debug/hma): first-load time cold and
+# warm, bundle size (gzip), frame time while coders stream ~200 tokens/s into
+# the open editor. Writes docs/benchmarks.md. (The README's screenshot:
+# scripts/test-frontend.sh screenshot.)
+bench-ide: frontend
+	scripts/test-frontend.sh bench
 
 # Fuzz the mesh frame/envelope/value decoders (FUZZ_SECONDS, default 300).
 fuzz-wire: deps

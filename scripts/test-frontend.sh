@@ -4,9 +4,14 @@
 #         (each test file bundled by esbuild first);
 #   e2e   a real `hma dev` with the demo model driven through headless
 #         Chromium by Playwright for Python (frontend/tests/e2e/).
-# With no argument, both. Build first: `make frontend` (the Makefile's
-# test-frontend target does). Environment for e2e: HMA_BIN (default
-# .build/debug/hma), HMA_E2E_OUTPUT (screenshots; default a temp folder).
+# With no argument, both. Two more uses of the same browser set-up, not tests:
+#   bench       `make bench-ide`: load time, bundle size, frame time while
+#               streaming (frontend/bench/ide_bench.py; writes docs/benchmarks.md);
+#   screenshot [FILE]  the top-level README's picture of the IDE after a demo
+#               run (frontend/bench/ide_screenshot.py; default docs/images/ide.png).
+# Build first: `make frontend` (the Makefile's test-frontend and bench-ide
+# targets do). Environment for e2e: HMA_BIN (default .build/debug/hma),
+# HMA_E2E_OUTPUT (screenshots; default a temp folder).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,22 +31,27 @@ unit() {
   node --test "$out"/
 }
 
-e2e() {
+# Runs a Python script with Playwright for Python, pinned, in frontend/.cache/e2e-venv;
+# its driver runs the system Chromium (no browser download).
+playwright_python() {
   "$ROOT/scripts/install-system-packages.sh" chromium python3 python3-venv
   [ -f "$FRONTEND/dist/index.html" ] || { echo "error: build the frontend first (make frontend)" >&2; exit 1; }
   local venv=$CACHE/e2e-venv
-  # Playwright for Python, pinned; its driver runs the system Chromium (no browser download).
   if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import playwright" 2>/dev/null; then
     rm -rf "$venv"
     /usr/bin/python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$FRONTEND/tests/e2e/requirements.txt"
   fi
-  "$venv/bin/python" "$FRONTEND/tests/e2e/ide_test.py"
+  "$venv/bin/python" "$@"
 }
+
+e2e() { playwright_python "$FRONTEND/tests/e2e/ide_test.py"; }
 
 case $what in
   unit) unit ;;
   e2e) e2e ;;
   all) unit && e2e ;;
-  *) echo "usage: $0 [unit|e2e|all]" >&2; exit 2 ;;
+  bench) playwright_python "$FRONTEND/bench/ide_bench.py" ;;
+  screenshot) playwright_python "$FRONTEND/bench/ide_screenshot.py" "${2:-$ROOT/docs/images/ide.png}" ;;
+  *) echo "usage: $0 [unit|e2e|all|bench|screenshot [FILE.png]]" >&2; exit 2 ;;
 esac

@@ -2,7 +2,10 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "r
 import type { BackendEndpoints } from "../config";
 import type { Connection } from "../lib/connection/Connection";
 import { localStore, storageKeys } from "../lib/storage";
+import type { ServerEvent } from "../protocol";
 import { appReducer, initialAppState, type AppState } from "../state/appState";
+import { initialSession } from "../state/sessionState";
+import type { Action } from "../state/types";
 import { BottomPanel } from "../components/BottomPanel";
 import { ConnectionBanner } from "../components/ConnectionBanner";
 import { Header } from "../components/Header";
@@ -10,26 +13,49 @@ import { Notices } from "../components/Notices";
 import { SplitPane } from "../components/SplitPane";
 import { AgentTree } from "../features/agents/AgentTree";
 import { ChatPanel } from "../features/chat/ChatPanel";
+import { initialChat } from "../features/chat/chatState";
 import { ClusterDialog } from "../features/cluster/ClusterDialog";
 import { EditorArea } from "../features/editor/EditorArea";
 import { FileTree } from "../features/files/FileTree";
 import { ImportDialog } from "../features/projects/ImportDialog";
 import { SettingsDialog } from "../features/settings/SettingsDialog";
-import { downloadProject, importProject, newProject, openSession, reloadSession, type SessionTarget } from "./flows";
+import { downloadProject, importProject, newProject, openSession, reloadSession, restoredSession, resumeSession, type SessionTarget } from "./flows";
 import { ServicesProvider, type Services } from "./services";
-import { loadCachedHistory, saveCachedHistory } from "./cache";
+import { loadCachedHistory, saveCachedHistory, saveCachedMessages } from "./cache";
+import { EventQueue } from "./eventQueue";
 
 /** The web IDE: state from server events through the reducers; panels render it and send intents. */
 export function App({ connection, endpoints, initial }: { connection: Connection; endpoints: BackendEndpoints; initial: AppState }) {
-  const [state, dispatch] = useReducer(appReducer, initial);
-  const services = useMemo<Services>(() => ({ connection, dispatch, endpoints }), [connection, endpoints]);
+  const [state, apply] = useReducer(appReducer, initial);
+  // Server events reach the reducers once per animation frame; any other action delivers them first, so the order holds.
+  const events = useMemo(
+    () =>
+      new EventQueue<ServerEvent>((waiting) => {
+        for (const event of waiting) apply({ kind: "server", event });
+      }),
+    [],
+  );
+  const dispatch = useCallback(
+    (action: Action) => {
+      events.flush();
+      apply(action);
+    },
+    [events],
+  );
+  const services = useMemo<Services>(() => ({ connection, dispatch, endpoints }), [connection, dispatch, endpoints]);
   const [dialog, setDialog] = useState<"settings" | "import" | "cluster" | null>(null);
   const [bottomCollapsed, setBottomCollapsed] = useState(() => localStore.get(storageKeys.layout("bottomCollapsed"), false));
   const latest = useRef(state);
   latest.current = state;
 
   // Every frame goes through the reducers.
-  useEffect(() => connection.onEvent((event) => dispatch({ kind: "server", event })), [connection]);
+  useEffect(() => {
+    const stop = connection.onEvent((event) => events.push(event));
+    return () => {
+      stop();
+      events.flush();
+    };
+  }, [connection, events]);
   useEffect(
     () =>
       connection.onStatus((snapshot) => {
@@ -37,10 +63,11 @@ export function App({ connection, endpoints, initial }: { connection: Connection
         if (connection.welcome !== undefined) action.welcome = connection.welcome;
         dispatch(action);
       }),
-    [connection],
+    [connection, dispatch],
   );
 
-  // On each welcome: the history and the projects; on the first, the session shown before the reload.
+  // On each welcome: the history and the projects; on the first, the session shown before the reload
+  // (already on screen from this browser's copy when startingState found one: it is followed now).
   const restored = useRef(false);
   const online = state.connection.status === "online";
   useEffect(() => {
@@ -50,8 +77,10 @@ export function App({ connection, endpoints, initial }: { connection: Connection
     if (!restored.current) {
       restored.current = true;
       const last = localStore.get<SessionTarget | null>(storageKeys.lastSession, null);
-      if (last !== null && typeof last.id === "string" && latest.current.session.id === null) {
-        openSession(services, latest.current.session, last);
+      const shown = latest.current.session;
+      if (last !== null && typeof last.id === "string") {
+        if (shown.id === last.id && connection.followedSession !== last.id) resumeSession(services, shown.id, shown.projectId);
+        else if (shown.id === null) openSession(services, shown, last);
       }
     }
   }, [online, connection, services]);
@@ -72,10 +101,15 @@ export function App({ connection, endpoints, initial }: { connection: Connection
     [connection, services],
   );
 
-  // A local copy of the history for when the gateway is out of reach.
+  // Local copies of the history and of the shown conversation's messages, for when the gateway is out of reach.
   useEffect(() => {
-    if (state.history.loaded && online) saveCachedHistory(state.history);
+    if (state.history.loaded && !state.history.cached && online) saveCachedHistory(state.history);
   }, [state.history, online]);
+  const shownSession = state.session.id;
+  useEffect(() => {
+    // Only the server's copy (its first page came); messages still being sent are not in `messages`.
+    if (shownSession !== null && state.chat.loaded) saveCachedMessages(shownSession, state.chat.messages);
+  }, [shownSession, state.chat.loaded, state.chat.messages]);
 
   const collapseBottom = useCallback((value: boolean) => {
     setBottomCollapsed(value);
@@ -83,7 +117,7 @@ export function App({ connection, endpoints, initial }: { connection: Connection
   }, []);
 
   const session = state.session;
-  const masterStream = state.agents.streams["master"] ?? null;
+  const masterStream = state.streams["master"] ?? null;
   const left = (
     <SplitPane
       name="left"
@@ -155,7 +189,20 @@ export function App({ connection, endpoints, initial }: { connection: Connection
   );
 }
 
-/** The first state: preferences and the saved history copy from this browser. */
+/**
+ * The first state, from this browser: preferences, the saved copy of the
+ * history, and the session shown before the reload with its saved messages
+ * (so they show even when the gateway is out of reach; the server's copy
+ * replaces them once connected).
+ */
 export function startingState(preferences: AppState["preferences"]): AppState {
-  return { ...initialAppState, preferences, history: loadCachedHistory() ?? initialAppState.history };
+  const state: AppState = { ...initialAppState, preferences, history: loadCachedHistory() ?? initialAppState.history };
+  const restored = restoredSession();
+  if (restored === null) return state;
+  const { target, messages } = restored;
+  return {
+    ...state,
+    session: { ...initialSession, id: target.id, projectId: target.projectId, title: target.title, run: target.run ?? "idle" },
+    chat: { ...initialChat, offline: messages },
+  };
 }

@@ -1,7 +1,8 @@
 import type { ImportProjectRequest } from "../protocol";
 import { localStore, storageKeys } from "../lib/storage";
 import type { SessionState } from "../state/sessionState";
-import type { RunStatus } from "../state/types";
+import type { ChatMessage, RunStatus } from "../state/types";
+import { loadCachedMessages } from "./cache";
 import { reportFailure, type Services } from "./services";
 
 /**
@@ -31,18 +32,38 @@ function leave(services: Services, current: SessionState): void {
   services.connection.request("leave_session", { sessionId: current.id }, { queue: false }).catch(() => undefined);
 }
 
-/** Shows a session: its stored messages, its agents and events (resume from the start of what the gateway keeps), its files. */
+/**
+ * Shows a session: its stored messages (this browser's saved copy at once,
+ * the server's when it answers), its agents and events (resume from the
+ * start of what the gateway keeps), its files.
+ */
 export function openSession(services: Services, current: SessionState, target: SessionTarget): void {
-  const { connection, dispatch } = services;
+  const { dispatch } = services;
   if (current.id !== null && current.id !== target.id) leave(services, current);
   const open: { kind: "session/open"; id: string; projectId: string | null; title: string; run?: RunStatus } = {
     kind: "session/open", id: target.id, projectId: target.projectId, title: target.title,
   };
   if (target.run !== undefined) open.run = target.run;
   dispatch(open);
+  const cached = loadCachedMessages(target.id);
+  if (cached !== null) dispatch({ kind: "chat/cached", sessionId: target.id, messages: cached });
   localStore.set(storageKeys.lastSession, target);
-  connection.follow(target.id, { resume: true });
-  reloadSession(services, target.id, target.projectId);
+  resumeSession(services, target.id, target.projectId);
+}
+
+/** Follows a session already shown (e.g. from the saved copy while offline): its events from the start of what the gateway keeps, its messages and files. */
+export function resumeSession(services: Services, sessionId: string, projectId: string | null): void {
+  services.connection.follow(sessionId, { resume: true });
+  reloadSession(services, sessionId, projectId);
+}
+
+/** The session shown before the page was reloaded, with this browser's copy of its messages (shown until the gateway answers). */
+export function restoredSession(): { target: SessionTarget; messages: ChatMessage[] | null } | null {
+  const last = localStore.get<SessionTarget | null>(storageKeys.lastSession, null);
+  if (last === null || typeof last !== "object" || typeof last.id !== "string" || typeof last.title !== "string") return null;
+  const target: SessionTarget = { id: last.id, projectId: typeof last.projectId === "string" ? last.projectId : null, title: last.title };
+  if (last.run !== undefined) target.run = last.run;
+  return { target, messages: loadCachedMessages(last.id) };
 }
 
 /** Loads what events cannot replay: stored messages and the file listing (also after resync_required). */

@@ -9,10 +9,15 @@ export const localStore = {
     }
   },
   set(key: string, value: unknown): void {
+    localStore.trySet(key, value);
+  },
+  /** Stores the value; false when the browser refused (full quota, disabled storage). */
+  trySet(key: string, value: unknown): boolean {
     try {
       window.localStorage.setItem(key, JSON.stringify(value));
+      return true;
     } catch {
-      /* storage is a convenience */
+      return false; /* storage is a convenience */
     }
   },
   remove(key: string): void {
@@ -31,6 +36,7 @@ export const storageKeys = {
   editorPreferences: "hma.editorPreferences",
   historyCache: "hma.historyCache",
   messagesCache: (sessionId: string) => `hma.messages.${sessionId}`,
+  messagesCacheIndex: "hma.messagesIndex",
   llmConfig: "hma.llmConfig",
   gitAuthor: "hma.gitAuthor",
 };

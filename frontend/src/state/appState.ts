@@ -1,6 +1,6 @@
 import type { LlmConfigUpdateEvent, ProjectListEvent, WelcomeEvent } from "../protocol";
 import type { ConnectionSnapshot } from "../lib/connection/types";
-import { agentsReducer, initialAgents, type AgentsState } from "../features/agents/agentsState";
+import { agentsReducer, initialAgents, initialStreams, streamsReducer, type AgentsState, type LiveStreams } from "../features/agents/agentsState";
 import { chatReducer, initialChat, type ChatState } from "../features/chat/chatState";
 import { historyReducer, initialHistory, type HistoryState } from "../features/chat/historyState";
 import { editorReducer, initialEditor, type EditorState } from "../features/editor/editorState";
@@ -17,6 +17,8 @@ export interface AppState {
   chat: ChatState;
   history: HistoryState;
   agents: AgentsState;
+  /** The agents' model text as it streams (apart from `agents`: it changes with every token). */
+  streams: LiveStreams;
   files: FilesState;
   editor: EditorState;
   projects: ProjectListEvent["projects"];
@@ -33,6 +35,7 @@ export const initialAppState: AppState = {
   chat: initialChat,
   history: initialHistory,
   agents: initialAgents,
+  streams: initialStreams,
   files: initialFiles,
   editor: initialEditor,
   projects: [],
@@ -52,6 +55,7 @@ export function appReducer(state: AppState, action: Action): AppState {
     chat: chatReducer(state.chat, action, session.id),
     history: historyReducer(state.history, action),
     agents: agentsReducer(state.agents, action),
+    streams: streamsReducer(state.streams, action),
     files: filesReducer(state.files, action, session.projectId),
     editor: editorReducer(state.editor, action),
   };

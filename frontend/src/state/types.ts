@@ -29,6 +29,8 @@ export type Action =
   /** An empty workspace, ready to start a new project. */
   | { kind: "session/clear" }
   | { kind: "run/set"; status: RunStatus }
+  /** This browser's saved copy of the shown conversation, until the server's page comes. */
+  | { kind: "chat/cached"; sessionId: string; messages: ChatMessage[] }
   | { kind: "chat/pending"; localId: string; content: string; queued: boolean }
   | { kind: "chat/pendingDone"; localId: string }
   | { kind: "chat/pendingFailed"; localId: string; error: string }

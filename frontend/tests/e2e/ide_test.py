@@ -53,7 +53,9 @@ class Gateway:
 
     def start(self, port: str) -> None:
         env = dict(os.environ)
-        env.update({"HMA_DEMO_PAUSE_MS": os.environ.get("HMA_DEMO_PAUSE_MS", "1"), "HMA_HTTP_FRONTEND": str(DIST)})
+        # 10 ms between streamed pieces: a coder's file takes a few seconds
+        # to arrive, long enough to be seen streaming into the editor.
+        env.update({"HMA_DEMO_PAUSE_MS": os.environ.get("HMA_DEMO_PAUSE_MS", "10"), "HMA_HTTP_FRONTEND": str(DIST)})
         for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_HOST"):
             env[key] = ""  # the demo model, whatever the machine has configured
         self.process = subprocess.Popen(
@@ -88,7 +90,11 @@ class Gateway:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                print("  hma dev did not stop within 30 s of SIGTERM; killing it", flush=True)
+                print("  hma dev did not stop within 30 s of SIGTERM; killing it. Its last log lines:", flush=True)
+                for line in self.log[-25:]:
+                    print("    " + line.rstrip()[:300], flush=True)
+                if os.environ.get("HMA_E2E_STACKS") and shutil.which("gdb"):
+                    subprocess.run(["gdb", "-p", str(self.process.pid), "-batch", "-ex", "thread apply all bt 12"], timeout=60)
                 self.process.kill()
                 self.process.wait()
             if time.time() - began > 5:
@@ -273,7 +279,8 @@ def scenario(page: Page, run: Run, gateway: Gateway) -> None:
     expect(terminal).to_contain_text("# saved from the browser test", timeout=30_000)
 
     step("reloading the page: the same shell comes back with its output")
-    page.keyboard.type("export HMA_MARK=kept-$((6*7))\n")
+    page.keyboard.type("export HMA_MARK=kept-$((6*7)); echo exported-$((2*3))\n")
+    expect(terminal).to_contain_text("exported-6", timeout=30_000)  # run by the shell, not just typed
     page.reload()
     expect(page.locator(".connection-state")).to_contain_text("Connected", timeout=60_000)
     page.get_by_role("tab", name="Terminal", exact=True).click()

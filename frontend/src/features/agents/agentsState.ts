@@ -15,20 +15,53 @@ export interface AgentsState {
   rootId: string;
   projectTotalUsd: number;
   budgetUsd: number | null;
-  /** What each agent's model is saying right now (the newest part), until the agent stops working. */
-  streams: Record<string, string>;
 }
 
-export const initialAgents: AgentsState = { agents: {}, order: [], rootId: "master", projectTotalUsd: 0, budgetUsd: null, streams: {} };
+export const initialAgents: AgentsState = { agents: {}, order: [], rootId: "master", projectTotalUsd: 0, budgetUsd: null };
+
+/**
+ * What each agent's model is saying right now (the newest part), until the
+ * agent stops working. A slice of its own: tokens arrive many times a
+ * second, and the agent tree, which does not show them, must not re-render
+ * for each.
+ */
+export type LiveStreams = Record<string, string>;
+
+export const initialStreams: LiveStreams = {};
 
 /** How much of a live stream is kept per agent. */
 export const streamTail = 4000;
 
-function withoutStream(streams: Record<string, string>, agentId: string): Record<string, string> {
+function withoutStream(streams: LiveStreams, agentId: string): LiveStreams {
   if (streams[agentId] === undefined) return streams;
   const next = { ...streams };
   delete next[agentId];
   return next;
+}
+
+export function streamsReducer(state: LiveStreams, action: Action): LiveStreams {
+  if (action.kind === "session/open" || action.kind === "session/clear") return initialStreams;
+  if (action.kind !== "server") return state;
+  const event = action.event;
+  switch (event.type) {
+    case "agent_update": {
+      const working = event.payload.status === "active" || event.payload.status === "delegating";
+      return working ? state : withoutStream(state, event.payload.agentId);
+    }
+    case "llm_stream": {
+      const { agentId, delta, done } = event.payload;
+      if (done) return withoutStream(state, agentId);
+      const text = (state[agentId] ?? "") + delta;
+      return { ...state, [agentId]: text.length > streamTail ? text.slice(-streamTail) : text };
+    }
+    case "message": {
+      // The master said it in full: its live text is done.
+      const agentId = event.payload.agentId;
+      return agentId !== undefined && event.payload.sender === "assistant" ? withoutStream(state, agentId) : state;
+    }
+    default:
+      return state;
+  }
 }
 
 const noUsage = { inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 };
@@ -66,10 +99,8 @@ export function agentsReducer(state: AgentsState, action: Action): AgentsState {
       const update = event.payload;
       const known = state.agents[update.agentId];
       const node: AgentNode = { ...(known ?? noUsage), ...update, task: update.task ?? known?.task };
-      const working = update.status === "active" || update.status === "delegating";
       return {
         ...state,
-        streams: working ? state.streams : withoutStream(state.streams, update.agentId),
         agents: { ...state.agents, [update.agentId]: node },
         order: known === undefined ? [...state.order, update.agentId] : state.order,
       };
@@ -92,17 +123,6 @@ export function agentsReducer(state: AgentsState, action: Action): AgentsState {
         projectTotalUsd: usage.projectTotalUsd,
         budgetUsd: usage.budgetUsd ?? state.budgetUsd,
       };
-    }
-    case "llm_stream": {
-      const { agentId, delta, done } = event.payload;
-      if (done) return { ...state, streams: withoutStream(state.streams, agentId) };
-      const text = (state.streams[agentId] ?? "") + delta;
-      return { ...state, streams: { ...state.streams, [agentId]: text.length > streamTail ? text.slice(-streamTail) : text } };
-    }
-    case "message": {
-      // The master said it in full: its live text is done.
-      const agentId = event.payload.agentId;
-      return agentId !== undefined && event.payload.sender === "assistant" ? { ...state, streams: withoutStream(state.streams, agentId) } : state;
     }
     default:
       return state;

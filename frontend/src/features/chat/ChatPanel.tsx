@@ -1,10 +1,10 @@
-import { memo, useCallback, useState } from "react";
+import { memo, useCallback, useMemo, useState } from "react";
 import { answerPhase, loadOlderMessages, openSession, sendPrompt, startProject, stopRun } from "../../app/flows";
 import { useServices } from "../../app/services";
 import { isRunWorking, phaseAwaitingApproval, type SessionState } from "../../state/sessionState";
 import type { ChatSessionSummary } from "../../state/types";
 import { ApprovalBar } from "./ApprovalBar";
-import type { ChatState } from "./chatState";
+import { showsOfflineCopy, shownMessages, type ChatState } from "./chatState";
 import { Composer } from "./Composer";
 import { HistorySidebar } from "./HistorySidebar";
 import { MessageList } from "./MessageList";
@@ -81,6 +81,11 @@ export const ChatPanel = memo(function ChatPanel({ session, chat, history, maste
           </div>
         )}
         <div className="chat-main">
+          {showsOfflineCopy(chat) && !online && (
+            <p className="offline-copy" role="status">
+              This browser's saved copy of the conversation: the gateway is out of reach. It is replaced by the gateway's when the connection is back.
+            </p>
+          )}
           <MessageListContainer session={session} chat={chat} masterStream={masterStream} />
           {approval !== null && session.id !== null && (
             <ApprovalBar
@@ -111,6 +116,7 @@ export const ChatPanel = memo(function ChatPanel({ session, chat, history, maste
 
 function MessageListContainer({ session, chat, masterStream }: { session: SessionState; chat: ChatState; masterStream: string | null }) {
   const services = useServices();
+  const messages = useMemo(() => shownMessages(chat), [chat]);
   const empty = (
     <div className="chat-empty">
       <h3>What should the agents build?</h3>
@@ -122,7 +128,7 @@ function MessageListContainer({ session, chat, masterStream }: { session: Sessio
   );
   return (
     <MessageList
-      messages={chat.messages}
+      messages={messages}
       pending={chat.pending}
       liveText={masterStream}
       olderCursor={chat.olderCursor}

@@ -1,4 +1,5 @@
 import { memo, useState } from "react";
+import { forgetCachedMessages } from "../../app/cache";
 import { reportFailure, useServices } from "../../app/services";
 import { formatAge } from "../../lib/format";
 import type { ChatSessionSummary } from "../../state/types";
@@ -33,6 +34,7 @@ export const HistorySidebar = memo(function HistorySidebar({ history, activeId, 
     if (!window.confirm(`Delete the conversation “${session.title}”? Its project stays.`)) return;
     try {
       await connection.ask("delete_chat_session", { sessionId: session.id }, "chat_delete_result");
+      forgetCachedMessages(session.id);
     } catch (error) {
       reportFailure(dispatch, error, "Deleting");
     }

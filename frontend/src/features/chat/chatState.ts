@@ -15,11 +15,27 @@ export interface ChatState {
   pending: PendingMessage[];
   /** Cursor for older messages; null when the oldest is loaded. */
   olderCursor: string | null;
-  /** The first page came. */
+  /** The first page came (or the tab started the session: it saw every message). */
   loaded: boolean;
+  /**
+   * This browser's saved copy of the conversation, shown until the server's
+   * first page arrives (the gateway may be out of reach); then dropped.
+   */
+  offline: ChatMessage[] | null;
 }
 
-export const initialChat: ChatState = { messages: [], pending: [], olderCursor: null, loaded: false };
+export const initialChat: ChatState = { messages: [], pending: [], olderCursor: null, loaded: false, offline: null };
+
+/** The messages to show: the server's, or, until its first page came, the saved copy with what arrived since. */
+export function shownMessages(chat: ChatState): ChatMessage[] {
+  if (chat.loaded || chat.offline === null) return chat.messages;
+  return mergeMessages(chat.offline, chat.messages);
+}
+
+/** The saved copy is what the panel shows. */
+export function showsOfflineCopy(chat: ChatState): boolean {
+  return !chat.loaded && chat.offline !== null;
+}
 
 /** Adds messages, keeping one copy per id and the order by time. */
 export function mergeMessages(existing: ChatMessage[], incoming: ChatMessage[]): ChatMessage[] {
@@ -47,6 +63,13 @@ export function chatReducer(state: ChatState, action: Action, sessionId: string 
     case "session/open":
     case "session/clear":
       return initialChat;
+    case "session/started":
+      // A session this tab started: every message it has came as an event, so the list is whole.
+      return state.loaded ? state : { ...state, loaded: true };
+    case "chat/cached":
+      // Only for the shown conversation, and never over the server's copy.
+      if (action.sessionId !== sessionId || state.loaded) return state;
+      return { ...state, offline: action.messages };
     case "chat/pending":
       return { ...state, pending: [...state.pending, { localId: action.localId, content: action.content, queued: action.queued, error: null }] };
     case "chat/pendingDone":
@@ -79,11 +102,13 @@ export function chatReducer(state: ChatState, action: Action, sessionId: string 
       if (sessionId !== null && event.payload.sessionId !== sessionId) return state;
       // Pages come newest first.
       const page = [...event.payload.messages].reverse();
+      // The server's copy replaces the saved one.
       return {
         ...state,
         messages: mergeMessages(state.messages, page),
         olderCursor: event.payload.nextCursor ?? null,
         loaded: true,
+        offline: null,
       };
     }
     default:

@@ -16,7 +16,19 @@ interface ModelRecord {
   cleanVersion: number;
   /** Shows a coder's live text. */
   live: boolean;
+  /** The buffer last put into the model: an unchanged buffer needs no work (tokens arrive many times a second). */
+  synced: Buffer | null;
+  /** When a coder's live text last went into the model (performance.now()). */
+  liveAt: number;
 }
+
+/**
+ * A coder's text goes into Monaco at most this often while it streams
+ * (tokens come every 25 ms per agent): each update makes Monaco re-render
+ * its view and the browser lay out and paint it again. The first and the
+ * final text go in at once.
+ */
+export const liveIntervalMs = 50;
 
 /**
  * Tabs of open files over one Monaco editor. Each file has its own model
@@ -37,6 +49,9 @@ export const EditorArea = memo(function EditorArea({ editor, projectId, preferen
   const instance = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const models = useRef(new Map<string, ModelRecord>());
   const applying = useRef(false);
+  // Wakes the model sync for live text held back by liveIntervalMs.
+  const [liveTick, setLiveTick] = useState(0);
+  const liveTimer = useRef<number | null>(null);
   const latest = useRef({ editor, projectId });
   latest.current = { editor, projectId };
 
@@ -119,6 +134,7 @@ export const EditorArea = memo(function EditorArea({ editor, projectId, preferen
     const view = instance.current;
     if (api === null || view === null) return;
     const records = models.current;
+    let activeChanged = false;
     for (const [path, record] of [...records]) {
       if (!editor.tabs.includes(path)) {
         record.model.dispose();
@@ -136,7 +152,7 @@ export const EditorArea = memo(function EditorArea({ editor, projectId, preferen
         api.editor.getModel(uri)?.dispose();
         const model = api.editor.createModel("", languageForPath(path), uri);
         model.updateOptions({ tabSize: preferences.tabSize });
-        const created: ModelRecord = { model, version: -1, cleanVersion: model.getAlternativeVersionId(), live: false };
+        const created: ModelRecord = { model, version: -1, cleanVersion: model.getAlternativeVersionId(), live: false, synced: null, liveAt: 0 };
         model.onDidChangeContent(() => {
           if (applying.current || created.live) return;
           dispatch({ kind: "editor/dirty", path, dirty: model.getAlternativeVersionId() !== created.cleanVersion });
@@ -144,18 +160,43 @@ export const EditorArea = memo(function EditorArea({ editor, projectId, preferen
         records.set(path, created);
         record = created;
       }
+      if (record.synced === buffer) continue;
+      const now = performance.now();
+      if (buffer.live !== null && record.live && now - record.liveAt < liveIntervalMs) {
+        // More of a coder's text: it goes in at the next interval (with whatever came meanwhile).
+        if (liveTimer.current === null) {
+          liveTimer.current = window.setTimeout(() => {
+            liveTimer.current = null;
+            setLiveTick((tick) => tick + 1);
+          }, liveIntervalMs - (now - record.liveAt));
+        }
+        continue;
+      }
       sync(record, buffer, applying);
+      record.synced = buffer;
+      if (buffer.live !== null) record.liveAt = now;
+      if (path === editor.active) activeChanged = true;
     }
     const active = editor.active !== null ? records.get(editor.active) : undefined;
     if (active === undefined) {
       if (view.getModel() !== null) view.setModel(null);
     } else {
-      if (view.getModel() !== active.model) view.setModel(active.model);
+      if (view.getModel() !== active.model) {
+        view.setModel(active.model);
+        activeChanged = true;
+      }
       const buffer = editor.active !== null ? editor.buffers[editor.active] : undefined;
-      view.updateOptions({ readOnly: active.live || buffer?.deleted === true });
-      if (active.live) view.revealLine(active.model.getLineCount());
+      const readOnly = active.live || buffer?.deleted === true;
+      if (view.getOption(api.editor.EditorOption.readOnly) !== readOnly) view.updateOptions({ readOnly });
+      if (active.live && activeChanged) view.revealLine(active.model.getLineCount());
     }
-  }, [editor, monacoApi, dispatch, preferences.tabSize]);
+  }, [editor, monacoApi, dispatch, preferences.tabSize, liveTick]);
+  useEffect(
+    () => () => {
+      if (liveTimer.current !== null) window.clearTimeout(liveTimer.current);
+    },
+    [],
+  );
 
   // Files opened but not read yet.
   useEffect(() => {

@@ -55,12 +55,15 @@ function open(state: EditorState, path: string, activate: boolean): EditorState 
 /**
  * An agent writes `path`: when following, open it (unless the person closed
  * it) in the preview tab, replacing the previous followed file once that one
- * is done and unedited; show it unless the person is editing another file.
+ * is done and unedited; show it unless the person is editing another file or
+ * the file shown is still being written (several coders write at once: the
+ * view stays on one until it is done instead of jumping at every reply).
  * A file already open stays where it is, and the active tab does not move.
  */
 function follow(state: EditorState, path: string): EditorState {
   if (!state.follow || state.dismissed[path] === true || state.tabs.includes(path)) return state;
-  const busy = state.active !== null && state.buffers[state.active]?.dirty === true;
+  const shown = state.active !== null ? state.buffers[state.active] : undefined;
+  const busy = shown !== undefined && (shown.dirty || shown.live !== null);
   const preview = state.preview;
   const previous = preview !== null ? state.buffers[preview] : undefined;
   const replace = preview !== null && previous !== undefined && !previous.dirty && previous.live === null;
