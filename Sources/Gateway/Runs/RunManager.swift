@@ -36,7 +36,7 @@ public actor RunManager {
     let onRestart: RestartPolicy
     private var runs: [String: ActiveRun] = [:]
     /// Runs held after a restart (policy `ask`) until the person answers.
-    private var held: [String: (snapshot: RunSnapshot, ownerId: String)] = [:]
+    private var held: [String: RunSnapshot] = [:]
     private var accepting = true
 
     init(store: Store, hubs: SessionHubs, host: ProjectHostActor, node: String, metrics: GatewayMetrics,
@@ -63,7 +63,7 @@ public actor RunManager {
     /// The person speaks to the session's run: an answer, an approval, or
     /// feedback. A run that has ended is not restarted here.
     func respond(projectId: String, text: String) async throws {
-        if let (snapshot, _) = held.removeValue(forKey: projectId) {
+        if let snapshot = held.removeValue(forKey: projectId) {
             // A held run continues; an approval or "continue" only lets it
             // go on, anything else is also said to the master.
             let project = try await store.project(id: projectId)
@@ -82,7 +82,7 @@ public actor RunManager {
     }
 
     func stop(projectId: String) async throws {
-        if let (snapshot, _) = held.removeValue(forKey: projectId) {
+        if let snapshot = held.removeValue(forKey: projectId) {
             // Recorded as stopped, so the next restart does not ask again.
             var stopped = snapshot
             stopped.outcome = .stopped
@@ -167,7 +167,7 @@ public actor RunManager {
     /// Keeps a run that was working until the person answers, and tells
     /// the session's tabs so (with its phase and agent tree).
     private func hold(_ snapshot: RunSnapshot, project: ProjectMeta, sessionId: String) async throws {
-        held[project.id] = (snapshot, project.ownerId)
+        held[project.id] = snapshot
         let hub = hubs.hub(sessionId, projectId: project.id)
         await hub.setProject(project.id)
         let translator = EventTranslator(projectId: project.id, sessionId: sessionId, node: node, budgetUSD: nil)
