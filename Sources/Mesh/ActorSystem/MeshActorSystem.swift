@@ -180,7 +180,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         registry.register(NodeLoad.self)
         registry.register(MemberReport.self)
         registry.registerError(PlacementError.self, name: "hma.PlacementError")
-        let cluster = Cluster(system: self, settings: settings.failureDetector)
+        let cluster = Cluster(system: self, settings: settings)
         clusterStorage.withLock { $0 = cluster }
         let watches = LifecycleWatches(system: self)
         let receptionist = Receptionist(system: self)
