@@ -168,7 +168,7 @@ import Testing
         try await within(10, "the failure reply") { await peer.waitForFrames(2) }
         let reply = try #require(peer.frames.last)
         #expect(reply.kind == .failure)
-        #expect(reply.payload.readableBytes <= Association.maxErrorTextBytes * 2 + 64, "a \(reply.payload.readableBytes)-byte reply to a \(sent)-byte call")
+        #expect(reply.payload.readableBytes <= Association.State.maxErrorTextBytes * 2 + 64, "a \(reply.payload.readableBytes)-byte reply to a \(sent)-byte call")
         var payload = reply.payload
         let failure = try FailureMessage.read(from: &payload)
         #expect(failure.code == WireErrorCode.actorNotFound.rawValue && failure.message.hasSuffix("…"))
