@@ -67,18 +67,6 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         /// Well-known system actors, kept alive for the node's lifetime.
         let systemActors: [any DistributedActor]
     }
-    /// Fault injection for tests: inbound frames of these kinds from these
-    /// peers are dropped as if lost on the network.
-    let droppedInbound = Mutex<Set<String>>([])
-
-    func dropInbound(_ kind: FrameKind, from peer: String) {
-        droppedInbound.withLock { _ = $0.insert("\(kind.rawValue)/\(peer)") }
-    }
-
-    func isDropped(_ kind: FrameKind, from peer: String) -> Bool {
-        droppedInbound.withLock { $0.isEmpty ? false : $0.contains("\(kind.rawValue)/\(peer)") }
-    }
-
     /// Set by `shutdown`: no new connections are made after it.
     private let stopped = Atomic(false)
 
@@ -144,6 +132,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                     guard let system = box.system else { throw MeshError.nodeUnreachable(node: "self", reason: "starting") }
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: serverTLS))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(settings.idleTimeout)))
+                    try settings.connectionTap?(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         MeshConnectionHandler(system: system, role: .acceptor, association: nil))
                 }
@@ -388,6 +377,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(self.settings.idleTimeout)))
+                    try self.settings.connectionTap?(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         MeshConnectionHandler(system: self, role: .initiator(expectedPeer: name), association: association))
                 }

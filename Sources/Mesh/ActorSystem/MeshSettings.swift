@@ -58,6 +58,10 @@ public struct MeshSettings: Sendable {
     public var metricsFactory: (any MetricsFactory)?
     /// The event loops to run on; the process-wide singleton when nil.
     public var eventLoopGroup: (any EventLoopGroup)?
+    /// For tests: called once for each connection, after TLS and before the
+    /// mesh handler, to add a handler of their own (fault injection such as
+    /// dropped frames). Nil in production: frames pay for no check.
+    public var connectionTap: (@Sendable (any Channel) throws -> Void)?
 
     public init(name: NodeName, roles: NodeRoles = [.gateway, .worker], bindHost: String = "127.0.0.1", bindPort: Int = 0,
                 credentials: NodeCredentials) {

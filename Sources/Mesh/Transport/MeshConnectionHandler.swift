@@ -94,7 +94,6 @@ final class MeshConnectionHandler: ChannelInboundHandler {
 
     private func route(_ frame: Frame, context: ChannelHandlerContext) throws {
         guard let association else { return }
-        if system.isDropped(frame.kind, from: association.peerName) { return }
         switch frame.kind {
         case .call, .oneWay:
             let call = try calls.read(frame)
