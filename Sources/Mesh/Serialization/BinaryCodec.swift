@@ -89,11 +89,16 @@ public struct BinaryEncoder: Sendable {
     ///   encodes an `Int128`/`UInt128` beyond 64 bits; errors thrown by
     ///   `encode(to:)` itself.
     public func encode<T: Encodable>(_ value: T, into buffer: inout [UInt8]) throws {
+        // The writer holds the buffer's storage during the call (appends do
+        // not copy it) and gives it back.
+        var out = BinaryWriter()
+        swap(&out.bytes, &buffer)
+        defer { swap(&out.bytes, &buffer) }
         // Strings, integers, Data, … : no encoder object at all.
-        if binaryWriteIfFast(value, into: &buffer) { return }
+        if out.writeIfFast(value) { return }
         let context = BinaryEncodingContext(userInfo: userInfo.isEmpty ? [:] : userInfo.mapValues { $0 as Any })
         let root = BinaryEncodingNode(context: context, parent: nil, key: nil)
-        root.bytes.reserveCapacity(256)  // one allocation instead of several doublings
+        root.writer.bytes.reserveCapacity(256)  // one allocation instead of several doublings
         do {
             try value.encode(to: root)
         } catch {
@@ -104,13 +109,13 @@ public struct BinaryEncoder: Sendable {
             root.tearDown()
             throw error
         }
-        if buffer.isEmpty {
+        if out.bytes.isEmpty {
             // Exact size when there are no deferred children. (Not for a buffer
             // being appended to: growing it to the exact size every time would
             // turn repeated appends quadratic.)
-            buffer.reserveCapacity(root.bytes.count + 11)
+            out.bytes.reserveCapacity(root.writer.bytes.count + 11)
         }
-        root.serialize(into: &buffer)
+        root.serialize(into: &out)
     }
 }
 
@@ -150,12 +155,13 @@ public struct BinaryDecoder: Sendable {
             userInfo: userInfo.isEmpty ? [:] : userInfo.mapValues { $0 as Any }
         )
         // Validate the structure of the whole input once, up front.
-        var end = 0
+        var reader = input.reader(at: 0)
         do throws(BinaryWireError) {
-            try input.skip(&end, depth: 0)
+            try reader.skip(depth: 0)
         } catch {
             throw error.decodingError(T.self, codingPath: [])
         }
+        let end = reader.offset
         guard end == bytes.count else {
             throw DecodingError.dataCorrupted(DecodingError.Context(
                 codingPath: [],

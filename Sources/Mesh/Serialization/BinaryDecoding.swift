@@ -2,7 +2,7 @@ import Foundation
 
 // The decoder reads in place: a node is a `Decoder` for the value whose tag is
 // at `offset`. By the time a node exists, `BinaryDecoder.decode` has already
-// walked the whole input once (`BinaryDecodingInput.skip`), so every length,
+// walked the whole input once (`BinaryReader.skip`), so every length,
 // count and nesting level is known to be within bounds; the readers check
 // bounds again anyway and throw rather than trap.
 
@@ -33,6 +33,10 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
     @exclusivity(unchecked) var offset: Int
     /// The number of containers around the value.
     @exclusivity(unchecked) var depth: Int
+    /// The reader of this node and its containers, moved to where each read
+    /// starts (see `BinaryReader`). A read never calls out to other code, so
+    /// two reads never overlap.
+    @exclusivity(unchecked) var reader: BinaryReader
 
     // The index of a keyed container, built on the first request and kept
     // (a class and its superclass may both ask for the container).
@@ -56,6 +60,7 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
         self.key = key
         self.offset = offset
         self.depth = depth
+        self.reader = input.reader(at: offset)
     }
 
     var codingPath: [any CodingKey] {
@@ -94,21 +99,21 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        var position = offset
+        reader.offset = offset
         let count: Int
         do throws(BinaryWireError) {
-            let tag = try input.byte(&position, reading: "an unkeyed container")
-            guard tag == BinaryTag.unkeyed else {
+            let tag = try reader.byte(reading: "an unkeyed container")
+            guard tag == BinaryTag.unkeyed.rawValue else {
                 throw .mismatch(expected: "an unkeyed container", found: tag, at: offset)
             }
-            count = try input.count(&position, level: depth + 1)
+            count = try reader.count(level: depth + 1)
             guard count <= Int(UInt32.max) else {
                 throw .corrupted("The unkeyed container at byte \(offset) has more than \(UInt32.max) elements.")
             }
         } catch {
             throw failure(error, (any UnkeyedDecodingContainer).self)
         }
-        return BinaryUnkeyedDecoding(node: self, count: count, position: position)
+        return BinaryUnkeyedDecoding(node: self, count: count, position: reader.offset)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
@@ -121,9 +126,9 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
     @inline(__always)
     func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, key: @autoclosure () -> any CodingKey) throws -> T {
         if let fast = BinaryFastType.of(T.self), input.fastApplies(fast, at: offset) {
-            var position = offset
+            reader.offset = offset
             do throws(BinaryWireError) {
-                return try input.readFast(fast, as: T.self, &position, depth: depth + 1)
+                return try reader.readFast(fast, as: T.self, depth: depth + 1)
             } catch {
                 // Arrays: let Array.init(from:) report the element's coding path.
                 if !fast.isArray { throw failure(error, T.self, key: key()) }
@@ -180,39 +185,39 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
 
     /// Scans the keyed container at `offset` once into `entries`: key → value offset.
     private func buildIndex() throws(BinaryWireError) {
-        var position = offset
-        let tag = try input.byte(&position, reading: "a keyed container")
-        guard tag == BinaryTag.keyed else {
+        reader.offset = offset
+        let tag = try reader.byte(reading: "a keyed container")
+        guard tag == BinaryTag.keyed.rawValue else {
             throw .mismatch(expected: "a keyed container", found: tag, at: offset)
         }
-        let count = try input.count(&position, level: depth + 1)
+        let count = try reader.count(level: depth + 1)
         entries.removeAll(keepingCapacity: true)
         // Every entry takes at least 3 bytes; `count` fits the input already.
-        entries.reserveCapacity(min(count, (input.bytes.count - position) / 3))
+        entries.reserveCapacity(min(count, (input.bytes.count - reader.offset) / 3))
         for _ in 0..<count {
-            let keyOffset = position
-            let keyTag = try input.byte(&position, reading: "a key")
+            let keyOffset = reader.offset
+            let keyTag = try reader.byte(reading: "a key")
             var entry = BinaryKeyEntry(intKey: 0, keyStart: -1, keyLength: 0, value: 0)
             switch keyTag {
-            case BinaryTag.intKey:
-                let raw = binaryUnZigZag(try input.varint(&position))
+            case BinaryTag.intKey.rawValue:
+                let raw = BinaryReader.unZigZag(try reader.varint())
                 guard let int = Int(exactly: raw) else {
                     throw .corrupted("The integer key \(raw) at byte \(keyOffset) does not fit in Int.")
                 }
                 entry.intKey = int
-            case BinaryTag.stringKey:
-                let length = try input.length(&position, of: "a string key")
-                guard input.isValidUTF8(position..<(position + length)) else {
+            case BinaryTag.stringKey.rawValue:
+                let length = try reader.length(of: "a string key")
+                guard input.isValidUTF8(reader.offset..<(reader.offset + length)) else {
                     throw .corrupted("The string key at byte \(keyOffset) is not valid UTF-8.")
                 }
-                entry.keyStart = position
+                entry.keyStart = reader.offset
                 entry.keyLength = length
-                position += length
+                reader.offset += length
             default:
-                throw .corrupted("Expected a key but found \(BinaryTag.name(keyTag)) at byte \(keyOffset).")
+                throw .corrupted("Expected a key but found \(BinaryTag.name(of: keyTag)) at byte \(keyOffset).")
             }
-            entry.value = position
-            try input.skip(&position, depth: depth + 1)
+            entry.value = reader.offset
+            try reader.skip(depth: depth + 1)
             entries.append(entry)
         }
         if entries.count <= Self.smallIndex {
@@ -221,7 +226,7 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
             buildMaps()
         }
         cursor = -1
-        indexEnd = position
+        indexEnd = reader.offset
         indexed = true
     }
 
@@ -280,7 +285,7 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
     /// The index of the entry for `key`, or nil.
     @inline(__always)
     func find<K: CodingKey>(_ key: K) -> Int? {
-        if let int = binaryIntKey(key) { return find(int: int) }
+        if let int = BinaryWireKey.intValue(of: key) { return find(int: int) }
         return find(string: key.stringValue)
     }
 
@@ -358,14 +363,14 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
     // MARK: SingleValueDecodingContainer
 
     func decodeNil() -> Bool {
-        offset >= 0 && offset < input.bytes.count && input.bytes[offset] == BinaryTag.null
+        input.has(.null, at: offset)
     }
 
     @inline(__always)
     private func single<P: BinaryPrimitive>(_ type: P.Type) throws -> P {
-        var position = offset
+        reader.offset = offset
         do throws(BinaryWireError) {
-            return try P.binaryRead(input, &position)
+            return try P.binaryRead(from: &reader)
         } catch {
             throw failure(error, P.self)
         }
@@ -390,9 +395,9 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if let fast = BinaryFastType.of(T.self), input.fastApplies(fast, at: offset) {
-            var position = offset
+            reader.offset = offset
             do throws(BinaryWireError) {
-                return try input.readFast(fast, as: T.self, &position, depth: depth)
+                return try reader.readFast(fast, as: T.self, depth: depth)
             } catch {
                 // Arrays: let Array.init(from:) report the element's coding path.
                 if !fast.isArray { throw failure(error, T.self) }
@@ -404,9 +409,9 @@ final class BinaryDecodingNode: Decoder, SingleValueDecodingContainer {
 
     /// Int128 / UInt128 from a 64-bit integer value.
     func read128<T: FixedWidthInteger>(_ type: T.Type, at offset: Int, key: (any CodingKey)? = nil) throws -> T {
-        var position = offset
+        reader.offset = offset
         do throws(BinaryWireError) {
-            return try input.readInteger(&position, as: T.self)
+            return try reader.readInteger(as: T.self)
         } catch {
             throw failure(error, T.self, key: key)
         }
@@ -431,14 +436,14 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeNil(forKey key: Key) throws -> Bool {
         let offset = try node.valueOffset(forKey: key)
-        return node.input.bytes[offset] == BinaryTag.null
+        return node.input.bytes[offset] == BinaryTag.null.rawValue
     }
 
     @inline(__always)
     private func read<P: BinaryPrimitive>(_ type: P.Type, at offset: Int, key: Key) throws -> P {
-        var position = offset
+        node.reader.offset = offset
         do throws(BinaryWireError) {
-            return try P.binaryRead(node.input, &position)
+            return try P.binaryRead(from: &node.reader)
         } catch {
             throw node.failure(error, P.self, key: key)
         }
@@ -454,7 +459,7 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private func presentOffset(_ key: Key) -> Int? {
         guard let i = node.find(key) else { return nil }
         let offset = node.entries[i].value
-        return node.input.bytes[offset] == BinaryTag.null ? nil : offset
+        return node.input.bytes[offset] == BinaryTag.null.rawValue ? nil : offset
     }
 
     @inline(__always)
@@ -580,7 +585,7 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
 
     mutating func decodeNil() throws -> Bool {
         try checkNotAtEnd(Optional<Any>.self)
-        guard position < input.bytes.count, input.bytes[position] == BinaryTag.null else { return false }
+        guard input.has(.null, at: position) else { return false }
         position += 1
         currentIndex += 1
         return true
@@ -589,10 +594,10 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
     @inline(__always)
     private mutating func next<P: BinaryPrimitive>(_ type: P.Type) throws -> P {
         try checkNotAtEnd(type)
-        var p = position
+        node.reader.offset = position
         do throws(BinaryWireError) {
-            let value = try P.binaryRead(input, &p)
-            position = p
+            let value = try P.binaryRead(from: &node.reader)
+            position = node.reader.offset
             currentIndex += 1
             return value
         } catch {
@@ -620,10 +625,10 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
 
     private mutating func decode128<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
         try checkNotAtEnd(type)
-        var p = position
+        node.reader.offset = position
         do throws(BinaryWireError) {
-            let value = try input.readInteger(&p, as: T.self)
-            position = p
+            let value = try node.reader.readInteger(as: T.self)
+            position = node.reader.offset
             currentIndex += 1
             return value
         } catch {
@@ -635,13 +640,13 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
     private mutating func nextElement(_ type: Any.Type) throws -> Int {
         try checkNotAtEnd(type)
         let start = position
-        var end = position
+        node.reader.offset = position
         do throws(BinaryWireError) {
-            try input.skip(&end, depth: node.depth + 1)
+            try node.reader.skip(depth: node.depth + 1)
         } catch {
             throw node.failure(error, type, key: BinaryIndexKey(currentIndex))
         }
-        position = end
+        position = node.reader.offset
         currentIndex += 1
         return start
     }
@@ -650,10 +655,10 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
         try checkNotAtEnd(type)
         let index = currentIndex
         if let fast = BinaryFastType.of(T.self), input.fastApplies(fast, at: position) {
-            var p = position
+            node.reader.offset = position
             do throws(BinaryWireError) {
-                let value = try input.readFast(fast, as: T.self, &p, depth: node.depth + 1)
-                position = p
+                let value = try node.reader.readFast(fast, as: T.self, depth: node.depth + 1)
+                position = node.reader.offset
                 currentIndex += 1
                 return value
             } catch {
@@ -666,12 +671,13 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
         let value = try node.decodeChild(type, at: start, key: BinaryIndexKey(index), end: &end)
         if end < 0 {
             // The value was not a keyed container: find its end.
-            end = start
+            node.reader.offset = start
             do throws(BinaryWireError) {
-                try input.skip(&end, depth: node.depth + 1)
+                try node.reader.skip(depth: node.depth + 1)
             } catch {
                 throw node.failure(error, type, key: BinaryIndexKey(index))
             }
+            end = node.reader.offset
         }
         position = end
         currentIndex += 1

@@ -44,10 +44,10 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     @exclusivity(unchecked) var sealed = false
     /// The single value, or the entries (keys and values) of the container
     /// without its tag and count.
-    @exclusivity(unchecked) var bytes: [UInt8] = []
+    @exclusivity(unchecked) var writer = BinaryWriter()
     /// Entries of the container.
     @exclusivity(unchecked) var count = 0
-    /// Open nested containers: spliced into `bytes` at `offset` when serialized.
+    /// Open nested containers: spliced into `writer.bytes` at `offset` when serialized.
     @exclusivity(unchecked) var deferred: [(offset: Int, node: BinaryEncodingNode)] = []
     /// A finished child kept for the next nested value (saves allocations).
     @exclusivity(unchecked) var spare: BinaryEncodingNode?
@@ -128,8 +128,8 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     func put<P: BinaryPrimitive, K: CodingKey>(_ value: P, forKey key: K) throws {
         try checkOpen()
         let wireKey = BinaryWireKey(key)
-        bytes.binaryWriteKey(wireKey)
-        value.binaryWrite(into: &bytes)
+        writer.key(wireKey)
+        value.binaryWrite(to: &writer)
         count += 1
     }
 
@@ -137,7 +137,7 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     @inline(__always)
     func append<P: BinaryPrimitive>(_ value: P) throws {
         try checkOpen()
-        value.binaryWrite(into: &bytes)
+        value.binaryWrite(to: &writer)
         count += 1
     }
 
@@ -146,9 +146,9 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     func put<T: Encodable, K: CodingKey>(value: T, forKey key: K) throws {
         try checkOpen()
         let wireKey = BinaryWireKey(key)
-        let mark = bytes.count
-        bytes.binaryWriteKey(wireKey)
-        if binaryWriteIfFast(value, into: &bytes) {
+        let mark = writer.bytes.count
+        writer.key(wireKey)
+        if writer.writeIfFast(value) {
             count += 1
             return
         }
@@ -159,15 +159,15 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     @inline(__always)
     func append<T: Encodable>(value: T) throws {
         try checkOpen()
-        if binaryWriteIfFast(value, into: &bytes) {
+        if writer.writeIfFast(value) {
             count += 1
             return
         }
-        try encodeChild(value, key: BinaryIndexKey(count), rollback: bytes.count)
+        try encodeChild(value, key: BinaryIndexKey(count), rollback: writer.bytes.count)
     }
 
     /// Encodes `value` through its own `encode(to:)` with a child encoder and
-    /// appends the result. If that throws, `bytes` is cut back to `rollback`
+    /// appends the result. If that throws, `writer` is cut back to `rollback`
     /// (dropping the entry's key), so an `encode(to:)` that catches the error
     /// and goes on still produces a well-formed container.
     private func encodeChild<T: Encodable>(_ value: T, key: any CodingKey, rollback: Int) throws {
@@ -183,17 +183,17 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
             try value.encode(to: child)
         } catch {
             child.tearDown()
-            bytes.removeSubrange(rollback...)
+            writer.bytes.removeSubrange(rollback...)
             throw error
         }
-        child.serialize(into: &bytes)
+        child.serialize(into: &writer)
         count += 1
         // Keep the child for the next value if nobody else holds it. Its parent
         // link is cut so the two do not keep each other alive.
         if isKnownUniquelyReferenced(&child) {
             child.parent = nil
             child.key = nil
-            if child.bytes.capacity > 1 << 16 { child.bytes = [] }
+            if child.writer.bytes.capacity > 1 << 16 { child.writer = BinaryWriter() }
             spare = child
         }
     }
@@ -203,7 +203,7 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
         self.key = key
         state = .empty
         sealed = false
-        bytes.removeAll(keepingCapacity: true)
+        writer.bytes.removeAll(keepingCapacity: true)
         count = 0
     }
 
@@ -216,7 +216,7 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
             context.record("A nested container was requested after the value that owns it was encoded.", codingPath: codingPath)
             return child
         }
-        deferred.append((bytes.count, child))
+        deferred.append((writer.bytes.count, child))
         count += 1
         return child
     }
@@ -224,33 +224,33 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     func openChild<K: CodingKey>(forKey key: K, state: State) -> BinaryEncodingNode {
         if !sealed {
             let wireKey = BinaryWireKey(key)
-            bytes.binaryWriteKey(wireKey)
+            writer.key(wireKey)
         }
         return openChild(key: key, state: state)
     }
 
     /// Appends this node's value to `out`, then seals it (and its children).
-    func serialize(into out: inout [UInt8]) {
+    func serialize(into out: inout BinaryWriter) {
         sealed = true
         switch state {
         case .empty:
-            out.append(BinaryTag.keyed)
-            out.append(0)
+            out.tag(.keyed)
+            out.varint(0)
         case .single:
-            out.append(contentsOf: bytes)
+            out.bytes.append(contentsOf: writer.bytes)
         case .keyed, .unkeyed:
-            out.append(state == .keyed ? BinaryTag.keyed : BinaryTag.unkeyed)
-            out.binaryWriteVarint(UInt64(count))
+            out.tag(state == .keyed ? .keyed : .unkeyed)
+            out.varint(UInt64(count))
             if deferred.isEmpty {
-                out.append(contentsOf: bytes)
+                out.bytes.append(contentsOf: writer.bytes)
             } else {
                 var start = 0
                 for (offset, child) in deferred {
-                    out.append(contentsOf: bytes[start..<offset])
+                    out.bytes.append(contentsOf: writer.bytes[start..<offset])
                     child.serialize(into: &out)
                     start = offset
                 }
-                out.append(contentsOf: bytes[start...])
+                out.bytes.append(contentsOf: writer.bytes[start...])
                 // The children point back at this node: drop them to break the cycle.
                 deferred.removeAll()
             }
@@ -284,12 +284,12 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     @inline(__always)
     private func single<P: BinaryPrimitive>(_ value: P) throws {
         try beginSingle()
-        value.binaryWrite(into: &bytes)
+        value.binaryWrite(to: &writer)
     }
 
     func encodeNil() throws {
         try beginSingle()
-        bytes.append(BinaryTag.null)
+        writer.tag(.null)
     }
 
     func encode(_ value: Bool) throws { try single(value) }
@@ -312,7 +312,7 @@ final class BinaryEncodingNode: Encoder, SingleValueEncodingContainer {
     func encode<T: Encodable>(_ value: T) throws {
         try checkOpen()
         guard state == .empty else { try beginSingle(); return }  // throws
-        if binaryWriteIfFast(value, into: &bytes) {
+        if writer.writeIfFast(value) {
             state = .single
             return
         }
@@ -352,8 +352,8 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeNil(forKey key: Key) throws {
         try node.checkOpen()
         let wireKey = BinaryWireKey(key)
-        node.bytes.binaryWriteKey(wireKey)
-        node.bytes.append(BinaryTag.null)
+        node.writer.key(wireKey)
+        node.writer.tag(.null)
         node.count += 1
     }
 
@@ -413,7 +413,7 @@ struct BinaryUnkeyedEncoding: UnkeyedEncodingContainer {
 
     mutating func encodeNil() throws {
         try node.checkOpen()
-        node.bytes.append(BinaryTag.null)
+        node.writer.tag(.null)
         node.count += 1
     }
 

@@ -576,12 +576,12 @@ private struct CodecRNG: RandomNumberGenerator {
         }
         #expect(try BinaryDecoder().decode(CodecBox<Int>.self, from: BinaryEncoder().encode(Twice())).value == 2)
         // In a large container too (hash-map index).
-        var big: [UInt8] = [0x0A, 40]
+        var big = BinaryWriter(bytes: [0x0A, 40])
         for i in 0..<40 {
-            big += [0x0C, 0x01, 0x6B, 0x03]  // "k": zigzag(i)
-            big.binaryWriteVarint(binaryZigZag(Int64(i)))
+            big.bytes += [0x0C, 0x01, 0x6B, 0x03]  // "k": zigzag(i)
+            big.varint(BinaryWriter.zigZag(Int64(i)))
         }
-        #expect(try BinaryDecoder().decode([String: Int].self, from: big) == ["k": 39])
+        #expect(try BinaryDecoder().decode([String: Int].self, from: big.bytes) == ["k": 39])
     }
 
     @Test func userInfoReachesTheCodableImplementations() throws {
