@@ -4,78 +4,6 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// A kind of actor any node can create on request (remote spawn, virtual
-/// activation): a name, where it may run, a factory and a passivation hook.
-///
-/// `make` receives the key (for a virtual actor its logical key) and must
-/// create exactly one actor on the given system: the host gives it its path.
-/// A virtual actor restores its state in `make` and saves it in
-/// `passivate`, which runs before an idle actor is deactivated — together
-/// they are the persistence hook that lets the actor move to another node.
-public struct ActorKind: Sendable {
-    public let name: String
-    public let placement: PlacementRequirement
-    let make: @Sendable (_ key: String, _ system: MeshActorSystem) async throws -> any DistributedActor
-    let passivate: @Sendable (any DistributedActor) async -> Void
-}
-
-/// The kinds this node can host; register the same kinds on every node
-/// that may host them.
-public final class ActorKinds: Sendable {
-    private let kinds = Mutex<[String: ActorKind]>([:])
-
-    public func register<Act: DistributedActor>(
-        _ name: String, as type: Act.Type = Act.self, placement: PlacementRequirement = .init(),
-        make: @escaping @Sendable (_ key: String, _ system: MeshActorSystem) async throws -> Act,
-        passivate: @escaping @Sendable (Act) async -> Void = { _ in }
-    ) where Act.ID == MeshActorID {
-        let kind = ActorKind(name: name, placement: placement, make: { key, system in try await make(key, system) },
-                             passivate: { actor in if let typed = actor as? Act { await passivate(typed) } })
-        kinds.withLock { $0[name] = kind }
-    }
-
-    public subscript(name: String) -> ActorKind? { kinds.withLock { $0[name] } }
-}
-
-/// Errors of spawning, placement and activation; they cross the wire as themselves.
-public enum PlacementError: Error, Codable, Equatable, Sendable, CustomStringConvertible {
-    case unknownKind(String)
-    case noNodeFits(kind: String, requirement: String)
-    case activationFailed(key: String, reason: String)
-    /// A live member did not answer whether it hosts the key; activating
-    /// now could create a second copy. Retry once it answers or is down.
-    case membersUnresponsive(key: String, nodes: [String])
-
-    public var description: String {
-        switch self {
-        case .unknownKind(let kind): return "no actor kind \(kind) is registered on this node"
-        case .noNodeFits(let kind, let requirement): return "no live node fits \(kind) (\(requirement))"
-        case .activationFailed(let key, let reason): return "activating \(key) failed: \(reason)"
-        case .membersUnresponsive(let key, let nodes):
-            return "cannot place \(key) yet: \(nodes.joined(separator: ", ")) did not answer (retry after failure detection)"
-        }
-    }
-}
-
-/// A virtual actor's logical address: kind and key
-/// (`coder` + `project/P/src/api/user.ts`).
-public struct VirtualKey: Hashable, Sendable, Codable, CustomStringConvertible {
-    public let kind: String
-    public let key: String
-    public init(kind: String, key: String) {
-        self.kind = kind
-        self.key = key
-    }
-    public var description: String { "\(kind):\(key)" }
-    var path: String { "/virtual/\(kind)/\(key)" }
-}
-
-/// One active virtual actor.
-public struct VirtualActivation: Hashable, Sendable, Codable {
-    public let key: VirtualKey
-    public let id: MeshActorID
-}
-
 /// The actors this node hosts on others' request: spawned ones and virtual
 /// activations, kept alive (strongly referenced) until stopped or
 /// deactivated; plus the node's load figures.
@@ -83,6 +11,9 @@ final class ActorHost: Sendable {
     private struct Hosted {
         let kind: ActorKind
         let actor: any DistributedActor
+        /// `actor.id`, typed: through `any DistributedActor` the id is an
+        /// existential, which every use would have to cast. `make` checks it.
+        let id: MeshActorID
         let virtualKey: VirtualKey?
         var lastActive: ContinuousClock.Instant
         /// The node that spawned it (nil for virtual activations and local spawns).
@@ -160,9 +91,9 @@ final class ActorHost: Sendable {
             state.spawnCounter += 1
             return "/spawned/\(name)/\(state.spawnCounter)"
         }
-        let actor = try await make(kind, key: key, path: path)
-        state.withLock { $0.hosted[path] = Hosted(kind: kind, actor: actor, virtualKey: nil, lastActive: .now, spawner: spawner) }
-        return actor.id as! MeshActorID
+        let (actor, id) = try await make(kind, key: key, path: path)
+        state.withLock { $0.hosted[path] = Hosted(kind: kind, actor: actor, id: id, virtualKey: nil, lastActive: .now, spawner: spawner) }
+        return id
     }
 
     /// Releases a spawned actor (it is deinitialised when nothing else
@@ -177,13 +108,14 @@ final class ActorHost: Sendable {
         }
     }
 
-    private func make(_ kind: ActorKind, key: String, path: String) async throws -> any DistributedActor {
+    /// Makes the actor of `kind` at `path` and checks that it is there.
+    private func make(_ kind: ActorKind, key: String, path: String) async throws -> (actor: any DistributedActor, id: MeshActorID) {
         let actor = try await MeshActorSystem.$nextActorPath.withValue(path) { try await kind.make(key, system) }
         guard let id = actor.id as? MeshActorID, id.path == path, id.node == system.node else {
             throw PlacementError.activationFailed(
                 key: key, reason: "kind \(kind.name) made \(actor.id), not an actor at \(path) on this node (make must create exactly one actor)")
         }
-        return actor
+        return (actor, id)
     }
 
     // MARK: - Virtual activations
@@ -194,16 +126,16 @@ final class ActorHost: Sendable {
         guard let kind = system.kinds[key.kind] else { throw PlacementError.unknownKind(key.kind) }
         let task = state.withLock { state -> Task<MeshActorID, any Error> in
             if let hosted = state.hosted[key.path] {
-                let id = hosted.actor.id as! MeshActorID
+                let id = hosted.id
                 return Task { id }
             }
             if let running = state.activating[key] { return running }
             let task = Task { [self] () throws -> MeshActorID in
                 defer { _ = self.state.withLock { $0.activating.removeValue(forKey: key) } }
-                let actor = try await make(kind, key: key.key, path: key.path)
-                self.state.withLock { $0.hosted[key.path] = Hosted(kind: kind, actor: actor, virtualKey: key, lastActive: .now) }
+                let (actor, id) = try await make(kind, key: key.key, path: key.path)
+                self.state.withLock { $0.hosted[key.path] = Hosted(kind: kind, actor: actor, id: id, virtualKey: key, lastActive: .now) }
                 system.metrics.activations.increment()
-                return actor.id as! MeshActorID
+                return id
             }
             state.activating[key] = task
             return task
@@ -218,13 +150,13 @@ final class ActorHost: Sendable {
     }
 
     func activation(_ key: VirtualKey) -> MeshActorID? {
-        state.withLock { $0.hosted[key.path].map { $0.actor.id as! MeshActorID } }
+        state.withLock { $0.hosted[key.path]?.id }
     }
 
     var activations: [VirtualActivation] {
         state.withLock { state in
             state.hosted.values.compactMap { hosted in
-                hosted.virtualKey.map { VirtualActivation(key: $0, id: hosted.actor.id as! MeshActorID) }
+                hosted.virtualKey.map { VirtualActivation(key: $0, id: hosted.id) }
             }
         }
     }
@@ -244,7 +176,7 @@ final class ActorHost: Sendable {
         let idle = system.settings.virtualActorIdleTimeout
         let now = ContinuousClock.now
         let due = state.withLock { state in
-            state.hosted.values.filter { $0.virtualKey != nil && now - $0.lastActive >= idle }.map { ($0.virtualKey!, $0.actor.id as! MeshActorID) }
+            state.hosted.values.filter { $0.virtualKey != nil && now - $0.lastActive >= idle }.map { ($0.virtualKey!, $0.id) }
         }
         for (key, id) in due {
             Task {
