@@ -104,6 +104,21 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v4: project hosts") { db in
+            // Which node holds each project's folder, sandbox and terminals
+            // (docs/architecture.md, "Projects on workers"). A project with
+            // no row is on the gateway's own host (made before v4, or by
+            // `hma dev`, which is both gateway and worker). No foreign key:
+            // retention removes a deleted project's folder after its row.
+            try db.execute(sql: """
+                CREATE TABLE project_host (
+                    project_id TEXT PRIMARY KEY NOT NULL,
+                    node TEXT NOT NULL,
+                    placed_at INTEGER NOT NULL
+                );
+                CREATE INDEX project_host_node ON project_host(node);
+                """)
+        }
         return migrator
     }
 }
