@@ -9,6 +9,8 @@
 /// nested call is this node's own doing, not the remote caller's.
 struct InboundCall: Sendable {
     let caller: NodeID
+    /// What the caller's certificate grants.
+    let roles: NodeRoles
     let recipientPath: String
 }
 
@@ -27,6 +29,15 @@ extension MeshActorSystem {
     static func requireCaller(of actor: MeshActorID, is node: NodeID, toDo what: @autoclosure () -> String) throws {
         guard let caller = remoteCaller(of: actor), caller != node else { return }
         throw MeshError.refused("\(caller) may not \(what()) on behalf of \(node)")
+    }
+
+    /// Throws `MeshError.refused` unless `actor` is being called by this
+    /// node itself or by a node whose certificate grants `role` — for
+    /// application actors that serve only one kind of node (a worker's
+    /// project host serves only gateways, never another worker).
+    public static func requireCaller(of actor: MeshActorID, toHave role: NodeRoles) throws {
+        guard let call = inboundCall, call.recipientPath == actor.path, !call.roles.isSuperset(of: role) else { return }
+        throw MeshError.refused("\(call.caller) is not a \(role.names.joined(separator: "/")) and may not call \(actor.path)")
     }
 
     /// Throws `MeshError.refused` unless `actor` is being called by this

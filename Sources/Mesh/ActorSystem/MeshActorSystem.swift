@@ -533,7 +533,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         // Immediate: runs on this thread up to the hop onto the actor, so
         // calls reach the actor's queue in the order they arrived.
         let preference: (any TaskExecutor)? = settings.inboundCallsOnEventLoop ? association.taskExecutor : nil
-        let inbound = association.peer.map { InboundCall(caller: $0.node, recipientPath: call.recipient.path) }
+        let inbound = association.peer.map { InboundCall(caller: $0.node, roles: $0.roles, recipientPath: call.recipient.path) }
         Task.immediate(executorPreference: preference) {
             var decoder = decoder
             do {
