@@ -32,7 +32,7 @@ import Workspace
                 caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)),
                 logger: logger)
             host = ProjectHostActor(root: folder + "/projects", sandbox: SandboxConfiguration(), logger: logger, actorSystem: mesh)
-            service = RetentionService(store: store, host: host, policy: try RetentionPolicy(), interval: .seconds(3600),
+            service = RetentionService(store: store, hosts: ProjectHosts(store: store, mesh: mesh, local: host), policy: try RetentionPolicy(), interval: .seconds(3600),
                                        orphanAge: 60, logger: logger)
             owner = try await store.ensureUser(name: "ada").id
         }
@@ -81,7 +81,7 @@ import Workspace
 
         // Opened again through the gateway's one way: unpacked whole
         // (dependency folders too) and active, so the next pass leaves it.
-        try await ProjectOpening.open(try await fixture.store.project(id: project.id), store: fixture.store, host: fixture.host)
+        try await ProjectOpening.open(try await fixture.store.project(id: project.id), store: fixture.store, hosts: fixture.service.hosts)
         #expect(try await fixture.host.read(projectId: project.id, path: "pkg/util.py").content == "X = 1\n")
         #expect(try await fixture.host.read(projectId: project.id, path: "node_modules/dep/index.js").content == "module.exports = 1\n")
         #expect(!fixture.exists(".archives/\(project.id).zip"))

@@ -4,9 +4,8 @@ import Storage
 extension ClientSession {
     func files(_ message: IncomingMessage) async throws -> ServerFrame {
         let project = try await ownedProject(message.string("projectId"))
-        let host = gateway.host
         let id = JSONValue.string(project.id)
-        try await gateway.open(project)
+        let host = try await gateway.open(project)
         switch message.type {
         case "file_read":
             let path = message.string("filePath")

@@ -35,7 +35,7 @@ extension ClientSession {
             throw ProtocolError(.unknownType, "unknown message type \(message.type)")
         }
         try await gateway.open(project)
-        let answer = try await gateway.host.git(projectId: project.id, call)
+        let answer = try await gateway.hosts.host(for: project.id).git(projectId: project.id, call)
         return Self.frame(for: message.type, answer, projectId: project.id)
     }
 

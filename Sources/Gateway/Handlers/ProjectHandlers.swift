@@ -37,9 +37,11 @@ extension ClientSession {
                 if let projectId = session.projectId {
                     project = try await ownedProject(projectId)
                 } else {
+                    let node = try await gateway.hosts.choose()
                     let id = Store.newId()
                     project = try await store.createProject(
                         ownerId: user.id, name: Self.name(from: text), language: "auto", projectPath: "projects/\(id)", sessionId: session.id, id: id)
+                    try await gateway.hosts.assign(project.id, to: node)
                 }
                 try await gateway.runs.start(project: project, sessionId: session.id, request: text, choice: modelChoice())
             }
@@ -72,6 +74,8 @@ extension ClientSession {
 
     private func newProject(name: String?, language: String, title: String) async throws -> (ChatSession, ProjectMeta) {
         let store = gateway.store
+        // Refused before anything is made when no worker can hold it.
+        let node = try await gateway.hosts.choose()
         let projectName = name.flatMap { $0.isEmpty ? nil : $0 } ?? Self.name(from: title)
         let session = try await store.createSession(userId: user.id, title: projectName)
         // The folder is named by the project's id on whichever node hosts it.
@@ -79,6 +83,7 @@ extension ClientSession {
         let project = try await store.createProject(
             ownerId: user.id, name: projectName, language: language.isEmpty ? "auto" : language, projectPath: "projects/\(id)",
             sessionId: session.id, id: id)
+        try await gateway.hosts.assign(project.id, to: node)
         return (try await store.session(id: session.id), project)
     }
 
@@ -119,8 +124,13 @@ extension ClientSession {
         let (session, project) = try await newProject(
             name: message.optionalString("projectName") ?? "Imported project", language: message.optionalString("language") ?? "auto",
             title: "Imported project")
-        let host = gateway.host
-        try await gateway.open(project)
+        let host: ProjectHostActor
+        do {
+            host = try await gateway.open(project)
+        } catch {
+            try? await gateway.store.deleteSession(id: session.id)
+            throw error
+        }
         do {
             if let files = message.array("files") {
                 for file in files.compactMap(\.objectValue) {

@@ -6,7 +6,6 @@ extension ClientSession {
     static let maxTerminalsPerProject = 5
 
     func terminal(_ message: IncomingMessage) async throws -> ServerFrame? {
-        let host = gateway.host
         let terminals = gateway.terminals
         switch message.type {
         case "create_terminal_session":
@@ -15,7 +14,7 @@ extension ClientSession {
                 throw ProtocolError(.limitReached, "this project already has \(Self.maxTerminalsPerProject) terminals open; close one first")
             }
             let id = "t-" + UUID().uuidString.lowercased()
-            try await gateway.open(project)
+            let host = try await gateway.open(project)
             terminals.add(id, ownerId: user.id, projectId: project.id, connection: connection)
             do {
                 try await host.openTerminal(projectId: project.id, terminalId: id, cols: message.int("cols"), rows: message.int("rows"),
@@ -43,18 +42,18 @@ extension ClientSession {
             return nil  // answered inside, before the output it replays
 
         case "send_terminal_data":
-            let id = try ownedTerminal(message.string("sessionId"))
+            let (id, host) = try await ownedTerminal(message.string("sessionId"))
             // No answer and no wait for the worker: keystrokes keep flowing.
             try await host.terminalInput(terminalId: id, Data(message.string("data").utf8))
             return message.id == nil ? nil : ServerFrame("ok")
 
         case "resize_terminal":
-            let id = try ownedTerminal(message.string("sessionId"))
+            let (id, host) = try await ownedTerminal(message.string("sessionId"))
             try await host.resizeTerminal(terminalId: id, cols: message.int("cols"), rows: message.int("rows"))
             return message.id == nil ? nil : ServerFrame("ok")
 
         case "close_terminal":
-            let id = try ownedTerminal(message.string("sessionId"))
+            let (id, host) = try await ownedTerminal(message.string("sessionId"))
             try await host.closeTerminal(terminalId: id)
             return ServerFrame("ok")
 
@@ -63,8 +62,9 @@ extension ClientSession {
         }
     }
 
-    private func ownedTerminal(_ id: String) throws -> String {
-        guard gateway.terminals.project(of: id, ownerId: user.id) != nil else { throw ProtocolError.notFound("terminal", id) }
-        return id
+    /// The user's terminal `id` and the host of its project.
+    private func ownedTerminal(_ id: String) async throws -> (String, ProjectHostActor) {
+        guard let projectId = gateway.terminals.project(of: id, ownerId: user.id) else { throw ProtocolError.notFound("terminal", id) }
+        return (id, try await gateway.hosts.host(for: projectId))
     }
 }

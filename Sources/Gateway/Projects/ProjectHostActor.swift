@@ -13,6 +13,9 @@ import Workspace
 /// paths go through `ProjectFiles`, commands and git into the sandbox.
 public distributed actor ProjectHostActor {
     public typealias ActorSystem = MeshActorSystem
+    /// Where each node that holds projects keeps its host (the gateway
+    /// finds a worker's host by its member state and this path).
+    public static let path = "/hma/projects"
 
     /// Where each project's folder lives: `<root>/<project id>`.
     let root: String
@@ -44,6 +47,19 @@ public distributed actor ProjectHostActor {
         ProjectHostActor.registerTypes(on: actorSystem)
     }
 
+    /// The node's host at the well-known `path`.
+    public static func start(root: String, sandbox: SandboxConfiguration, logger: Logger, actorSystem: MeshActorSystem) -> ProjectHostActor {
+        MeshActorSystem.$nextActorPath.withValue(path) {
+            ProjectHostActor(root: root, sandbox: sandbox, logger: logger, actorSystem: actorSystem)
+        }
+    }
+
+    /// Only a gateway (or this node itself) may use a host: a worker taken
+    /// over by the code it runs must not reach another worker's projects.
+    private func checkCaller() throws {
+        try MeshActorSystem.requireCaller(of: id, toHave: .gateway)
+    }
+
     static func registerTypes(on system: MeshActorSystem) {
         AgentMeshTypes.register(on: system)
         system.registry.register(FileContent.self)
@@ -55,6 +71,8 @@ public distributed actor ProjectHostActor {
         system.registry.register(GitCredentials.self)
         system.registry.register(Data.self)
         system.registry.register([StoredProject].self)
+        // Passed to a worker's host (terminals' output comes back to it).
+        system.registry.register(TerminalOutputActor.self)
         system.registry.register(resolvableStub: TerminalOutputActor.self)
         system.registry.register(resolvableStub: WorkspaceActor.self)
         system.registry.registerError(ProtocolError.self, name: "hma.ProtocolError")
@@ -64,16 +82,19 @@ public distributed actor ProjectHostActor {
 
     /// Creates the project's folder (if new) and opens its sandbox.
     public distributed func open(projectId: String) throws {
+        try checkCaller()
         _ = try project(projectId)
     }
 
     /// The project's files and commands, for its agents.
     public distributed func agentWorkspace(projectId: String) throws -> WorkspaceActor {
-        try project(projectId).workspace
+        try checkCaller()
+        return try project(projectId).workspace
     }
 
     /// Closes the project's terminals and sandbox; its folder stays.
-    public distributed func close(projectId: String) {
+    public distributed func close(projectId: String) throws {
+        try checkCaller()
         for (id, terminal) in terminals where terminal.projectId == projectId { closeTerminalNow(id) }
         projects.removeValue(forKey: projectId)?.sandbox.shutdown()
     }
@@ -81,8 +102,9 @@ public distributed actor ProjectHostActor {
     /// Removes the project's folder and its compressed copy for good
     /// (retention). Removing what is already gone is not an error.
     public distributed func remove(projectId: String) throws {
+        try checkCaller()
         guard ProtocolValidator.isId(projectId), !projectId.hasPrefix(".") else { throw ProtocolError(.invalidField, "bad project id") }
-        close(projectId: projectId)
+        try close(projectId: projectId)
         for path in [folder(projectId), archive(projectId)] where FileManager.default.fileExists(atPath: path) {
             try FileManager.default.removeItem(atPath: path)
         }
@@ -94,8 +116,9 @@ public distributed actor ProjectHostActor {
     /// hold: `.git`, dependency folders and large files are kept. The next
     /// `open` unpacks it. A project that is already packed is left alone.
     public distributed func compress(projectId: String) throws {
+        try checkCaller()
         guard ProtocolValidator.isId(projectId), !projectId.hasPrefix(".") else { throw ProtocolError(.invalidField, "bad project id") }
-        close(projectId: projectId)
+        try close(projectId: projectId)
         let folder = folder(projectId)
         guard FileManager.default.fileExists(atPath: folder) else { return }
         let destination = archive(projectId)
@@ -124,6 +147,7 @@ public distributed actor ProjectHostActor {
 
     /// The projects that have a folder or a compressed copy here.
     public distributed func storedProjects() throws -> [StoredProject] {
+        try checkCaller()
         let manager = FileManager.default
         var stored: [String: StoredProject] = [:]
         for name in (try? manager.contentsOfDirectory(atPath: root)) ?? [] where ProtocolValidator.isId(name) && !name.hasPrefix(".") {
@@ -184,6 +208,7 @@ public distributed actor ProjectHostActor {
     // MARK: - Files
 
     public distributed func read(projectId: String, path: String) throws -> FileContent {
+        try checkCaller()
         let data = try Self.mapping { try project(projectId).files.read(path) }
         if let text = String(data: data, encoding: .utf8) { return FileContent(content: text, encoding: "text") }
         return FileContent(content: data.base64EncodedString(), encoding: "base64")
@@ -191,6 +216,7 @@ public distributed actor ProjectHostActor {
 
     /// Writes a file; with `create`, fails if it exists.
     public distributed func write(projectId: String, path: String, content: Data, create: Bool) throws {
+        try checkCaller()
         let files = try project(projectId).files
         try Self.mapping {
             if create, try files.exists(path) { throw WorkspaceError.alreadyExists(path) }
@@ -199,16 +225,19 @@ public distributed actor ProjectHostActor {
     }
 
     public distributed func delete(projectId: String, path: String) throws {
+        try checkCaller()
         let files = try project(projectId).files
         try Self.mapping { try files.delete(path) }
     }
 
     public distributed func createFolder(projectId: String, path: String) throws {
+        try checkCaller()
         let files = try project(projectId).files
         try Self.mapping { try files.create(path, directory: true) }
     }
 
     public distributed func list(projectId: String, path: String) throws -> FolderListing {
+        try checkCaller()
         let files = try project(projectId).files
         let listing = try Self.mapping { try files.list(path) }
         return FolderListing(items: listing.entries.map { entry in
@@ -218,6 +247,7 @@ public distributed actor ProjectHostActor {
 
     /// Every file and folder path (for imports' `file_tree_update`s).
     public distributed func tree(projectId: String) throws -> [FolderItem] {
+        try checkCaller()
         let files = try project(projectId).files
         return try Self.mapping { try files.tree() }.map {
             FolderItem(name: $0.path.description, type: $0.kind == .directory ? "folder" : $0.kind.rawValue, size: $0.size)
@@ -226,6 +256,7 @@ public distributed actor ProjectHostActor {
 
     /// Unpacks a zip into the project (import).
     public distributed func importZip(projectId: String, zip: Data) throws -> Int {
+        try checkCaller()
         let files = try project(projectId).files
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("hma-import-\(UUID().uuidString).zip")
         defer { try? FileManager.default.removeItem(at: temporary) }
@@ -240,6 +271,7 @@ public distributed actor ProjectHostActor {
 
     /// Clones a repository into the (empty) project (import).
     public distributed func importGit(projectId: String, url: String, credentials: GitCredentials) async throws {
+        try checkCaller()
         let hosted = try project(projectId)
         guard let git = hosted.git else { throw ProtocolError(.unavailable, "git needs the bwrap sandbox on a node that runs as root") }
         do {
@@ -266,6 +298,7 @@ public distributed actor ProjectHostActor {
     /// Zips the project (dependency and build folders left out) and returns
     /// an export id to read it by, a megabyte at a time.
     public distributed func export(projectId: String) throws -> String {
+        try checkCaller()
         let files = try project(projectId).files
         let id = UUID().uuidString
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("hma-export-\(id).zip")
@@ -281,6 +314,7 @@ public distributed actor ProjectHostActor {
     /// Up to `maxBytes` of an export from `offset`; an empty answer ends it
     /// and removes the file.
     public distributed func readExport(_ id: String, offset: Int, maxBytes: Int) throws -> Data {
+        try checkCaller()
         guard let url = exports[id] else { throw ProtocolError(.notFound, "no export \(id)") }
         guard let handle = try? FileHandle(forReadingFrom: url) else { throw ProtocolError(.notFound, "no export \(id)") }
         defer { try? handle.close() }
@@ -296,6 +330,7 @@ public distributed actor ProjectHostActor {
     // MARK: - Git
 
     public distributed func git(projectId: String, _ call: GitCall) async throws -> GitAnswer {
+        try checkCaller()
         guard let git = try project(projectId).git else {
             throw ProtocolError(.unavailable, "git needs the bwrap sandbox on a node that runs as root")
         }
@@ -312,6 +347,7 @@ public distributed actor ProjectHostActor {
     /// in order, in batches of what arrived together.
     public distributed func openTerminal(projectId: String, terminalId: String, cols: Int, rows: Int,
                                          output: TerminalOutputActor) async throws {
+        try checkCaller()
         let hosted = try project(projectId)
         let session: TerminalSession
         do {
@@ -331,6 +367,7 @@ public distributed actor ProjectHostActor {
     }
 
     public distributed func terminalInput(terminalId: String, _ data: Data) throws {
+        try checkCaller()
         guard let terminal = terminals[terminalId] else { throw ProtocolError(.notFound, "no terminal \(terminalId)") }
         do {
             try terminal.session.write(data)
@@ -340,11 +377,13 @@ public distributed actor ProjectHostActor {
     }
 
     public distributed func resizeTerminal(terminalId: String, cols: Int, rows: Int) async throws {
+        try checkCaller()
         guard let terminal = terminals[terminalId] else { throw ProtocolError(.notFound, "no terminal \(terminalId)") }
         try? await terminal.session.resize(rows: UInt16(rows), columns: UInt16(cols))
     }
 
-    public distributed func closeTerminal(terminalId: String) {
+    public distributed func closeTerminal(terminalId: String) throws {
+        try checkCaller()
         closeTerminalNow(terminalId)
     }
 
@@ -354,8 +393,9 @@ public distributed actor ProjectHostActor {
     }
 
     /// Closes every project (shutdown).
-    public distributed func closeAll() {
-        for id in Array(projects.keys) { close(projectId: id) }
+    public distributed func closeAll() throws {
+        try checkCaller()
+        for id in Array(projects.keys) { try close(projectId: id) }
     }
 }
 

@@ -20,7 +20,7 @@ public struct RetentionService: Service {
     }
 
     public let store: Store
-    public let host: ProjectHostActor
+    public let hosts: ProjectHosts
     public let policy: RetentionPolicy
     public let interval: Duration
     /// A folder without a database row is removed only when it is older
@@ -30,10 +30,10 @@ public struct RetentionService: Service {
     public let logger: Logger
     let runs: RunManager?
 
-    public init(store: Store, host: ProjectHostActor, policy: RetentionPolicy, interval: Duration,
+    public init(store: Store, hosts: ProjectHosts, policy: RetentionPolicy, interval: Duration,
                 orphanAge: TimeInterval = 3600, runs: RunManager? = nil, logger: Logger) {
         self.store = store
-        self.host = host
+        self.hosts = hosts
         self.policy = policy
         self.interval = interval
         self.orphanAge = orphanAge
@@ -59,6 +59,7 @@ public struct RetentionService: Service {
         for action in actions {
             if let runs, await runs.hasRun(action.projectId) { continue }  // never under a working run
             do {
+                let host = try await hosts.host(for: action.projectId)
                 switch action.kind {
                 case .archive:
                     try await host.close(projectId: action.projectId)
@@ -85,12 +86,19 @@ public struct RetentionService: Service {
         return pass
     }
 
-    /// Finishes what a crash interrupted: a folder whose row says it is
-    /// compressed is packed; a folder or zip with no row is removed.
+    /// Finishes what a crash interrupted, on every host reachable now: a
+    /// folder whose row says it is compressed is packed; a folder or zip
+    /// with no row is removed.
     private func reconcile(_ pass: inout Pass, now: Date) async {
+        for (node, host) in hosts.allHosts() {
+            await reconcile(&pass, host: host, node: node, now: now)
+        }
+    }
+
+    private func reconcile(_ pass: inout Pass, host: ProjectHostActor, node: String, now: Date) async {
         let stored: [StoredProject]
         do { stored = try await host.storedProjects() } catch {
-            logger.error("the host's projects cannot be listed", metadata: ["error": "\(error)"])
+            logger.error("the host's projects cannot be listed", metadata: ["node": "\(node)", "error": "\(error)"])
             return
         }
         for item in stored where !pass.removed.contains(item.projectId) && !pass.compressed.contains(item.projectId) {

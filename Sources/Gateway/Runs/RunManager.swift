@@ -18,7 +18,7 @@ public actor RunManager {
 
     let store: Store
     let hubs: SessionHubs
-    let host: ProjectHostActor
+    let hosts: ProjectHosts
     let node: String
     let metrics: GatewayMetrics
     let logger: Logger
@@ -39,11 +39,11 @@ public actor RunManager {
     private var held: [String: RunSnapshot] = [:]
     private var accepting = true
 
-    init(store: Store, hubs: SessionHubs, host: ProjectHostActor, node: String, metrics: GatewayMetrics,
+    init(store: Store, hubs: SessionHubs, hosts: ProjectHosts, node: String, metrics: GatewayMetrics,
          environment: [String: String], maxRunsPerUser: Int, onRestart: RestartPolicy = .resume, logger: Logger) {
         self.store = store
         self.hubs = hubs
-        self.host = host
+        self.hosts = hosts
         self.node = node
         self.metrics = metrics
         self.environment = environment
@@ -188,7 +188,7 @@ public actor RunManager {
         do { chosen = try await ModelChoice.choose(choice, environment: environment) } catch {
             throw ProtocolError(.provider, "\(error)")
         }
-        try await ProjectOpening.open(project, store: store, host: host)
+        let host = try await ProjectOpening.open(project, store: store, hosts: hosts)
         let workspace = RemoteWorkspace(try await host.agentWorkspace(projectId: project.id))
         let hub = hubs.hub(sessionId, projectId: project.id)
         await hub.setProject(project.id)

@@ -34,7 +34,8 @@ public final class Gateway: Sendable {
     let keys: GatewayKeys
     public let hubs: SessionHubs
     public let runs: RunManager
-    public let host: ProjectHostActor
+    /// Where each project is held, and how to reach its host.
+    public let hosts: ProjectHosts
     public let options: Options
     public let metrics: GatewayMetrics
     let environment: [String: String]
@@ -47,19 +48,19 @@ public final class Gateway: Sendable {
     let live = LiveConnections()
     let draining = DrainFlag()
 
-    public init(store: Store, mesh: MeshActorSystem, keys: GatewayKeys, host: ProjectHostActor, options: Options = .init(),
+    public init(store: Store, mesh: MeshActorSystem, keys: GatewayKeys, hosts: ProjectHosts, options: Options = .init(),
                 metrics: GatewayMetrics = GatewayMetrics(), environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) {
         self.store = store
         self.mesh = mesh
         self.keys = keys
-        self.host = host
+        self.hosts = hosts
         self.options = options
         self.logger = logger
         self.environment = environment
         accounts = Accounts(store: store)
         hubs = SessionHubs()
         self.metrics = metrics
-        runs = RunManager(store: store, hubs: hubs, host: host, node: mesh.node.name.rawValue, metrics: metrics,
+        runs = RunManager(store: store, hubs: hubs, hosts: hosts, node: mesh.node.name.rawValue, metrics: metrics,
                           environment: environment, maxRunsPerUser: options.maxRunsPerUser, onRestart: options.onRestart, logger: logger)
         ProjectHostActor.registerTypes(on: mesh)
         let terminals = TerminalRouter(detachedLifetime: options.detachedTerminalLifetime)
@@ -73,11 +74,12 @@ public final class Gateway: Sendable {
 
     /// Closes, once their time is up, the terminals no tab has attached.
     func closeDetachedTerminals(after lifetime: TimeInterval) {
-        Task { [terminals, host] in
+        Task { [terminals, hosts] in
             try? await Task.sleep(for: .seconds(lifetime))
             for id in terminals.expired() {
+                let projectId = terminals.project(of: id)
                 terminals.remove(id)
-                try? await host.closeTerminal(terminalId: id)
+                if let projectId { try? await hosts.host(for: projectId).closeTerminal(terminalId: id) }
             }
         }
     }
@@ -97,7 +99,7 @@ public final class Gateway: Sendable {
         for connection in sockets { connection.goAway() }
         await runs.shutdown()
         logger.info("draining: runs saved")
-        try? await host.closeAll()
+        try? await hosts.local?.closeAll()
         logger.info("draining: projects closed", metadata: ["sockets still open": "\(live.all.count)"])
     }
 }

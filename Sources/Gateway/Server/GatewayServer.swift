@@ -97,8 +97,12 @@ public enum GatewayServer {
         guard let project = try? await gateway.store.project(id: projectId), project.ownerId == userId else {
             throw HTTPError(.notFound, message: "no project \(projectId)")
         }
-        let host = gateway.host
-        try await gateway.open(project)
+        let host: ProjectHostActor
+        do {
+            host = try await gateway.open(project)
+        } catch let error as ProtocolError where error.code == .unavailable {
+            throw HTTPError(.serviceUnavailable, message: error.message)
+        }
         let export = try await host.export(projectId: project.id)
         let filename = project.name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? String($0) : "-" }.joined()
         return Response(

@@ -44,6 +44,12 @@ final class TerminalRouter: Sendable {
         entries.withLock { entries in entries[id].flatMap { $0.ownerId == ownerId ? $0.projectId : nil } }
     }
 
+    /// The project of terminal `id`, whoever owns it (the gateway's own
+    /// housekeeping; requests go through `project(of:ownerId:)`).
+    func project(of id: String) -> String? {
+        entries.withLock { $0[id]?.projectId }
+    }
+
     func count(ownerId: String, projectId: String) -> Int {
         entries.withLock { $0.values.filter { $0.ownerId == ownerId && $0.projectId == projectId }.count }
     }

@@ -90,26 +90,18 @@ enum GatewayNode {
         }
         let schema = try await store.schemaVersion()
         logger.info("database open", metadata: ["path": "\(store.path)", "schema": "\(schema)"])
+        let hosting = meshSettings.roles.contains(.worker) ? try ProjectHosting(settings: settings) : nil
         let metrics = GatewayMetrics()
         var meshSettings = meshSettings
         meshSettings.metricsFactory = metrics.factory
         let mesh = try await MeshActorSystem.start(meshSettings, logger: logger)
         if !seeds.isEmpty { try await MeshNodeOptions.join(mesh, seeds: seeds, timeout: joinTimeout, logger: logger) }
 
-        // This node hosts the projects' folders, sandboxes and terminals
-        // (docs/architecture.md, "Projects").
-        var sandbox = SandboxConfiguration()
-        let sandboxKind = settings.string("sandbox.kind", default: "")
-        if !sandboxKind.isEmpty {
-            guard let kind = SandboxKind(rawValue: sandboxKind) else { throw ValidationError("sandbox.kind is bwrap, docker or none") }
-            sandbox.kind = kind
-        }
-        let projectsRoot = (settings.dataDirectory as NSString).appendingPathComponent("projects")
-        // Refused at start rather than at each project's first command.
-        if (sandbox.kind ?? SandboxFactory.defaultKind(configuration: sandbox)) == .bwrap {
-            do { try BwrapSandbox.checkReachable(projectsRoot) } catch { throw ValidationError("\(error) (or --data-dir elsewhere)") }
-        }
-        let host = ProjectHostActor(root: projectsRoot, sandbox: sandbox, logger: logger, actorSystem: mesh)
+        // A node with the worker role holds projects itself (`hma dev`);
+        // a gateway alone places them on the workers that join it
+        // (docs/architecture.md, "Projects on workers").
+        let local = hosting.map { $0.start(on: mesh, logger: logger) }
+        let hosts = ProjectHosts(store: store, mesh: mesh, local: local)
         var options = Gateway.Options()
         options.frontendDirectory = settings.string("http.frontend", default: FrontendFiles.defaultDirectory)
         // Limits (docs/operations.md, "Limits").
@@ -126,7 +118,7 @@ enum GatewayNode {
         }
         options.onRestart = onRestart
         let keys = try GatewayKeys.loadOrCreate(directory: settings.dataDirectory)
-        let gatewayCore = Gateway(store: store, mesh: mesh, keys: keys, host: host, options: options, metrics: metrics, logger: logger)
+        let gatewayCore = Gateway(store: store, mesh: mesh, keys: keys, hosts: hosts, options: options, metrics: metrics, logger: logger)
         // Dev mode: one user, and a one-time sign-in link (like Jupyter's).
         var signInQuery = ""
         if devUser {
@@ -150,7 +142,7 @@ enum GatewayNode {
                 archiveAfterDays: try settings.double("retention.archiveDays", default: 30),
                 compressAfterDays: try settings.double("retention.compressDays", default: 90),
                 deleteAfterDays: try settings.double("retention.deleteDays", default: 180))
-            services.append(RetentionService(store: store, host: host, policy: policy, interval: .seconds(retentionSeconds),
+            services.append(RetentionService(store: store, hosts: hosts, policy: policy, interval: .seconds(retentionSeconds),
                                              runs: gatewayCore.runs, logger: logger))
         }
         if backupSeconds > 0 {

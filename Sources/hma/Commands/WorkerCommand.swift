@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Gateway
 import Logging
 import Mesh
 import ServiceLifecycle
@@ -82,7 +83,9 @@ struct MeshNodeOptions: ParsableArguments {
 }
 
 /// `hma worker`: a mesh node that joins a cluster (or a `hma dev` node) and
-/// hosts workspaces and agents placed on it.
+/// holds the projects its gateway places on it — their folders under
+/// `<data dir>/projects`, sandboxes, git and terminals — serving them to
+/// gateways only (docs/architecture.md, "Projects on workers").
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
@@ -94,21 +97,26 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seed nodes to join through (HOST:PORT, comma-separated).")
     var join: String
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("Unknown log level \(logLevel).") }
-        let logger = Logs.bootstrap(level: level)
+        let settings = try await NodeSettings.load(flags: common.configValues, configFile: common.config)
+        let logger = Logs.bootstrap(level: try settings.logLevel())
         LanguageModelAnnouncement.log(environment: ProcessInfo.processInfo.environment, to: logger)
         let seeds = try MeshNodeOptions.seeds(join)
+        let hosting = try ProjectHosting(settings: settings)
         let mesh = try await MeshActorSystem.start(try node.meshSettings(roles: [.worker]), logger: logger)
+        // Ready before joining: the gateway may place a project here as
+        // soon as it sees this node up.
+        let host = hosting.start(on: mesh, logger: logger)
         try await MeshNodeOptions.join(mesh, seeds: seeds, timeout: .seconds(node.joinTimeout), logger: logger)
         let announcer = MeshNodeOptions.announceMembers(of: mesh)
         let group = ServiceGroup(configuration: .init(
             services: [MeshService(mesh: mesh)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         announcer.cancel()
+        // The sandboxes' processes end with the node.
+        try? await host.closeAll()
     }
 }
 

@@ -1,0 +1,64 @@
+import Foundation
+import Logging
+import Mesh
+import Testing
+import Workspace
+@testable import Gateway
+
+/// A worker's project host serves gateways only: a worker taken over by the
+/// code it runs cannot reach another worker's projects through the mesh
+/// (docs/architecture.md, "Projects on workers").
+@Suite struct ProjectHostTrustTests {
+    static func node(_ name: String, roles: NodeRoles, ca: CertificateAuthority.Issued) async throws -> MeshActorSystem {
+        let issued = try CertificateAuthority.issueNode(try NodeName(name), roles: roles, addresses: ["127.0.0.1"],
+                                                        caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
+        var logger = Logger(label: "test.\(name)")
+        logger.logLevel = .critical
+        return try await MeshActorSystem.start(MeshSettings(name: try NodeName(name), roles: roles, credentials: NodeCredentials(
+            caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)), logger: logger)
+    }
+
+    @Test func anotherWorkerIsRefusedAndAGatewayIsServed() async throws {
+        let folder = NSTemporaryDirectory() + "hma-host-trust-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let ca = try CertificateAuthority.makeCA()
+        let holder = try await Self.node("holder", roles: .worker, ca: ca)
+        let intruder = try await Self.node("intruder", roles: .worker, ca: ca)
+        let gateway = try await Self.node("gateway", roles: .gateway, ca: ca)
+        var sandbox = SandboxConfiguration()
+        sandbox.kind = SandboxKind.none
+        let host = ProjectHostActor.start(root: folder, sandbox: sandbox, logger: Logger(label: "test"), actorSystem: holder)
+        try await host.open(projectId: "p1")
+        try await host.write(projectId: "p1", path: "secret.txt", content: Data("s3cret".utf8), create: true)
+        // The callers know the host's types, as a gateway does.
+        for caller in [intruder, gateway] { ProjectHostActor.registerTypes(on: caller) }
+        let id = MeshActorID(node: holder.node, endpoint: holder.endpoint, path: ProjectHostActor.path)
+
+        // Every kind of call from a worker is refused, before it touches a file.
+        let fromIntruder = try ProjectHostActor.resolve(id: id, using: intruder)
+        let attempts: [(String, @Sendable () async throws -> Void)] = [
+            ("read", { _ = try await fromIntruder.read(projectId: "p1", path: "secret.txt") }),
+            ("write", { try await fromIntruder.write(projectId: "p1", path: "x.txt", content: Data(), create: true) }),
+            ("agentWorkspace", { _ = try await fromIntruder.agentWorkspace(projectId: "p1") }),
+            ("remove", { try await fromIntruder.remove(projectId: "p1") }),
+            ("storedProjects", { _ = try await fromIntruder.storedProjects() }),
+            ("closeAll", { try await fromIntruder.closeAll() }),
+        ]
+        for (name, attempt) in attempts {
+            do {
+                try await attempt()
+                Issue.record("\(name) from another worker was served")
+            } catch MeshError.refused(let reason) {
+                #expect(reason.contains("not a gateway"), "\(name): \(reason)")
+            } catch {
+                Issue.record("\(name): expected refused, got \(error)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/p1/x.txt"))
+
+        // The gateway is served.
+        let fromGateway = try ProjectHostActor.resolve(id: id, using: gateway)
+        #expect(try await fromGateway.read(projectId: "p1", path: "secret.txt").content == "s3cret")
+        for system in [gateway, intruder, holder] { try await system.shutdown() }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Gateway
+import GatewayTesting
+import MeshTesting
+import ProcessTesting
+import Testing
+
+/// `hma gateway` with two `hma worker`s, each its own process: projects are
+/// placed on the workers, not the gateway, and everything about them —
+/// files, terminals — goes through the gateway to the worker that holds
+/// them (docs/architecture.md, "Projects on workers").
+@Suite struct ProjectsOnWorkersTests {
+    static let quietEnvironment: [String: String] = Dictionary(uniqueKeysWithValues:
+        ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_HOST"].map { ($0, "") })
+
+    /// A gateway process, the mesh endpoint workers join, and a signed-in client.
+    struct Cluster {
+        let folder: String
+        let certs: CertificateFolder
+        let gateway: ChildProcess
+        let port: Int
+        let mesh: String
+        let client: ProtocolClient
+
+        static func start() async throws -> Cluster {
+            let certs = try CertificateFolder()
+            let folder = certs.folder
+            let gateway = try ChildProcess(ChildProcess.executable("hma"), [
+                "gateway", "--name", "gw", "--listen", "127.0.0.1:0", "--certs", try certs.directory(for: "gw"),
+                "--http", "127.0.0.1:0", "--data-dir", folder + "/gw", "--log-level", "error"], environment: quietEnvironment)
+            let ready = try await within(60, "the gateway to serve") { await gateway.lines.first { $0.contains("is running. Open http://") } }
+            let url = URL(string: try #require(ready, "gateway: \(gateway.standardError)").components(separatedBy: "Open ").last!)!
+            let (_, body) = try await DevCommandTests.get(url.appendingPathComponent("health"))
+            let mesh = try #require(try JSONDecoder().decode(DevCommandTests.Health.self, from: body).checks["mesh"]?.endpoint)
+            // A user and an API token, from the gateway's own database.
+            let users = try ChildProcess(ChildProcess.executable("hma"), ["users", "add", "ada", "--data-dir", folder + "/gw"])
+            var token: String?
+            while token == nil, let line = await users.lines.next() {
+                if line.hasPrefix("token ") { token = String(line.dropFirst(6)) }
+            }
+            #expect(try await within(30, "hma users add") { await users.exitStatus() } == 0)
+            let client = try await ProtocolClient.connect(port: try #require(url.port), headers: ["Authorization": "Bearer \(try #require(token))"])
+            #expect(try await client.request("hello", ["clientVersion": "tests"]).type == "welcome")
+            return Cluster(folder: folder, certs: certs, gateway: gateway, port: url.port!, mesh: mesh, client: client)
+        }
+
+        func worker(_ name: String) async throws -> ChildProcess {
+            let worker = try ChildProcess(ChildProcess.executable("hma"), [
+                "worker", "--name", name, "--join", mesh, "--certs", try certs.directory(for: name),
+                "--data-dir", folder + "/" + name, "--log-level", "error"], environment: quietEnvironment)
+            let seen = try await within(30, "\(name) to see the gateway") { await worker.lines.first { $0 == "member gw up" } }
+            #expect(seen != nil, "\(name): \(worker.standardError)")
+            return worker
+        }
+
+        /// Waits until the gateway sees `count` members up.
+        func waitForMembers(_ count: Int) async throws {
+            try await within(30, "the gateway to see \(count) members up") {
+                while true {
+                    let status = try await client.request("cluster_status")
+                    let up = status.payload["nodes"]?.arrayValue?.filter { $0["state"] == "up" }.count ?? 0
+                    if up == count { return }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+
+        func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: folder + "/" + path) }
+
+        func stop(_ processes: [ChildProcess]) async throws {
+            await client.close()
+            for process in processes + [gateway] {
+                process.signal(SIGTERM)
+                _ = try? await within(30, "a node to exit") { await process.exitStatus() }
+            }
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+    }
+
+    @Test func projectsArePlacedOnWorkersAndServedThroughTheGateway() async throws {
+        let cluster = try await Cluster.start()
+        let client = cluster.client
+
+        // No worker yet: a new project is refused with a reason, and nothing is made.
+        let refused = try await client.request("import_project", ["files": [["path": "a.txt", "content": "a"]]])
+        #expect(refused.type == "error" && refused.payload["code"] == "unavailable", "\(refused)")
+        #expect(try await client.request("list_projects").payload["projects"]?.arrayValue?.isEmpty ?? true)
+
+        let w1 = try await cluster.worker("w1"), w2 = try await cluster.worker("w2")
+        try await cluster.waitForMembers(3)
+
+        // Two projects: one on each worker (the one holding fewer, by name on a tie).
+        var ids: [String] = []
+        for name in ["first", "second"] {
+            let imported = try await client.request("import_project", ["projectName": .string(name), "files": [["path": "hello.txt", "content": .string("hi from \(name)\n")]]])
+            ids.append(try #require(imported.payload["projectId"]?.stringValue, "\(imported)"))
+        }
+        let projects = ids
+        #expect(cluster.exists("w1/projects/\(ids[0])/hello.txt"))
+        #expect(cluster.exists("w2/projects/\(ids[1])/hello.txt"))
+        #expect(!cluster.exists("gw/projects/\(ids[0])") && !cluster.exists("gw/projects/\(ids[1])"), "the gateway holds no project")
+
+        // Files through the gateway, from the worker that holds them.
+        let read = try await client.request("file_read", ["projectId": .string(ids[1]), "filePath": "hello.txt"])
+        #expect(read.payload["content"] == "hi from second\n", "\(read)")
+        let written = try await client.request("file_create", ["projectId": .string(ids[0]), "filePath": "src/main.py", "content": "print(1)\n"])
+        #expect(written.type == "file_operation_result", "\(written)")
+        #expect(cluster.exists("w1/projects/\(ids[0])/src/main.py"))
+
+        // A terminal of the project on worker 2, through the gateway.
+        let terminal = try await client.request("create_terminal_session", ["projectId": .string(ids[1]), "cols": 80, "rows": 24])
+        let terminalId = try #require(terminal.payload["sessionId"]?.stringValue, "\(terminal)")
+        _ = try await client.request("send_terminal_data", ["sessionId": .string(terminalId), "data": "echo $((6*7)); cat hello.txt\n"])
+        // Everything the terminal printed so far, in order.
+        let printed = { @Sendable in
+            client.received.filter { $0.type == "terminal_data" && $0.payload["sessionId"]?.stringValue == terminalId }
+                .map { $0.payload["data"]?.stringValue ?? "" }.joined()
+        }
+        _ = try await within(30, "the worker's shell to answer") {
+            try await client.next { _ in printed().contains("42") && printed().contains("hi from second") }
+        }
+
+        // Worker 2 is killed: its project answers `unavailable`, typed, and
+        // worker 1's goes on being served.
+        w2.signal(SIGKILL)
+        _ = try await w2.exitStatus()
+        let gone = try await within(30, "the gateway to notice worker 2 is gone") {
+            while true {
+                let answer = try await client.request("file_read", ["projectId": .string(projects[1]), "filePath": "hello.txt"])
+                if answer.type == "error" { return answer }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        #expect(gone.payload["code"] == "unavailable", "\(gone)")
+        let still = try await client.request("file_read", ["projectId": .string(ids[0]), "filePath": "src/main.py"])
+        #expect(still.payload["content"] == "print(1)\n", "\(still)")
+        #expect(client.violations.isEmpty, "frames outside the protocol: \(client.violations)")
+        try await cluster.stop([w1])
+    }
+}
