@@ -5,6 +5,7 @@ import HummingbirdWSClient
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import Synchronization
 
@@ -42,8 +43,10 @@ public final class ProtocolClient: Sendable {
         }
     }
 
-    /// Connects to `ws://host:port/ws` with these headers (cookie, bearer, origin).
-    public static func connect(port: Int, headers: [String: String], host: String = "127.0.0.1") async throws -> ProtocolClient {
+    /// Connects to `ws://host:port/ws` with these headers (cookie, bearer,
+    /// origin); to `wss://` with `tls` (a proxy in front of the gateway).
+    public static func connect(port: Int, headers: [String: String], host: String = "127.0.0.1",
+                               tls: TLSConfiguration? = nil) async throws -> ProtocolClient {
         let client = ProtocolClient()
         var fields = HTTPFields()
         for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
@@ -52,7 +55,8 @@ public final class ProtocolClient: Sendable {
         let task = Task {
             do {
                 let close = try await WebSocketClient.connect(
-                    url: "ws://\(host):\(port)/ws", configuration: configuration, logger: Logger(label: "test.ws")
+                    url: "\(tls == nil ? "ws" : "wss")://\(host):\(port)/ws", configuration: configuration, tlsConfiguration: tls,
+                    logger: Logger(label: "test.ws")
                 ) { inbound, outbound, _ in
                     client.outbound.withLock { $0 = outbound }
                     ready.continuation.yield(.success(()))
