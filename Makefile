@@ -7,8 +7,10 @@ SYSTEM_PACKAGES := libsqlite3-dev libgit2-dev libssl-dev libseccomp-dev bubblewr
 # libgit2 wrapper and serve it), python3 + openssl (a local HTTPS git server),
 # openssh-server (a local sshd for git over SSH), iproute2 (network
 # namespaces for partition tests), podman + runc + catatonit (a Docker
-# Engine API for the docker sandbox backend) and debootstrap (its image).
-TEST_PACKAGES := git python3 nodejs openssl iproute2 openssh-server podman runc catatonit debootstrap
+# Engine API for the docker sandbox backend) and debootstrap (its image),
+# nginx-light + curl (the reverse proxy test) and python3-yaml (the static
+# checks of the deployment files).
+TEST_PACKAGES := git python3 nodejs openssl iproute2 openssh-server podman runc catatonit debootstrap nginx-light curl python3-yaml
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
@@ -31,6 +33,8 @@ test: deps
 	@scripts/install-system-packages.sh $(TEST_PACKAGES)
 	@scripts/prepare-sandbox-image.sh
 	swift build --build-tests
+	# Docker and Kubernetes do not run here: their files are checked statically.
+	scripts/check-deploy-files.py .build/debug/hma
 	# The mesh's timing tests (failure detection, gossip, placement) run
 	# first, on their own: beside the process tests' nodes, sandboxes and
 	# browsers, a 2-core machine starves a node until it is (rightly)
