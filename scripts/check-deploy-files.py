@@ -50,7 +50,13 @@ def flags_of(subcommand):
         if result.returncode != 0:
             _flags[subcommand] = None
         else:
-            _flags[subcommand] = set(re.findall(r"(--[a-z][a-z0-9-]*)", result.stdout))
+            flags = set(re.findall(r"(--[a-z][a-z0-9-]*)", result.stdout))
+            # A command whose default subcommand takes the arguments
+            # (`hma worker` runs `hma worker run`).
+            default = re.search(r"^\s+(\S+) \(default\)", result.stdout, re.M)
+            if default:
+                flags |= flags_of(f"{subcommand} {default.group(1)}") or set()
+            _flags[subcommand] = flags
     return _flags[subcommand]
 
 

@@ -107,6 +107,20 @@ import Testing
         #expect(written.type == "file_operation_result", "\(written)")
         #expect(cluster.exists("w1/projects/\(ids[0])/src/main.py"))
 
+        // w1 drained: a new project goes to w2 although w1 would win the tie;
+        // w1's project is still served. Undrained, w1 takes projects again.
+        let drain = try ChildProcess(ChildProcess.executable("hma"), ["worker", "drain", "w1", "--data-dir", cluster.folder + "/gw"])
+        #expect(try await within(30, "hma worker drain") { await drain.exitStatus() } == 0, "\(drain.standardError)")
+        let third = try await client.request("import_project", ["projectName": "third", "files": [["path": "t.txt", "content": "t"]]])
+        let thirdId = try #require(third.payload["projectId"]?.stringValue, "\(third)")
+        #expect(cluster.exists("w2/projects/\(thirdId)/t.txt") && !cluster.exists("w1/projects/\(thirdId)"))
+        #expect(try await client.request("file_read", ["projectId": .string(ids[0]), "filePath": "hello.txt"]).type == "file_read_result")
+        let undrain = try ChildProcess(ChildProcess.executable("hma"), ["worker", "undrain", "w1", "--data-dir", cluster.folder + "/gw"])
+        #expect(try await within(30, "hma worker undrain") { await undrain.exitStatus() } == 0, "\(undrain.standardError)")
+        let fourth = try await client.request("import_project", ["projectName": "fourth", "files": [["path": "f.txt", "content": "f"]]])
+        let fourthId = try #require(fourth.payload["projectId"]?.stringValue, "\(fourth)")
+        #expect(cluster.exists("w1/projects/\(fourthId)/f.txt"), "w1 holds fewer projects and takes the next")
+
         // A terminal of the project on worker 2, through the gateway.
         let terminal = try await client.request("create_terminal_session", ["projectId": .string(ids[1]), "cols": 80, "rows": 24])
         let terminalId = try #require(terminal.payload["sessionId"]?.stringValue, "\(terminal)")

@@ -23,4 +23,16 @@ import Testing
             try await store.setProjectHost(projectId: "nope", node: "w1")
         }
     }
+
+    @Test func drainedNodesAreListedUntilUndrained() async throws {
+        let store = try await Fixture().store
+        #expect(try await store.drainedNodes().isEmpty)
+        try await store.drainNode("w1")
+        try await store.drainNode("w1")
+        try await store.drainNode("w2")
+        #expect(try await store.drainedNodes() == ["w1", "w2"])
+        #expect(try await store.undrainNode("w1"))
+        #expect(try await store.undrainNode("w1") == false)
+        #expect(try await store.drainedNodes() == ["w2"])
+    }
 }

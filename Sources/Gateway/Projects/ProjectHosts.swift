@@ -58,13 +58,16 @@ public final class ProjectHosts: Sendable {
     }
 
     /// Where a new project goes: the live worker holding the fewest
-    /// projects, by name on a tie (before the project is made, so nothing
-    /// is made when no worker is up).
+    /// projects, by name on a tie, leaving out workers being drained
+    /// (`hma worker drain`) — chosen before the project is made, so
+    /// nothing is made when no worker can take it.
     /// - Throws: `ProtocolError(.unavailable)` when no worker is up.
     public func choose() async throws -> MemberState {
         let counts = try await store.projectCountsByHost()
+        let drained = try await store.drainedNodes()
         let workers = mesh.cluster.members.filter { member in
             member.roles.contains(.worker) && member.status == .up && (member.node != mesh.node || local != nil)
+                && !drained.contains(member.node.name.rawValue)
         }
         let load = { (member: MemberState) in (counts[member.node.name.rawValue] ?? 0, member.node.name.rawValue) }
         guard let chosen = workers.min(by: { load($0) < load($1) }) else {

@@ -104,7 +104,7 @@ enum Migrations {
                 );
                 """)
         }
-        migrator.registerMigration("v4: project hosts") { db in
+        migrator.registerMigration("v4: project hosts, drained nodes") { db in
             // Which node holds each project's folder, sandbox and terminals
             // (docs/architecture.md, "Projects on workers"). A project with
             // no row is on the gateway's own host (made before v4, or by
@@ -117,6 +117,14 @@ enum Migrations {
                     placed_at INTEGER NOT NULL
                 );
                 CREATE INDEX project_host_node ON project_host(node);
+                """)
+            // Workers an operator is draining (`hma worker drain`): no new
+            // project is placed on them; their projects stay served.
+            try db.execute(sql: """
+                CREATE TABLE drained_node (
+                    node TEXT PRIMARY KEY NOT NULL,
+                    drained_at INTEGER NOT NULL
+                );
                 """)
         }
         return migrator

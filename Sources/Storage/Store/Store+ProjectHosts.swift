@@ -37,4 +37,27 @@ extension Store {
             return counts
         }
     }
+
+    /// Marks `node` as draining: placement skips it from now on.
+    public func drainNode(_ node: String) async throws {
+        let drained = now.milliseconds
+        try await write { db in
+            try db.execute(sql: "INSERT INTO drained_node (node, drained_at) VALUES (?, ?) ON CONFLICT(node) DO NOTHING",
+                           arguments: [node, drained])
+        }
+    }
+
+    /// Lets placement use `node` again; returns whether it was draining.
+    @discardableResult
+    public func undrainNode(_ node: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM drained_node WHERE node = ?", arguments: [node])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The nodes being drained.
+    public func drainedNodes() async throws -> Set<String> {
+        try await read { db in Set(try String.fetchAll(db, sql: "SELECT node FROM drained_node")) }
+    }
 }

@@ -4,6 +4,7 @@ import Gateway
 import Logging
 import Mesh
 import ServiceLifecycle
+import Storage
 import UnixSignals
 
 /// Options every cluster node takes (`hma worker`, `hma gateway`).
@@ -82,14 +83,25 @@ struct MeshNodeOptions: ParsableArguments {
     }
 }
 
+/// `hma worker`: run a worker node (the default), or, on the gateway's
+/// machine, drain one (docs/deploy.md).
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker node (the default), or drain or undrain one in the gateway's database.",
+        subcommands: [WorkerRun.self, WorkerDrain.self, WorkerUndrain.self],
+        defaultSubcommand: WorkerRun.self
+    )
+}
+
 /// `hma worker`: a mesh node that joins a cluster (or a `hma dev` node) and
 /// holds the projects its gateway places on it — their folders under
 /// `<data dir>/projects`, sandboxes, git and terminals — serving them to
 /// gateways only (docs/architecture.md, "Projects on workers").
-struct WorkerCommand: AsyncParsableCommand {
+struct WorkerRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "worker",
-        abstract: "Run a worker node that joins a cluster through seed nodes (for example a `hma dev` node)."
+        commandName: "run",
+        abstract: "Run a worker node that joins a cluster through seed nodes (for example a `hma dev` node). The default."
     )
 
     @OptionGroup var node: MeshNodeOptions
@@ -117,6 +129,39 @@ struct WorkerCommand: AsyncParsableCommand {
         announcer.cancel()
         // The sandboxes' processes end with the node.
         try? await host.closeAll()
+    }
+}
+
+/// `hma worker drain NODE`: no new project is placed on NODE; the projects
+/// it holds stay where they are and are served until it stops (run on the
+/// gateway's machine, like `hma users`: it writes the gateway's database,
+/// which the gateway reads at each placement).
+struct WorkerDrain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain", abstract: "Stop placing new projects on a worker (its projects stay served).")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The worker's node name.") var node: String
+
+    func run() async throws {
+        guard (try? NodeName(node)) != nil else { throw ValidationError("\(node) is not a node name.") }
+        let store = try await UsersCommand.openStore(common)
+        try await store.drainNode(node)
+        let held = try await store.projectCountsByHost()[node] ?? 0
+        print("draining \(node): no new projects go there; it holds \(held) project(s), served until it stops")
+        print("draining now: \(try await store.drainedNodes().sorted().joined(separator: ", "))")
+    }
+}
+
+/// `hma worker undrain NODE`: placement may use NODE again.
+struct WorkerUndrain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "undrain", abstract: "Let placement use a drained worker again.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The worker's node name.") var node: String
+
+    func run() async throws {
+        let store = try await UsersCommand.openStore(common)
+        guard try await store.undrainNode(node) else { throw ValidationError("\(node) is not being drained.") }
+        print("\(node) takes new projects again")
     }
 }
 
