@@ -119,14 +119,42 @@ public actor RunManager {
 
     /// Continues every run whose journal says it was still working (after
     /// a crash or a restart). Runs waiting for the person stay waiting.
+    ///
+    /// A run whose project is on a worker that has not (re)joined yet —
+    /// after a gateway restart the workers come back within seconds — is
+    /// tried again every second until its worker is up, for at most
+    /// `hostWaitLimit`.
     public func resumeUnfinished() async {
+        let waiting = await resume(only: nil)
+        guard !waiting.isEmpty else { return }
+        logger.notice("runs wait for their workers to rejoin", metadata: ["count": "\(waiting.count)"])
+        Task { [hostWaitLimit] in
+            var left = waiting
+            let deadline = ContinuousClock.now + hostWaitLimit
+            while !left.isEmpty, ContinuousClock.now < deadline, await self.isAccepting {
+                try? await Task.sleep(for: .seconds(1))
+                left = await self.resume(only: left)
+            }
+            if !left.isEmpty { self.logger.error("runs were not resumed: their workers did not come back", metadata: ["projects": "\(left.sorted())"]) }
+        }
+    }
+
+    /// How long a saved run waits for its project's worker after a restart.
+    let hostWaitLimit: Duration = .seconds(600)
+
+    private var isAccepting: Bool { accepting }
+
+    /// Resumes the saved runs (those in `only`, when given); returns the
+    /// projects whose worker is not up yet.
+    private func resume(only: Set<String>?) async -> Set<String> {
         let saved: [(projectId: String, snapshot: Data)]
         do { saved = try await store.agentRuns() } catch {
             logger.error("the runs to resume cannot be read", metadata: ["error": "\(error)"])
-            return
+            return []
         }
-        if !saved.isEmpty { logger.notice("checking saved runs", metadata: ["count": "\(saved.count)"]) }
-        for (projectId, _) in saved where runs[projectId] == nil {
+        var unavailable: Set<String> = []
+        if !saved.isEmpty && only == nil { logger.notice("checking saved runs", metadata: ["count": "\(saved.count)"]) }
+        for (projectId, _) in saved where runs[projectId] == nil && (only?.contains(projectId) ?? true) {
             do {
                 let journal = StoreRunJournal(store: store, projectId: projectId)
                 guard let snapshot = try await journal.load() else { continue }
@@ -158,10 +186,13 @@ public actor RunManager {
                     await active.hub.publish(translator.projectStatus(for: outcome))
                 }
                 logger.notice("run resumed", metadata: ["project": "\(projectId)", "waiting": "\(waiting)"])
+            } catch let error as ProtocolError where error.code == .unavailable {
+                unavailable.insert(projectId)
             } catch {
                 logger.error("a run could not be resumed", metadata: ["project": "\(projectId)", "error": "\(error)"])
             }
         }
+        return unavailable
     }
 
     /// Keeps a run that was working until the person answers, and tells
