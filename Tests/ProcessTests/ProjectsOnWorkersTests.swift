@@ -13,72 +13,8 @@ import Testing
     static let quietEnvironment: [String: String] = Dictionary(uniqueKeysWithValues:
         ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_HOST"].map { ($0, "") })
 
-    /// A gateway process, the mesh endpoint workers join, and a signed-in client.
-    struct Cluster {
-        let folder: String
-        let certs: CertificateFolder
-        let gateway: ChildProcess
-        let port: Int
-        let mesh: String
-        let client: ProtocolClient
-
-        static func start() async throws -> Cluster {
-            let certs = try CertificateFolder()
-            let folder = certs.folder
-            let gateway = try ChildProcess(ChildProcess.executable("hma"), [
-                "gateway", "--name", "gw", "--listen", "127.0.0.1:0", "--certs", try certs.directory(for: "gw"),
-                "--http", "127.0.0.1:0", "--data-dir", folder + "/gw", "--log-level", "error"], environment: quietEnvironment)
-            let ready = try await within(60, "the gateway to serve") { await gateway.lines.first { $0.contains("is running. Open http://") } }
-            let url = URL(string: try #require(ready, "gateway: \(gateway.standardError)").components(separatedBy: "Open ").last!)!
-            let (_, body) = try await DevCommandTests.get(url.appendingPathComponent("health"))
-            let mesh = try #require(try JSONDecoder().decode(DevCommandTests.Health.self, from: body).checks["mesh"]?.endpoint)
-            // A user and an API token, from the gateway's own database.
-            let users = try ChildProcess(ChildProcess.executable("hma"), ["users", "add", "ada", "--data-dir", folder + "/gw"])
-            var token: String?
-            while token == nil, let line = await users.lines.next() {
-                if line.hasPrefix("token ") { token = String(line.dropFirst(6)) }
-            }
-            #expect(try await within(30, "hma users add") { await users.exitStatus() } == 0)
-            let client = try await ProtocolClient.connect(port: try #require(url.port), headers: ["Authorization": "Bearer \(try #require(token))"])
-            #expect(try await client.request("hello", ["clientVersion": "tests"]).type == "welcome")
-            return Cluster(folder: folder, certs: certs, gateway: gateway, port: url.port!, mesh: mesh, client: client)
-        }
-
-        func worker(_ name: String) async throws -> ChildProcess {
-            let worker = try ChildProcess(ChildProcess.executable("hma"), [
-                "worker", "--name", name, "--join", mesh, "--certs", try certs.directory(for: name),
-                "--data-dir", folder + "/" + name, "--log-level", "error"], environment: quietEnvironment)
-            let seen = try await within(30, "\(name) to see the gateway") { await worker.lines.first { $0 == "member gw up" } }
-            #expect(seen != nil, "\(name): \(worker.standardError)")
-            return worker
-        }
-
-        /// Waits until the gateway sees `count` members up.
-        func waitForMembers(_ count: Int) async throws {
-            try await within(30, "the gateway to see \(count) members up") {
-                while true {
-                    let status = try await client.request("cluster_status")
-                    let up = status.payload["nodes"]?.arrayValue?.filter { $0["state"] == "up" }.count ?? 0
-                    if up == count { return }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-            }
-        }
-
-        func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: folder + "/" + path) }
-
-        func stop(_ processes: [ChildProcess]) async throws {
-            await client.close()
-            for process in processes + [gateway] {
-                process.signal(SIGTERM)
-                _ = try? await within(30, "a node to exit") { await process.exitStatus() }
-            }
-            try? FileManager.default.removeItem(atPath: folder)
-        }
-    }
-
     @Test func projectsArePlacedOnWorkersAndServedThroughTheGateway() async throws {
-        let cluster = try await Cluster.start()
+        let cluster = try await ProcessCluster.start()
         let client = cluster.client
 
         // No worker yet: a new project is refused with a reason, and nothing is made.

@@ -1,0 +1,129 @@
+import Foundation
+import Gateway
+import GatewayTesting
+import MeshTesting
+import ProcessTesting
+import Testing
+
+/// The whole system across processes under faults: a gateway and two
+/// workers (mutual TLS), the demo model's run, and one fault each. Every
+/// scenario prints a line: what happened, how long detection and recovery
+/// took, and how many files were checked.
+@Suite(.serialized) struct ClusterFaultTests {
+    static func report(_ scenario: String, _ facts: String) {
+        print("cluster scenario \(scenario): \(facts)")
+    }
+
+    @Test func aGatewayKilledMidRunComesBackAndTheRunFinishesWithTheSameFiles() async throws {
+        let cluster = try await ProcessCluster.start(demoPauseMilliseconds: 8)
+        let w1 = try await cluster.worker("w1"), w2 = try await cluster.worker("w2")
+        try await cluster.waitForMembers(3)
+
+        // An undisturbed run first: the files the disturbed one must match.
+        let reference: String
+        do {
+            reference = try await cluster.client.buildDemo().project
+        } catch {
+            Issue.record("the undisturbed run did not finish: \(error); gateway: \(cluster.gateway.standardError.suffix(2000)); got \(cluster.client.received.suffix(6))")
+            throw error
+        }
+        let referenceNode = cluster.exists("w1/projects/\(reference)") ? "w1" : "w2"
+        let expected = try cluster.files(of: reference, on: referenceNode)
+
+        // The second run is killed with the gateway in its structure phase.
+        let client = cluster.client
+        let started = try await client.request("start_project_init", ["language": "python", "initialPrompt": .string(DevGateway.tempconv)])
+        let session = try #require(started.payload["session"]?["id"]?.stringValue)
+        _ = try await within(60, "the first question") {
+            try await client.next { $0.type == "project_status" && $0.payload["status"] == "waiting" && $0.payload["sessionId"]?.stringValue == session }
+        }
+        _ = try await client.request("approve_phase", ["sessionId": .string(session), "phase": "understanding"])
+        _ = try await within(60, "the structure phase's first file") {
+            try await client.next { frame in
+                frame.type == "file_tree_update" && frame.payload["sessionId"] == nil
+                    && client.received.contains { $0.type == "project_init_status" && $0.payload["phase"] == "structure" && $0.payload["sessionId"]?.stringValue == session }
+            }
+        }
+        let project = try #require(client.received.first { $0.type == "project_status" && $0.payload["sessionId"]?.stringValue == session && $0.payload["projectId"] != nil }?.payload["projectId"]?.stringValue)
+        let node = cluster.exists("w1/projects/\(project)") ? "w1" : "w2"
+        #expect(node != referenceNode, "the second project went to the other worker")
+        let messagesBefore = client.received.filter { $0.type == "message" && $0.payload["sessionId"]?.stringValue == session }.count
+        let killed = ContinuousClock.now
+        try await cluster.killAndRestartGateway()
+        let again = cluster.client
+
+        // History intact; the workers are back as members; the run resumes.
+        let messages = try await again.request("load_chat_messages", ["sessionId": .string(session), "limit": 200])
+        #expect((messages.payload["messages"]?.arrayValue ?? []).count >= messagesBefore)
+        try await cluster.waitForMembers(3)
+        let rejoined = ContinuousClock.now - killed
+        let resync = try await again.request("resume", ["sessionId": .string(session), "lastSeq": 10_000])
+        #expect(resync.type == "resync_required")
+        do {
+            try await again.finishRun(session: session)
+        } catch {
+            Issue.record("the resumed run did not finish: \(error); gateway: \(cluster.gateway.standardError.suffix(2000)); got \(again.received.suffix(6))")
+            throw error
+        }
+        let recovered = ContinuousClock.now - killed
+        let seqs = again.received.filter { $0.payload["sessionId"]?.stringValue == session || $0.seq != nil }.compactMap(\.seq)
+        #expect(seqs == Array(seqs.sorted()), "events after the restart arrive in order")
+        #expect(Set(seqs).count == seqs.count, "no event twice")
+        let produced = try cluster.files(of: project, on: node)
+        #expect(produced.keys.sorted() == expected.keys.sorted(), "the same files as the undisturbed run")
+        for (path, content) in expected where produced[path] != content && !path.hasPrefix("NOTES") {
+            Issue.record("\(path) differs from the undisturbed run's")
+        }
+        Self.report("gateway SIGKILL mid-run", "workers members again after \(rejoined), run finished \(recovered) after the kill, \(produced.count) files checked against the undisturbed run")
+        try await cluster.stop([w1, w2])
+    }
+
+    @Test func aWorkerPausedShorterThanTheFailureThresholdLosesNothing() async throws {
+        let cluster = try await ProcessCluster.start()
+        let w1 = try await cluster.worker("w1"), w2 = try await cluster.worker("w2")
+        try await cluster.waitForMembers(3)
+        let imported = try await cluster.client.request("import_project", ["files": [["path": "keep.txt", "content": "kept"]]])
+        let project = try #require(imported.payload["projectId"]?.stringValue)
+        let node = cluster.exists("w1/projects/\(project)") ? w1 : w2
+
+        // SIGSTOP for 500 ms: the failure detector suspects it, no more.
+        node.signal(SIGSTOP)
+        let paused = ContinuousClock.now
+        var seen: Set<String> = []
+        while ContinuousClock.now - paused < .milliseconds(500) {
+            seen.formUnion(try await cluster.members().values)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        node.signal(SIGCONT)
+        try await cluster.waitForMembers(3)
+        let back = ContinuousClock.now - paused
+        #expect(!seen.contains("down") && !seen.contains("removed"), "states seen while paused: \(seen)")
+        let read = try await cluster.client.request("file_read", ["projectId": .string(project), "filePath": "keep.txt"])
+        #expect(read.payload["content"] == "kept", "\(read)")
+        let next = try await cluster.client.request("import_project", ["files": [["path": "n.txt", "content": "n"]]])
+        #expect(next.type == "import_result", "\(next)")
+        Self.report("worker SIGSTOP 500 ms", "states seen \(seen.sorted()), all up again \(back) after the pause, 1 file checked, nothing re-placed")
+        try await cluster.stop([w1, w2])
+    }
+
+    @Test func aNodeFromAnotherCAAndAClientWithoutATokenAreRefused() async throws {
+        let cluster = try await ProcessCluster.start()
+        let w1 = try await cluster.worker("w1")
+        try await cluster.waitForMembers(2)
+        let stranger = try CertificateFolder()
+        defer { try? FileManager.default.removeItem(atPath: stranger.folder) }
+        let started = ContinuousClock.now
+        let intruder = try await cluster.worker("w9", certificates: try stranger.directory(for: "w9"), expectJoin: false)
+        let code = try await within(60, "the foreign worker to give up") { await intruder.exitStatus() }
+        #expect(code != 0, "a node with another CA's certificate joined")
+        #expect(try await cluster.members()["w9"] == nil, "the gateway never lists it")
+        await #expect(throws: (any Error).self) {
+            _ = try await ProtocolClient.connect(port: cluster.httpPort, headers: [:])
+        }
+        await #expect(throws: (any Error).self) {
+            _ = try await ProtocolClient.connect(port: cluster.httpPort, headers: ["Authorization": "Bearer not-a-token"])
+        }
+        Self.report("foreign CA and no token", "foreign worker refused (exit \(code) after \(ContinuousClock.now - started)); sockets without or with a forged token refused")
+        try await cluster.stop([w1])
+    }
+}
