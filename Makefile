@@ -14,7 +14,7 @@ TEST_PACKAGES := git python3 nodejs openssl iproute2 openssh-server podman runc 
 # Extra arguments for `hma dev`, e.g. `make dev ARGS="--port 9000"`.
 ARGS ?=
 
-.PHONY: all deps build dev test frontend test-frontend bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents bench-gateway bench-ide smoke-local-model fuzz-wire clean
+.PHONY: all deps build dev test frontend test-frontend bench-storage bench-mesh bench-cluster bench-workspace bench-llm bench-agents bench-gateway bench-e2e bench-ide smoke-local-model fuzz-wire clean
 
 all: build
 
@@ -73,6 +73,15 @@ bench-agents: deps
 smoke-local-model: deps
 	@scripts/install-system-packages.sh python3 python3-venv g++ curl
 	scripts/smoke-local-model.sh
+
+# Whole projects through the web IDE protocol: 20 at once on one `hma dev`
+# node and on a three-node cluster (demo model paced at 100 ms a reply):
+# projects per minute, completion p50/p99, gateway CPU and memory. Needs
+# root (bwrap sandboxes). Writes docs/benchmarks.md.
+bench-e2e: deps
+	@scripts/install-system-packages.sh $(TEST_PACKAGES)
+	@scripts/prepare-sandbox-image.sh
+	scripts/bench.sh e2e
 
 # Provider client overhead per streamed token and 100-stream throughput,
 # against OpenAI's Python SDK (fetched from PyPI). Writes docs/benchmarks.md.

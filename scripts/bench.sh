@@ -12,7 +12,8 @@ case "${1:-}" in
   llm) product=LLMBenchmark ;;
   agents) product=AgentsBenchmark ;;
   gateway) product=GatewayBenchmark ;;
-  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace|llm|agents|gateway" >&2; exit 2 ;;
+  e2e) product=GatewayBenchmark ;;
+  *) echo "usage: scripts/bench.sh storage|mesh|cluster|workspace|llm|agents|gateway|e2e" >&2; exit 2 ;;
 esac
 cd Benchmarks
 # A new source file in the parent package is missed by a cached build plan.
@@ -22,8 +23,8 @@ swift build -c release --product "$product"
 if [ "$1" = workspace ]; then swift build -c release --product hma-git; fi
 # The cluster benchmark starts node processes from this binary.
 if [ "$1" = cluster ]; then swift build -c release --product hma-bench-node; fi
-# The gateway benchmark runs `hma dev` (release) as the server under load.
-if [ "$1" = gateway ]; then swift build -c release --product hma; fi
+# The gateway and end-to-end benchmarks run `hma` (release) as the servers.
+if [ "$1" = gateway ] || [ "$1" = e2e ]; then swift build -c release --product hma && swift build -c release --product hma-git; fi
 # The LLM benchmark's peer: OpenAI's Python SDK, from PyPI into the build folder.
 if [ "$1" = llm ]; then
   peer="$root/Benchmarks/.build/python-peer"
@@ -51,4 +52,6 @@ if [ "$1" = gateway ]; then
   # 5,000 sockets each side (the benchmark also raises its soft limit).
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fi
-BENCH_DOCS="$root/docs/benchmarks.md" "$(swift build -c release --show-bin-path)/$product"
+# The end-to-end benchmark is a mode of the gateway benchmark's binary.
+mode=(); [ "$1" = e2e ] && mode=(e2e)
+BENCH_DOCS="$root/docs/benchmarks.md" "$(swift build -c release --show-bin-path)/$product" "${mode[@]}"

@@ -147,9 +147,9 @@ let gatewayEnvironment: [String: String] = [
 
 /// A fresh `hma dev` on free ports, signed in like a browser: the session
 /// cookie from `/?token=` is what every load socket presents.
-func startGateway() async throws -> ServerProcess {
+func startGateway(environment base: [String: String] = gatewayEnvironment) async throws -> ServerProcess {
     let folder = NSTemporaryDirectory() + "hma-bench-gateway-\(UUID().uuidString)"
-    var environment = gatewayEnvironment
+    var environment = base
     for key in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_HOST"] {
         environment[key] = ""
     }

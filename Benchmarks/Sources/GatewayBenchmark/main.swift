@@ -37,6 +37,13 @@ func say(_ line: String) {
     fflush(nil)
 }
 
+// make bench-e2e (EndToEnd.swift).
+if CommandLine.arguments.dropFirst().first == "e2e" {
+    try await runEndToEnd()
+    stopAllServers()
+    exit(0)
+}
+
 /// The machine's 1-minute load average (the machines are shared).
 func loadAverage() -> String {
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
@@ -118,7 +125,7 @@ do {
                      Double(memory.before) / 1048576, Double(memory.after) / 1048576, memory.bytesPerConnection / 1024))
         return memory
     }
-    let gatewayIdle = try await idle(startGateway, .gateway)
+    let gatewayIdle = try await idle({ try await startGateway() }, .gateway)
     let echoIdle = try await idle(startEchoServer, .echo)
     var socketIOIdle: IdleMemory?
     if let peer { socketIOIdle = try await idle({ try await startSocketIOServer(peer: peer) }, .socketIO) }
