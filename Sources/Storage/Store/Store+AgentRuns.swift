@@ -11,9 +11,7 @@ extension Store {
         }
         let updated = now.milliseconds
         try await write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM project_meta WHERE id = ?", arguments: [projectId]) != nil else {
-                throw StorageError.projectNotFound(id: projectId)
-            }
+            try Store.requireProject(projectId, in: db)
             try db.execute(
                 sql: """
                     INSERT INTO agent_run (project_id, snapshot, updated_at) VALUES (?, ?, ?)

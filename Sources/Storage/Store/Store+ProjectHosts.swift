@@ -2,14 +2,19 @@ import Foundation
 import GRDB
 
 extension Store {
+    /// Throws `.projectNotFound` unless the project exists (inside a write).
+    static func requireProject(_ projectId: String, in db: Database) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM project_meta WHERE id = ?", arguments: [projectId]) != nil else {
+            throw StorageError.projectNotFound(id: projectId)
+        }
+    }
+
     /// Records that `node` holds the project's files from now on.
     /// - Throws: `.projectNotFound`.
     public func setProjectHost(projectId: String, node: String) async throws {
         let placed = now.milliseconds
         try await write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM project_meta WHERE id = ?", arguments: [projectId]) != nil else {
-                throw StorageError.projectNotFound(id: projectId)
-            }
+            try Store.requireProject(projectId, in: db)
             try db.execute(
                 sql: """
                     INSERT INTO project_host (project_id, node, placed_at) VALUES (?, ?, ?)
