@@ -36,6 +36,7 @@ let package = Package(
             name: "MeshBenchmark",
             dependencies: [
                 "BenchmarkReport",
+                "AllocationCounter",
                 .product(name: "Mesh", package: "hma"),
                 .product(name: "MeshTesting", package: "hma"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -45,6 +46,8 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
+        // Interposed malloc and friends: allocations per call in bench-mesh.
+        .target(name: "AllocationCounter"),
         .executableTarget(
             name: "WorkspaceBenchmark",
             dependencies: ["BenchmarkReport", .product(name: "Workspace", package: "hma")]

@@ -8,6 +8,7 @@
 //   (c) the ceiling: bare SwiftNIO + NIOSSL length-prefixed echo, pipelined;
 //   (d) the peer: the same request/reply over grpc-swift 2 (raw bytes).
 // Client and server share this process and its 2 cores, as in MESH-NOTES.md.
+import AllocationCounter
 import BenchmarkReport
 import Foundation
 import Logging
@@ -25,7 +26,7 @@ let payload = Data(repeating: 0x5A, count: 64)
 // TLS material for every contestant: one cluster CA, one certificate per side.
 let ca = try CertificateAuthority.makeCA()
 func credentials(_ name: String) throws -> NodeCredentials {
-    let issued = try CertificateAuthority.issueNode(try NodeName(name), addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
+    let issued = try CertificateAuthority.issueNode(try NodeName(name), roles: .member, addresses: ["127.0.0.1"], caCertificatePEM: ca.certificatePEM, caPrivateKeyPEM: ca.privateKeyPEM)
     return NodeCredentials(caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)
 }
 let serverCredentials = try credentials("bench-server")
@@ -35,6 +36,8 @@ func median(_ points: [Point]) -> Point {
     let sorted = points.sorted { $0.perSecond < $1.perSecond }
     return sorted[sorted.count / 2]
 }
+
+func f(_ value: Double, _ digits: Int = 0) -> String { value.isNaN ? "–" : String(format: "%.\(digits)f", value) }
 
 /// Tells looping tasks to end.
 final class StopFlag: Sendable {
@@ -99,6 +102,9 @@ func oneWay(to remote: ProbeActor) async throws -> Point {
     return Point(perSecond: Double(after - before) / seconds, p50Micros: .nan, p99Micros: .nan)
 }
 
+nonisolated(unsafe) var allocationsPerCall = Double.nan
+nonisolated(unsafe) var allocationsPerMessage = Double.nan
+
 /// Runs every point and returns the medians by name.
 func measure() async throws -> [String: Point] {
     print("mesh benchmark: \(Int(seconds)) s per point after \(warmup) s warm-up, median of \(runs) runs, 64-byte payloads, TLS 1.3")
@@ -134,6 +140,23 @@ func measure() async throws -> [String: Point] {
     for _ in 0..<runs { oneWayPoints.append(try await oneWay(to: remote)) }
     results["one-way"] = median(oneWayPoints)
     print("mesh one-way: \(Int(results["one-way"]!.perSecond)) msg/s")
+
+    // Heap allocations per call, both ends (they share this process).
+    let calls = 20_000
+    var before = hma_allocation_count()
+    for _ in 0..<calls { _ = try await remote.echo(payload) }
+    allocationsPerCall = Double(hma_allocation_count() - before) / Double(calls)
+    let delivered = try await remote.deliveredCount()
+    before = hma_allocation_count()
+    try await MeshActorSystem.withOneWayDelivery {
+        var sent = 0
+        while sent < calls {
+            do { try await remote.deliver(payload); sent += 1 } catch MeshError.overloaded { await Task.yield() }
+        }
+    }
+    while try await remote.deliveredCount() < delivered + calls { try await Task.sleep(for: .milliseconds(1)) }
+    allocationsPerMessage = Double(hma_allocation_count() - before) / Double(calls)
+    print("allocations: \(f(allocationsPerCall, 1)) per request/reply call, \(f(allocationsPerMessage, 1)) per one-way message (both ends)")
     withExtendedLifetime(probe) {}
     try await client.shutdown()
     try await server.shutdown()
@@ -174,7 +197,6 @@ func measure() async throws -> [String: Point] {
 let results = try await measure()
 
 // Report.
-func f(_ value: Double, _ digits: Int = 0) -> String { value.isNaN ? "–" : String(format: "%.\(digits)f", value) }
 func row(_ name: String, _ key: String) -> String {
     let p = results[key]!
     return "| \(name) | \(f(p.perSecond)) | \(f(p.p50Micros)) | \(f(p.p99Micros)) |"
@@ -194,10 +216,17 @@ let ratio = results["mesh c64"]!.perSecond / results["ceiling c64"]!.perSecond
 let versusGRPC = results["mesh c64"]!.perSecond / results["grpc c64"]!.perSecond
 let latencyRatio = results["mesh c1"]!.p50Micros / results["ceiling c1"]!.p50Micros
 let summary = "mesh/ceiling calls-per-second ratio at concurrency 64: \(f(ratio, 2)) (mesh/grpc \(f(versusGRPC, 1)))"
+let lines = [
+    "p50 at concurrency 1: mesh/ceiling \(f(latencyRatio, 1))x",
+    "ceiling here: c1 \(f(results["ceiling c1"]!.perSecond)) req/s, c64 \(f(results["ceiling c64"]!.perSecond)) req/s (an independent bare NIO+TLS 1.3 echo reached about 42000 and 880000 on this machine kind while planning)",
+    "allocations: \(f(allocationsPerCall, 1)) per request/reply call, \(f(allocationsPerMessage, 1)) per one-way message (both ends, one process)",
+    "reference: Akka Artery one-way, about 630000 msg/s (its published laptop figure; not run here)",
+    "mesh one-way \(f(results["one-way"]!.perSecond)) msg/s",
+    summary,
+]
 for line in table { print(line) }
-print("p50 at concurrency 1: mesh/ceiling \(f(latencyRatio, 1))x")
-print(summary)
+for line in lines { print(line) }
 
 try writeBenchmarkSection(
     name: "mesh", command: "make bench-mesh", detail: "\(Int(seconds)) s per point, median of \(runs)",
-    summary: [summary, "p50 at concurrency 1: mesh/ceiling \(f(latencyRatio, 1))x"], table: table)
+    summary: lines, table: table)
