@@ -78,6 +78,27 @@ import Testing
         }
     }
 
+    /// A rolling upgrade: a node one minor version ahead, offering a
+    /// capability the older node does not know, still connects both ways;
+    /// they use only what both have.
+    @Test func aNewerMinorVersionWithUnknownCapabilitiesConnectsBothWays() {
+        var newer = hello(alpha)
+        newer.versionMinor = WireVersion.minor + 1
+        newer.capabilities = MeshCapabilities(rawValue: MeshCapabilities.all.rawValue | 1 << 30)
+        for (initiatorHello, acceptorHello, acceptorName, initiatorName) in [(newer, hello(beta), "alpha", "beta"), (hello(beta), newer, "beta", "alpha")] {
+            let expected = initiatorHello.node == alpha ? beta : alpha
+            var initiator = HandshakeStateMachine(local: initiatorHello, role: .initiator(expectedPeer: expected.name))
+            var acceptor = HandshakeStateMachine(local: acceptorHello, role: .acceptor)
+            _ = acceptor.start()
+            guard case .send(.hello, let helloMessage)? = initiator.start() else { Issue.record("no hello"); return }
+            let answer = acceptor.receive(frame(.hello, helloMessage), certificate: .init(name: acceptorName, roles: .member))
+            guard case .send(.welcome, let welcome) = answer else { Issue.record("a newer minor version was refused: \(answer)"); return }
+            _ = initiator.receive(frame(.welcome, welcome), certificate: .init(name: initiatorName, roles: .member))
+            #expect(initiator.isEstablished && acceptor.isEstablished)
+            #expect(acceptor.establishedPeer?.capabilities == .all, "only the capabilities both know")
+        }
+    }
+
     @Test func anotherMajorVersionIsRejected() {
         var acceptor = HandshakeStateMachine(local: hello(beta), role: .acceptor)
         _ = acceptor.start()
