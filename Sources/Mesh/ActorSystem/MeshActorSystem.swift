@@ -496,9 +496,72 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
 
     // MARK: - Inbound calls
 
-    /// Executes a received call on its local actor, in arrival order per
-    /// actor: the call is enqueued on the actor before this returns.
-    func deliver(_ call: CallMessage, oneWay: Bool, replyingOn association: Association) {
+    /// Executes a received request/reply call on its local actor, in
+    /// arrival order per actor: enqueued on the actor before this returns,
+    /// or behind the one-way calls from this connection still being run
+    /// for that actor (`InboundQueues`).
+    func deliver(_ call: CallMessage, replyingOn association: Association, queues: InboundQueues) {
+        guard let prepared = prepare(call, oneWay: false, replyingOn: association) else { return }
+        if queues.addIfDraining(.call(prepared), for: call.recipient.path) { return }
+        start(prepared, path: call.recipient.path, replyingOn: association)
+    }
+
+    /// One-way calls that arrived in one read: one task per recipient runs
+    /// them one after another, in arrival order (a task per message cost
+    /// more than the call). A one-way call thus starts after the previous
+    /// one to the same actor from the same connection has returned.
+    func deliverOneWay(_ calls: [CallMessage], replyingOn association: Association, queues: InboundQueues) {
+        var groups: [(path: String, items: [InboundQueues.Item])] = []
+        var index: [String: Int] = [:]
+        for call in calls {
+            guard let prepared = prepare(call, oneWay: true, replyingOn: association) else { continue }
+            if let at = index[call.recipient.path] {
+                groups[at].items.append(.oneWay(prepared))
+            } else {
+                index[call.recipient.path] = groups.count
+                groups.append((call.recipient.path, [.oneWay(prepared)]))
+            }
+        }
+        for group in groups where queues.add(group.items, for: group.path) {
+            drain(group.path, queues: queues, replyingOn: association)
+        }
+    }
+
+    /// Where received calls run (see `MeshSettings.inboundCallsOnEventLoop`).
+    private func inboundExecutor(_ association: Association) -> (any TaskExecutor)? {
+        settings.inboundCallsOnEventLoop ? association.taskExecutor : nil
+    }
+
+    /// Starts one call in its own task. Immediate: it runs on this thread up
+    /// to the hop onto the actor, so calls reach the actor in arrival order.
+    private func start(_ prepared: PreparedCall, path: String, replyingOn association: Association) {
+        let inbound = association.peer.map { InboundCall(caller: $0.node, roles: $0.roles, recipientPath: path) }
+        Task.immediate(executorPreference: inboundExecutor(association)) {
+            await Self.$inboundCall.withValue(inbound) { await self.execute(prepared) }
+        }
+    }
+
+    /// Runs `path`'s queue until it is empty: one-way calls in turn,
+    /// request/reply calls started when their turn comes.
+    private func drain(_ path: String, queues: InboundQueues, replyingOn association: Association) {
+        let inbound = association.peer.map { InboundCall(caller: $0.node, roles: $0.roles, recipientPath: path) }
+        Task.immediate(executorPreference: inboundExecutor(association)) {
+            await Self.$inboundCall.withValue(inbound) {
+                while let items = queues.take(path) {
+                    for item in items {
+                        switch item {
+                        case .oneWay(let prepared): await self.execute(prepared)
+                        case .call(let prepared): self.start(prepared, path: path, replyingOn: association)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks a received call (recipient alive, caller's role, target
+    /// allowed), answering a refusal itself; nil when refused.
+    private func prepare(_ call: CallMessage, oneWay: Bool, replyingOn association: Association) -> PreparedCall? {
         let callID = call.head.callID
         metrics.callsReceived.increment()
         host.received(path: call.recipient.path)
@@ -509,18 +572,18 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                 let id = MeshActorID(node: NodeID(name: node.name, incarnation: call.recipient.incarnation), endpoint: endpoint, path: call.recipient.path)
                 association.reply(callID: callID, .failure(code: .actorNotFound, type: "", message: id.description, payload: nil))
             }
-            return
+            return nil
         }
         // An observer (`hma status`) may read cluster status and nothing else.
         if let peer = association.peer, !peer.roles.isMember, call.recipient.path != ClusterStatusActor.path {
             if !oneWay {
                 association.reply(callID: callID, CallOutcome(MeshError.refused("\(peer.node.name) is an observer: it may only read cluster status")))
             }
-            return
+            return nil
         }
         guard targets.allows(call.target) else {
             if !oneWay { association.reply(callID: callID, CallOutcome(MeshError.unknownTarget(call.target))) }
-            return
+            return nil
         }
         runtimeInvocations.wrappingAdd(1, ordering: .relaxed)
         let replied = ReplyOnce()
@@ -529,24 +592,20 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         }, registry: registry)
         let decoder = MeshInvocationDecoder(
             arguments: call.arguments, substitutions: call.substitutions, registry: registry, decoder: binaryDecoder)
-        let target = RemoteCallTarget(call.target)
-        // Immediate: runs on this thread up to the hop onto the actor, so
-        // calls reach the actor's queue in the order they arrived.
-        let preference: (any TaskExecutor)? = settings.inboundCallsOnEventLoop ? association.taskExecutor : nil
-        let inbound = association.peer.map { InboundCall(caller: $0.node, roles: $0.roles, recipientPath: call.recipient.path) }
-        Task.immediate(executorPreference: preference) {
-            var decoder = decoder
-            do {
-                try await Self.$inboundCall.withValue(inbound) {
-                    try await self.executeDistributedTarget(on: actor, target: target, invocationDecoder: &decoder, handler: handler)
-                }
-            } catch let error as MeshError {
-                try? await handler.onThrow(error: error)
-            } catch is ExecuteDistributedTargetError {
-                try? await handler.onThrow(error: MeshError.unknownTarget(call.target))
-            } catch {
-                try? await handler.onThrow(error: error)
-            }
+        return PreparedCall(actor: actor, decoder: decoder, handler: handler, target: RemoteCallTarget(call.target), name: call.target)
+    }
+
+    /// Runs a prepared call to its end; errors go to its result handler.
+    private func execute(_ prepared: PreparedCall) async {
+        var decoder = prepared.decoder
+        do {
+            try await executeDistributedTarget(on: prepared.actor, target: prepared.target, invocationDecoder: &decoder, handler: prepared.handler)
+        } catch let error as MeshError {
+            try? await prepared.handler.onThrow(error: error)
+        } catch is ExecuteDistributedTargetError {
+            try? await prepared.handler.onThrow(error: MeshError.unknownTarget(prepared.name))
+        } catch {
+            try? await prepared.handler.onThrow(error: error)
         }
     }
 

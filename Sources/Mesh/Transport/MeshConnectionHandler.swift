@@ -18,6 +18,10 @@ final class MeshConnectionHandler: ChannelInboundHandler {
     private var handshake: HandshakeStateMachine
     private var parser: FrameParser
     private var calls = CallFrameDecoder()
+    /// One-way calls read in the current `channelRead`, handed over together
+    /// after it; and the calls queued behind them (`InboundQueues`).
+    private var oneWayBatch: [CallMessage] = []
+    private let queues = InboundQueues()
     private var association: Association?
     private var peerIdentity: CertificateAuthority.Identity?
     private var handshakeTimer: Scheduled<Void>?
@@ -67,6 +71,7 @@ final class MeshConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         parser.append(unwrapInboundIn(data))
         do {
+            defer { deliverOneWayBatch() }
             while let frame = try parser.next() {
                 frameTimer?.cancel()
                 frameTimer = nil
@@ -92,12 +97,25 @@ final class MeshConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Hands the one-way calls of this read to the system in one batch.
+    private func deliverOneWayBatch() {
+        guard !oneWayBatch.isEmpty, let association else { return }
+        let batch = oneWayBatch
+        oneWayBatch.removeAll(keepingCapacity: true)
+        system.deliverOneWay(batch, replyingOn: association, queues: queues)
+    }
+
     private func route(_ frame: Frame, context: ChannelHandlerContext) throws {
         guard let association else { return }
         switch frame.kind {
-        case .call, .oneWay:
+        case .oneWay:
+            oneWayBatch.append(try calls.read(frame))
+        case .call:
             let call = try calls.read(frame)
-            system.deliver(call, oneWay: frame.kind == .oneWay, replyingOn: association)
+            // One-way calls read before it go first: calls from one sender
+            // to one recipient start in the order sent.
+            deliverOneWayBatch()
+            system.deliver(call, replyingOn: association, queues: queues)
         case .reply:
             let reply = try ReplyMessage.read(from: frame)
             association.complete(callID: reply.callID, with: .reply(reply))
