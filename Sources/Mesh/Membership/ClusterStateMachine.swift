@@ -70,6 +70,8 @@ public struct ClusterStateMachine<Link: Sendable>: Sendable {
     /// name gossip may hold: a member's state is copied to every node.
     public static var maxLabels: Int { 32 }
     public static var maxLabelBytes: Int { 255 }
+    /// Most probes made for other members at once.
+    public static var maxRelays: Int { 1024 }
 
     public let timing: Timing
     public private(set) var membership: Membership
@@ -212,9 +214,10 @@ public struct ClusterStateMachine<Link: Sendable>: Sendable {
     public mutating func receivedPingRequest(
         _ request: IndirectProbeMessage, requesterRoles: NodeRoles, on link: Link, now: ContinuousClock.Instant
     ) -> [Action] {
-        guard requesterRoles.isMember, !stopped, let name = try? NodeName(request.target), let member = membership.members[name],
-              !member.status.isFinal, member.node != membership.local else { return [] }
-        relays = relays.filter { $0.value.expires > now }
+        // Bounded: a peer flooding requests gets no more probes made for it
+        // than this many outstanding (each expires within 2 s, at a tick).
+        guard requesterRoles.isMember, !stopped, relays.count < Self.maxRelays, let name = try? NodeName(request.target),
+              let member = membership.members[name], !member.status.isFinal, member.node != membership.local else { return [] }
         let nonce = nextRelayNonce
         nextRelayNonce = Self.relayNonceBit | (nextRelayNonce &+ 1)
         relays[nonce] = Relay(requester: link, sequence: request.sequence, target: request.target, expires: now + .seconds(2))

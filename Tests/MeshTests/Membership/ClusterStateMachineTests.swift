@@ -155,6 +155,19 @@ import Testing
         #expect(machine.outstandingProbes.relays == 0)
     }
 
+    @Test func probesMadeForOthersAreBounded() throws {
+        var machine = try machine()
+        var probes = 0
+        for sequence in 0..<UInt64(Machine.maxRelays + 500) {
+            let actions = machine.receivedPingRequest(IndirectProbeMessage(sequence: sequence, target: "b"), requesterRoles: .worker, on: "c", now: start)
+            probes += actions.count
+        }
+        #expect(probes == Machine.maxRelays, "a flood of requests makes at most \(Machine.maxRelays) probes")
+        _ = machine.tick(now: start + .seconds(3))
+        let later = machine.receivedPingRequest(IndirectProbeMessage(sequence: 1, target: "b"), requesterRoles: .worker, on: "c", now: start + .seconds(3))
+        #expect(later.count == 1, "expired relays make room again")
+    }
+
     @Test func aRelayedAckIsBelievedOnlyFromAHelperThatWasAsked() throws {
         var machine = try machine()
         // c stays silent; b is the helper asked to probe it.
