@@ -32,12 +32,16 @@ public distributed actor AgentTurnActor {
     /// The node this activation runs on (tests, status).
     public distributed func hostNode() -> String { actorSystem.node.name.rawValue }
 
-    /// Registers the `agent` kind on a node that runs agents' model calls
-    /// (placed only on workers), with the model this node calls.
-    public static func register(on system: MeshActorSystem, model: any LanguageModelProvider) {
+    /// Registers the `agent` kind (placed only on workers), with the model
+    /// this node calls. Every node that places agents' turns registers it
+    /// too: placement reads the kind's requirement where the call starts.
+    /// `onActivate` is told each key activated here (the node's log).
+    public static func register(on system: MeshActorSystem, model: any LanguageModelProvider,
+                                onActivate: @escaping @Sendable (String) -> Void = { _ in }) {
         AgentMeshTypes.register(on: system)
-        system.kinds.register(kind, as: AgentTurnActor.self, placement: PlacementRequirement(role: .worker)) { _, system in
-            AgentTurnActor(model: model, actorSystem: system)
+        system.kinds.register(kind, as: AgentTurnActor.self, placement: PlacementRequirement(role: .worker)) { key, system in
+            onActivate(key)
+            return AgentTurnActor(model: model, actorSystem: system)
         }
     }
 }

@@ -35,6 +35,17 @@ public enum ModelChoice {
         public var notes: [String]
     }
 
+    /// The demo model as this node runs it: the recorded replies, at
+    /// HMA_DEMO_PAUSE_MS between streamed pieces (25 by default). It needs
+    /// no key, so every node may run it (docs/agents.md, "On the mesh").
+    public static func demoProvider(environment: [String: String]) -> DemoProvider {
+        var demo = DemoProvider.bundled()
+        if let pause = environment["HMA_DEMO_PAUSE_MS"].flatMap(Int.init), (0...10_000).contains(pause) {
+            demo.pause = .milliseconds(pause)
+        }
+        return demo
+    }
+
     public static func choose(_ request: Request, environment: [String: String]) async throws -> Chosen {
         let catalogue = (try? ModelCatalogue.load(environment: environment)) ?? .builtIn
         let providers: ProviderConfiguration
@@ -72,11 +83,7 @@ public enum ModelChoice {
             guard given >= 1024 else { throw Failure(description: "the context window must be at least 1024 tokens") }
             window = given
         }
-        var provider = ProviderConfiguration.makeProvider(chosen)
-        // The demo's pace: HMA_DEMO_PAUSE_MS between streamed pieces (25 by default).
-        if chosen.kind == .demo, let pause = environment["HMA_DEMO_PAUSE_MS"].flatMap(Int.init), (0...10_000).contains(pause) {
-            provider = DemoProvider(transcripts: DemoProvider.bundled().transcripts, pause: .milliseconds(pause))
-        }
+        let provider = chosen.kind == .demo ? demoProvider(environment: environment) : ProviderConfiguration.makeProvider(chosen)
         let model = AgentModel(provider: provider, providerName: chosen.kind.rawValue, model: modelID,
                                contextWindow: window, maxOutputTokens: min(entry?.maxOutput ?? 4096, 16_384, window / 2),
                                nativeTools: native, catalogue: catalogue)

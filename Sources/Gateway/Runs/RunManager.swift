@@ -232,7 +232,8 @@ public actor RunManager {
         var configuration = RunConfiguration()
         configuration.autoApprove = false
         let run = ProjectRun(configuration: configuration, model: chosen.model, workspace: workspace, sink: router,
-                             templates: try PromptTemplates.load(), journal: StoreRunJournal(store: store, projectId: project.id))
+                             templates: try PromptTemplates.load(), journal: StoreRunJournal(store: store, projectId: project.id),
+                             turns: turns(for: chosen, project: project.id, sink: router))
         let active = ActiveRun(run: run, router: router, hub: hub, ownerId: project.ownerId)
         runs[project.id] = active
         metrics.runStarted(active: runs.count)
@@ -241,6 +242,17 @@ public actor RunManager {
             "message": .string("Building with \(chosen.summary)."),
         ]))
         return active
+    }
+
+    /// Where the run's model calls are made (docs/agents.md, "On the
+    /// mesh"): the demo model's, which need no key, on the workers — each
+    /// agent's on its own virtual actor, placed by load; a real provider's
+    /// here, so its key never leaves the gateway.
+    private func turns(for chosen: ModelChoice.Chosen, project: String, sink: any AgentEventSink) -> (any TurnRunner)? {
+        let mesh = hosts.mesh
+        let workers = mesh.cluster.members.filter { $0.node != mesh.node && $0.roles.contains(.worker) && $0.status == .up }
+        guard chosen.isDemo, !workers.isEmpty else { return nil }
+        return MeshTurns(system: mesh, project: project, events: RunEventsActor(sink: sink, actorSystem: mesh))
     }
 
     private func finished(_ projectId: String) async {

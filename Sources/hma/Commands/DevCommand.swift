@@ -95,6 +95,7 @@ enum GatewayNode {
         var meshSettings = meshSettings
         meshSettings.metricsFactory = metrics.factory
         let mesh = try await MeshActorSystem.start(meshSettings, logger: logger)
+        AgentTurns.register(on: mesh, logger: logger)
         if !seeds.isEmpty { try await MeshNodeOptions.join(mesh, seeds: seeds, timeout: joinTimeout, logger: logger) }
 
         // A node with the worker role holds projects itself (`hma dev`);

@@ -121,6 +121,7 @@ struct WorkerRun: AsyncParsableCommand {
         // Ready before joining: the gateway may place a project here as
         // soon as it sees this node up.
         let host = hosting.start(on: mesh, logger: logger)
+        AgentTurns.register(on: mesh, logger: logger)
         try await MeshNodeOptions.join(mesh, seeds: seeds, timeout: .seconds(node.joinTimeout), logger: logger)
         let announcer = MeshNodeOptions.announceMembers(of: mesh)
         let group = ServiceGroup(configuration: .init(
