@@ -9,6 +9,8 @@ public struct StoreLimits: Sendable, Equatable {
     public var maxMessageBytes: Int = 1 << 20
     /// The largest agent-run snapshot kept (a run's whole state).
     public var maxRunSnapshotBytes: Int = 64 << 20
+    /// The most a project's durable copy holds (its files' bytes).
+    public var maxProjectCopyBytes: Int = 256 << 20
     /// Longest id (session, message, project, user), in UTF-8 bytes.
     public var maxIdBytes: Int = 128
     /// Largest page a history query returns; larger requests are clamped.

@@ -327,6 +327,38 @@ import Testing
         #expect(try await within(30, "the run") { try await waitingRun.waitForOutcome() } == .stopped)
     }
 
+    /// Its workspace lost with a worker, a run is dropped: unlike `stop`,
+    /// nothing more is saved or announced, so its journal still says where
+    /// to continue — with the cancelled turn in flight.
+    @Test func anAbandonedRunSavesAndAnnouncesNothingMore() async throws {
+        let project = try TestProject()
+        defer { project.remove() }
+        let path = project.root + "/.hma/run.json"
+        let journal = FileRunJournal(path: path)
+        let model = ScriptedModel([
+            "master": ScriptedModel.sequence([.text(#"DELEGATE PROMPT="x""#)]),
+            "manager": ScriptedModel.sequence([.text(#"CREATE file "a.py""#), .text(#"DELEGATE file "a.py" PROMPT="a""#)]),
+            "coder a.py": ScriptedModel.sequence([.hang]),
+        ], onRequest: { _, _ in })
+        let sink = RecordingSink()
+        let run = try project.run(model, sink: sink, journal: journal)
+        await run.start("x")
+        try await within(30, "the coder's call") { while model.prompts(of: "coder a.py").isEmpty { try Task.checkCancellation(); await Task.yield() } }
+        await run.waitUntilSaved()
+        let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+        let eventsBefore = sink.events.count
+
+        await run.abandon()
+        try await within(5, "the coder's call to be cancelled") { while model.cancelledCalls < 1 { try Task.checkCancellation(); await Task.yield() } }
+        await run.waitUntilSaved()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == saved, "nothing saved after abandon")
+        let later = sink.events.dropFirst(eventsBefore)
+        #expect(!later.contains { if case .ended = $0 { true } else { false } }, "no end announced: \(Array(later))")
+        let snapshot = try #require(try await journal.load())
+        #expect(snapshot.outcome == nil)
+        #expect(snapshot.inFlight[AgentRef(role: .coder, path: "a.py")] != nil, "the interrupted turn runs again on resume")
+    }
+
     @Test func aRunResumesFromItsLastCompletedStep() async throws {
         let project = try TestProject()
         defer { project.remove() }

@@ -37,7 +37,7 @@ import Storage
         #expect(left == expected)
         for file in left {
             let copy = try Store(path: folder + "/backups/" + file)
-            #expect(try await copy.schemaVersion().hasPrefix("v4"))
+            #expect(try await copy.schemaVersion().hasPrefix("v5"))
         }
     }
 }

@@ -12,7 +12,7 @@ import Storage
         #expect(report.status == "ok")
         #expect(report.version == HMAVersion.current)
         #expect(report.checks["database"]?.status == "ok")
-        #expect(report.checks["database"]?.schema?.hasPrefix("v4") == true, "the latest migration")
+        #expect(report.checks["database"]?.schema?.hasPrefix("v5") == true, "the latest migration")
     }
 
     @Test func reportsUnavailableWithTheErrorWhenTheDatabaseFails() async throws {

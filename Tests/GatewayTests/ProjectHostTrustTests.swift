@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Mesh
+import Storage
 import Testing
 import Workspace
 @testable import Gateway
@@ -43,6 +44,9 @@ import Workspace
             ("remove", { try await fromIntruder.remove(projectId: "p1") }),
             ("storedProjects", { _ = try await fromIntruder.storedProjects() }),
             ("closeAll", { try await fromIntruder.closeAll() }),
+            ("copyChanges", { _ = try await fromIntruder.copyChanges(projectId: "p1", known: [:], maxBytes: 1 << 20) }),
+            ("beginRestore", { try await fromIntruder.beginRestore(projectId: "p1") }),
+            ("restoreFiles", { try await fromIntruder.restoreFiles(projectId: "p1", [CopiedFile(path: "x.txt", content: Data())]) }),
         ]
         for (name, attempt) in attempts {
             do {
@@ -59,6 +63,34 @@ import Workspace
         // The gateway is served.
         let fromGateway = try ProjectHostActor.resolve(id: id, using: gateway)
         #expect(try await fromGateway.read(projectId: "p1", path: "secret.txt").content == "s3cret")
+        #expect(FileManager.default.fileExists(atPath: folder + "/p1/secret.txt"), "the refused calls changed nothing")
+        try await copiesRoundTrip(fromGateway, folder: folder)
         for system in [gateway, intruder, holder] { try await system.shutdown() }
+    }
+
+    /// A gateway's copy calls: only what changed comes back, in answers of
+    /// bounded size; a copy is restored into an emptied folder, `.git`
+    /// included, and a path out of the project is refused.
+    func copiesRoundTrip(_ host: ProjectHostActor, folder: String) async throws {
+        try await host.write(projectId: "p1", path: "two.txt", content: Data("22".utf8), create: true)
+        let first = try await host.copyChanges(projectId: "p1", known: [:], maxBytes: 1)
+        #expect(!first.complete && first.changes.written.count == 1, "\(first)")
+        let known = Dictionary(uniqueKeysWithValues: first.changes.written.map { ($0.path, CopiedFile.digest($0.content)) })
+        let second = try await host.copyChanges(projectId: "p1", known: known.merging(["gone.txt": "00"]) { $1 }, maxBytes: 1)
+        #expect(second.complete, "\(second)")
+        #expect(Set((first.changes.written + second.changes.written).map(\.path)) == ["secret.txt", "two.txt"])
+        #expect(second.changes.removed == ["gone.txt"])
+
+        try await host.write(projectId: "p2", path: "stale.txt", content: Data(), create: true)
+        try await host.beginRestore(projectId: "p2")
+        try await host.restoreFiles(projectId: "p2", [CopiedFile(path: ".git/HEAD", content: Data("ref: refs/heads/main\n".utf8)),
+                                                      CopiedFile(path: "src/a.py", content: Data("a = 1\n".utf8))])
+        #expect(FileManager.default.fileExists(atPath: folder + "/p2/.git/HEAD"))
+        #expect(try await host.read(projectId: "p2", path: "src/a.py").content == "a = 1\n")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/p2/stale.txt"), "restored into an emptied folder")
+        await #expect(throws: ProtocolError.self) {
+            try await host.restoreFiles(projectId: "p2", [CopiedFile(path: "../escaped.txt", content: Data())])
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/escaped.txt"))
     }
 }

@@ -78,6 +78,100 @@ import Testing
         try await cluster.stop([w1, w2])
     }
 
+    /// The coders of `project` whose model calls each worker ran, from the
+    /// workers' logs ("agent turns activated here", one per agent and node).
+    static func coders(of project: String, on workers: [String: ChildProcess]) -> [String: Set<String>] {
+        workers.mapValues { worker in
+            Set(worker.standardError.split(separator: "\n").compactMap { line -> String? in
+                guard line.contains("agent turns activated here"), let range = line.range(of: "agent=\(project)/coder ") else { return nil }
+                return String(line[range.upperBound...].prefix { $0 != " " })
+            })
+        }
+    }
+
+    /// Which worker a scenario kills mid-run.
+    enum Victim: String, CustomTestStringConvertible, CaseIterable {
+        /// The one running most coders' calls (the project's own on a tie).
+        case mostCoders = "the worker running most coders"
+        /// The one holding the project's files: they come back from the copy.
+        case projectHost = "the worker holding the project"
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: Victim.allCases)
+    func aWorkerKilledMidRunLosesNothingAndTheRunFinishesWithTheSameFiles(_ choice: Victim) async throws {
+        let cluster = try await ProcessCluster.start(demoPauseMilliseconds: 8)
+        let w1 = try await cluster.worker("w1", logLevel: "notice"), w2 = try await cluster.worker("w2", logLevel: "notice")
+        let workers = ["w1": w1, "w2": w2]
+        try await cluster.waitForMembers(3)
+
+        // An undisturbed run: its coders' calls spread over both workers,
+        // and its files are what the disturbed run must end with.
+        let reference: String
+        do {
+            reference = try await cluster.client.buildDemo().project
+        } catch {
+            Issue.record("the undisturbed run did not finish: \(error); gateway: \(cluster.gateway.standardError.suffix(2000))")
+            throw error
+        }
+        let spread = Self.coders(of: reference, on: workers)
+        #expect(spread.values.allSatisfy { !$0.isEmpty }, "coders per worker: \(spread)")
+        let expected = try cluster.files(of: reference, on: cluster.exists("w1/projects/\(reference)") ? "w1" : "w2")
+        #expect(expected.keys.contains { $0.hasSuffix(".py") }, "the reference run wrote code: \(expected.keys.sorted())")
+
+        // The second run: once coders work, the worker running most of them
+        // (the project's own on a tie) is killed.
+        let client = cluster.client
+        let started = try await client.request("start_project_init", ["language": "python", "initialPrompt": .string(DevGateway.tempconv)])
+        let session = try #require(started.payload["session"]?["id"]?.stringValue)
+        let driver = Task { try await client.finishRun(session: session) }
+        let project = try await within(60, "the project to be made") {
+            while true {
+                if let id = client.received.first(where: { $0.type == "project_status" && $0.payload["sessionId"]?.stringValue == session && $0.payload["projectId"] != nil })?.payload["projectId"]?.stringValue {
+                    return id
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let host = cluster.exists("w1/projects/\(project)") ? "w1" : "w2"
+        let working = try await within(180, "two coders to start") {
+            while true {
+                let coders = Self.coders(of: project, on: workers)
+                if coders.values.map(\.count).reduce(0, +) >= 2 { return coders }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let victim = choice == .projectHost ? host : working.max { a, b in
+            (a.value.count, a.key == host ? 1 : 0) < (b.value.count, b.key == host ? 1 : 0)
+        }!.key
+        let survivor = victim == "w1" ? "w2" : "w1"
+        workers[victim]!.signal(SIGKILL)
+        let killed = ContinuousClock.now
+        _ = await workers[victim]!.exitStatus()
+        try await within(30, "the gateway to declare \(victim) down") {
+            while true {
+                let state = try await cluster.members()[victim]
+                if state != "up" && state != "suspect" { return }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let detected = ContinuousClock.now - killed
+        do {
+            try await within(300, "the disturbed run to finish") { try await driver.value }
+        } catch {
+            Issue.record("the disturbed run did not finish: \(error); gateway: \(cluster.gateway.standardError.suffix(2000)); got \(client.received.suffix(6))")
+            throw error
+        }
+        let recovered = ContinuousClock.now - killed
+        let produced = try cluster.files(of: project, on: survivor)
+        #expect(produced.keys.sorted() == expected.keys.sorted(), "the same files as the undisturbed run")
+        for (path, content) in expected where produced[path] != content && !path.hasPrefix("NOTES") {
+            Issue.record("\(path) differs from the undisturbed run's")
+        }
+        Self.report("worker SIGKILL mid-run (\(choice.rawValue))", "killed \(victim) (coders \(working.mapValues { $0.count }), project on \(host)\(host == victim ? ", restored onto \(survivor) from its copy" : "")); down after \(detected), run finished \(recovered) after the kill, \(produced.count) files checked against the undisturbed run")
+        try await cluster.stop([workers[survivor]!])
+    }
+
     @Test func aWorkerPausedShorterThanTheFailureThresholdLosesNothing() async throws {
         let cluster = try await ProcessCluster.start()
         let w1 = try await cluster.worker("w1"), w2 = try await cluster.worker("w2")

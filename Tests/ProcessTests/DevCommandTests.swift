@@ -47,7 +47,7 @@ import Testing
         let health = try JSONDecoder().decode(Health.self, from: body)
         #expect(health.status == "ok")
         #expect(health.checks["database"]?.status == "ok")
-        #expect(health.checks["database"]?.schema?.hasPrefix("v4") == true)
+        #expect(health.checks["database"]?.schema?.hasPrefix("v5") == true)
         #expect(FileManager.default.fileExists(atPath: folder + "/hma.sqlite"))
         // The mesh listens with a dev CA created under the data dir.
         #expect(health.checks["mesh"]?.status == "ok")

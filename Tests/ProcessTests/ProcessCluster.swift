@@ -3,6 +3,7 @@ import Gateway
 import GatewayTesting
 import MeshTesting
 import ProcessTesting
+import Storage
 import Testing
 
 /// `hma gateway` and `hma worker`s as processes on loopback, each with its
@@ -35,7 +36,9 @@ final class ProcessCluster: @unchecked Sendable {
     static func start(demoPauseMilliseconds: Int = 1) async throws -> ProcessCluster {
         let certs = try CertificateFolder()
         let base = Int.random(in: 20_000..<40_000)
-        let environment = ProjectsOnWorkersTests.quietEnvironment.merging(["HMA_DEMO_PAUSE_MS": "\(demoPauseMilliseconds)"]) { $1 }
+        // Copies every second: a test waits for one instead of ten.
+        let environment = ProjectsOnWorkersTests.quietEnvironment.merging(
+            ["HMA_DEMO_PAUSE_MS": "\(demoPauseMilliseconds)", "HMA_COPIES_INTERVAL": "1"]) { $1 }
         let gateway = try await startGateway(folder: certs.folder, certs: certs, httpPort: base, meshPort: base + 1, environment: environment)
         // A user and an API token, from the gateway's own database.
         let users = try ChildProcess(ChildProcess.executable("hma"), ["users", "add", "ada", "--data-dir", certs.folder + "/gw"])
@@ -75,10 +78,10 @@ final class ProcessCluster: @unchecked Sendable {
         client = try await Self.connect(port: httpPort, token: token)
     }
 
-    func worker(_ name: String, certificates: String? = nil, expectJoin: Bool = true) async throws -> ChildProcess {
+    func worker(_ name: String, certificates: String? = nil, expectJoin: Bool = true, logLevel: String = "error") async throws -> ChildProcess {
         let worker = try ChildProcess(ChildProcess.executable("hma"), [
             "worker", "--name", name, "--join", mesh, "--certs", try certificates ?? certs.directory(for: name),
-            "--data-dir", folder + "/" + name, "--join-timeout", "5", "--log-level", "error"], environment: environment)
+            "--data-dir", folder + "/" + name, "--join-timeout", "5", "--log-level", logLevel], environment: environment)
         if expectJoin {
             let seen = try await within(30, "\(name) to see the gateway") { await worker.lines.first { $0 == "member gw up" } }
             #expect(seen != nil, "\(name): \(worker.standardError)")
@@ -100,6 +103,18 @@ final class ProcessCluster: @unchecked Sendable {
     func waitForMembers(_ count: Int) async throws {
         try await within(30, "the gateway to see \(count) members up") {
             while try await self.members().values.filter({ $0 == "up" }).count != count {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    /// Waits until the gateway's copy of `project` holds `path` with
+    /// `content` (read from its database, as a restore would).
+    func waitForCopy(of project: String, toHold path: String, _ content: String) async throws {
+        let store = try Store(path: folder + "/gw/hma.sqlite")
+        defer { try? store.close() }
+        try await within(30, "the gateway's copy of \(project) to hold \(path)") {
+            while try await store.projectCopyDigests(projectId: project)[path] != CopiedFile.digest(Data(content.utf8)) {
                 try await Task.sleep(for: .milliseconds(100))
             }
         }

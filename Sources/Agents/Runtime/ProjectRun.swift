@@ -26,6 +26,8 @@ public actor ProjectRun {
     private(set) var agents: [AgentRef: AgentState] = [:]
     private var turns: [AgentRef: Task<Void, Never>] = [:]
     private var outcome: RunOutcome?
+    /// Dropped (`abandon`): nothing more is scheduled, saved or ended.
+    private var abandoned = false
     private var outcomeWaiters: [UUID: CheckedContinuation<RunOutcome, any Error>] = [:]
 
     static let master = AgentRef(role: .master, path: "")
@@ -85,7 +87,7 @@ public actor ProjectRun {
     /// the newest state (saves that pile up collapse into one). A failed save
     /// is reported, not fatal: the next step saves again.
     private func persist() {
-        guard journal != nil else { return }
+        guard journal != nil, !abandoned else { return }
         unsaved = true
         guard !saving else { return }
         saving = true
@@ -93,7 +95,7 @@ public actor ProjectRun {
     }
 
     private func saveLoop() async {
-        while unsaved, let journal {
+        while unsaved, !abandoned, let journal {
             unsaved = false
             do { try await journal.save(snapshot()) } catch {
                 sink.record(.toPerson("Saving the run's progress failed: \(error). It continues; a crash now would repeat more work.", phase: phase))
@@ -107,7 +109,7 @@ public actor ProjectRun {
 
     /// Returns once every completed step is in the journal.
     public func waitUntilSaved() async {
-        guard saving || unsaved else { return }
+        guard saving || (unsaved && !abandoned) else { return }
         await withCheckedContinuation { savedWaiters.append($0) }
     }
 
@@ -155,6 +157,18 @@ public actor ProjectRun {
         end(.stopped)
     }
 
+    /// Drops the run without recording anything more: its turns are
+    /// cancelled, no later step is saved and no event says it ended; returns
+    /// once a save in progress has finished. For a run whose workspace is
+    /// lost with its worker: it continues from the journal's last step on
+    /// the project's new host (docs/agents.md, "Recovery").
+    public func abandon() async {
+        abandoned = true
+        for task in turns.values { task.cancel() }
+        turns.removeAll()
+        await waitUntilSaved()
+    }
+
     /// Returns when the run has ended or needs the person.
     /// - Throws: `CancellationError` when the waiting task is cancelled.
     public func waitForOutcome() async throws -> RunOutcome {
@@ -186,7 +200,7 @@ public actor ProjectRun {
     }
 
     private func end(_ result: RunOutcome) {
-        guard outcome == nil else { return }
+        guard outcome == nil, !abandoned else { return }
         outcome = result
         sink.record(.ended(result))
         persist()
@@ -209,7 +223,7 @@ public actor ProjectRun {
     }
 
     private func schedule(_ ref: AgentRef) {
-        guard outcome == nil, let agent = agents[ref], agent.status != .working, agent.status != .stuck,
+        guard outcome == nil, !abandoned, let agent = agents[ref], agent.status != .working, agent.status != .stuck,
               agent.status != .stopped, !agent.queue.isEmpty else { return }
         let prompts = agent.heldResults + agent.queue
         agents[ref]!.queue = []

@@ -1,5 +1,6 @@
 import Agents
 import Foundation
+import Logging
 import Storage
 import Workspace
 
@@ -160,6 +161,13 @@ extension ClientSession {
             throw error
         }
         let tree = try await host.tree(projectId: project.id)
+        // Acknowledged with its copy made: an import survives the loss of
+        // its worker (docs/architecture.md, "Project copies").
+        if try await gateway.hosts.keepsCopy(of: project.id) {
+            do { try await gateway.hosts.copies.sync(project.id, from: host) } catch {
+                gateway.logger.warning("an imported project has no copy yet", metadata: ["project": "\(project.id)", "error": "\(error)"])
+            }
+        }
         let hub = gateway.hubs.hub(session.id, projectId: project.id)
         await hub.join(connection, lastSeq: await hub.seq, replyTo: nil)
         for item in tree {

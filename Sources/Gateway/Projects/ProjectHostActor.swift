@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Logging
 import Mesh
+import Storage
 import Workspace
 
 /// A worker's projects: their folders, git repositories, sandboxes and
@@ -71,6 +72,10 @@ public distributed actor ProjectHostActor {
         system.registry.register(GitCredentials.self)
         system.registry.register(Data.self)
         system.registry.register([StoredProject].self)
+        system.registry.register(CopyDelta.self)
+        system.registry.register(CopiedFile.self)
+        system.registry.register([CopiedFile].self)
+        system.registry.register([String: String].self)
         // Passed to a worker's host (terminals' output comes back to it).
         system.registry.register(TerminalOutputActor.self)
         system.registry.register(resolvableStub: TerminalOutputActor.self)
@@ -293,6 +298,54 @@ public distributed actor ProjectHostActor {
         }
     }
 
+    // MARK: - Durable copy
+
+    /// What changed in the project since the gateway's copy, whose files'
+    /// SHA-256 are `known` (docs/architecture.md, "Project copies"): whole
+    /// files whose content differs and paths that are gone, up to about
+    /// `maxBytes` of content per answer (`complete` false: ask again with
+    /// the new digests).
+    public distributed func copyChanges(projectId: String, known: [String: String], maxBytes: Int) throws -> CopyDelta {
+        try checkCaller()
+        let files = try project(projectId).files
+        let (entries, skipped) = try Self.mapping { try ProjectCopy.files(of: files) }
+        var delta = CopyDelta(changes: ProjectCopyChanges(), complete: true, skipped: skipped)
+        var present = Set(skipped)
+        var bytes = 0
+        for entry in entries {
+            let path = entry.path.description
+            present.insert(path)
+            guard delta.complete else { continue }
+            guard let content = try? files.read(path) else { continue }  // gone or swapped since the walk
+            guard known[path] != CopiedFile.digest(content) else { continue }
+            if bytes > 0 && bytes + content.count > maxBytes {
+                delta.complete = false
+                continue
+            }
+            bytes += content.count
+            delta.changes.written.append(CopiedFile(path: path, content: content))
+        }
+        delta.changes.removed = known.keys.filter { !present.contains($0) }.sorted()
+        return delta
+    }
+
+    /// Empties the project's folder for a copy to be restored into it (a
+    /// lost worker's project, re-placed here).
+    public distributed func beginRestore(projectId: String) throws {
+        try checkCaller()
+        try remove(projectId: projectId)
+        _ = try project(projectId)
+    }
+
+    /// Writes files of a copy back into the project.
+    public distributed func restoreFiles(projectId: String, _ copied: [CopiedFile]) throws {
+        try checkCaller()
+        let files = try project(projectId).files
+        try Self.mapping {
+            for file in copied { try ProjectCopy.restore(file.path, file.content, into: files) }
+        }
+    }
+
     // MARK: - Downloads
 
     /// Zips the project (dependency and build folders left out) and returns
@@ -423,6 +476,15 @@ public distributed actor TerminalOutputActor {
 
     public distributed func data(terminalId: String, _ bytes: Data) { onData(terminalId, bytes) }
     public distributed func ended(terminalId: String, exitCode: Int?) { onEnd(terminalId, exitCode) }
+}
+
+/// A host's answer to `copyChanges`.
+public struct CopyDelta: Codable, Sendable, Equatable {
+    public var changes: ProjectCopyChanges
+    /// False: more changed than one answer carries; ask again.
+    public var complete: Bool
+    /// Left out of the copy: too large, symlinks, special files.
+    public var skipped: [String]
 }
 
 public struct FileContent: Codable, Sendable, Equatable {

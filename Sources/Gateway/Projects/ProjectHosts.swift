@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Mesh
 import Storage
 import Synchronization
@@ -12,6 +13,13 @@ import Synchronization
 /// project stays where its folder is across restarts. A project never
 /// placed (made before placement existed) is on the gateway's own host.
 ///
+/// A worker-held project has a durable copy in the database (`copies`),
+/// brought up to date at every saved run step and after requests that
+/// may change it. When its worker is lost — declared down by the failure
+/// detector, or gone for `absenceLimit` — the next use of the project
+/// restores the copy onto another worker and moves the project there
+/// (docs/architecture.md, "Project copies").
+///
 /// Trust: a worker may be taken over by the code it runs. It is reached
 /// only through `ProjectHostActor`'s calls, whose answers the gateway
 /// bounds and checks like any other input, and it never sees provider
@@ -21,21 +29,59 @@ public final class ProjectHosts: Sendable {
     let mesh: MeshActorSystem
     /// This node's own host, when it holds projects (has the worker role).
     public let local: ProjectHostActor?
+    let copies: ProjectCopies
+    let logger: Logger
+    /// A worker that left, or that this gateway has not seen since it
+    /// started, is lost after this long; one declared down at once.
+    let absenceLimit: Duration
     /// Hosts resolved so far, by project (keystrokes must not read the database).
     private let resolved = Mutex<[String: (node: NodeID, host: ProjectHostActor)]>([:])
+    /// Moves in progress, by project: concurrent uses wait for the same one.
+    private let moving = Mutex<[String: Task<(node: NodeID, host: ProjectHostActor), any Error>]>([:])
+    /// When each node's state last changed (or this gateway started).
+    private let lastChange = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// Worker-held projects used since their copy was last brought up to date.
+    private let touched = Mutex<Set<String>>([])
+    private let started = ContinuousClock.now
+    private let watcher = Mutex<Task<Void, Never>?>(nil)
 
-    public init(store: Store, mesh: MeshActorSystem, local: ProjectHostActor?) {
+    public init(store: Store, mesh: MeshActorSystem, local: ProjectHostActor?, absenceLimit: Duration = .seconds(120),
+                logger: Logger = Logger(label: "hma.projects")) {
         self.store = store
         self.mesh = mesh
         self.local = local
+        self.copies = ProjectCopies(store: store)
+        self.absenceLimit = absenceLimit
+        self.logger = logger
+        let changes = mesh.cluster.changes()
+        let task = Task { [weak self] in
+            for await member in changes { self?.lastChange.withLock { $0[member.node.name.rawValue] = .now } }
+        }
+        watcher.withLock { $0 = task }
     }
+
+    deinit { watcher.withLock { $0?.cancel() } }
 
     /// The host of `projectId`, placing the project first if it has none.
     /// - Throws: `ProtocolError(.unavailable)` when the node holding it is
     ///   not a live member, or no worker is up to take a new project.
     public func host(for projectId: String) async throws -> ProjectHostActor {
+        try await host(for: projectId, moving: true)
+    }
+
+    /// The host of `projectId` as it is, never moving it (a run's journal
+    /// copies from the host its run uses, or not at all).
+    func currentHost(for projectId: String) async throws -> ProjectHostActor {
+        try await host(for: projectId, moving: false)
+    }
+
+    private func host(for projectId: String, moving allowed: Bool) async throws -> ProjectHostActor {
         if let cached = resolved.withLock({ $0[projectId] }) {
-            if cached.node == mesh.node || mesh.cluster.isAlive(cached.node) { return cached.host }
+            if cached.node == mesh.node { return cached.host }
+            if mesh.cluster.isAlive(cached.node) {
+                touched.withLock { _ = $0.insert(projectId) }
+                return cached.host
+            }
             resolved.withLock { _ = $0.removeValue(forKey: projectId) }
         }
         let name = try await store.projectHost(projectId: projectId)
@@ -48,13 +94,83 @@ public final class ProjectHosts: Sendable {
             guard let local else { throw ProtocolError(.unavailable, "this gateway holds no projects (it is not a worker)") }
             host = (mesh.node, local)
         case let name?:
-            guard let member = mesh.cluster.members.first(where: { $0.node.name.rawValue == name && $0.status.isConfirmedLive }) else {
+            if let member = mesh.cluster.members.first(where: { $0.node.name.rawValue == name && $0.status.isConfirmedLive }) {
+                host = (member.node, try remoteHost(on: member))
+                touched.withLock { _ = $0.insert(projectId) }
+            } else if allowed, isLost(name) {
+                host = try await move(projectId, from: name)
+            } else {
                 throw ProtocolError(.unavailable, "the worker that holds this project (\(name)) is not up; try again when it is back")
             }
-            host = (member.node, try remoteHost(on: member))
         }
         resolved.withLock { $0[projectId] = host }
         return host.host
+    }
+
+    /// Whether the worker `name` is lost: declared down (or removed) by the
+    /// failure detector, or gone — left, or unseen since this gateway
+    /// started — for `absenceLimit`.
+    func isLost(_ name: String) -> Bool {
+        let member = mesh.cluster.members.first { $0.node.name.rawValue == name }
+        if let member, member.status == .down || member.status == .removed { return true }
+        if let member, !member.status.isFinal { return false }
+        let since = lastChange.withLock { $0[name] } ?? started
+        return ContinuousClock.now - since >= absenceLimit
+    }
+
+    /// Restores the project's copy onto another worker and records it
+    /// there; concurrent callers share one move.
+    /// - Throws: `unavailable` when there is no copy or no worker to take it.
+    private func move(_ projectId: String, from lost: String) async throws -> (node: NodeID, host: ProjectHostActor) {
+        let task = moving.withLock { inProgress in
+            if let running = inProgress[projectId] { return running }
+            let task = Task { [self] () async throws -> (node: NodeID, host: ProjectHostActor) in
+                defer { _ = self.moving.withLock { $0.removeValue(forKey: projectId) } }
+                guard try await copies.exists(projectId) else {
+                    throw ProtocolError(.unavailable, "the worker that held this project (\(lost)) is lost, and the project has no copy to restore")
+                }
+                let target = try await choose(excluding: lost)
+                guard let host = target.node == mesh.node ? local : try? remoteHost(on: target) else {
+                    throw ProtocolError(.unavailable, "no worker can take the project of the lost worker \(lost)")
+                }
+                let began = ContinuousClock.now
+                let (files, bytes) = try await copies.restore(projectId, to: host)
+                try await store.setProjectHost(projectId: projectId, node: target.node.name.rawValue)
+                logger.notice("project restored from its copy onto another worker", metadata: [
+                    "project": "\(projectId)", "lost": "\(lost)", "to": "\(target.node.name)", "files": "\(files)", "bytes": "\(bytes)",
+                    "took": "\(ContinuousClock.now - began)"])
+                return (target.node, host)
+            }
+            inProgress[projectId] = task
+            return task
+        }
+        return try await task.value
+    }
+
+    /// Whether `projectId`'s copy is kept (its host is another node: a
+    /// project on the gateway's own host goes down with the gateway).
+    func keepsCopy(of projectId: String) async throws -> Bool {
+        guard let name = try await store.projectHost(projectId: projectId) else { return false }
+        return name != mesh.node.name.rawValue
+    }
+
+    /// Brings the copies of the projects used since the last pass up to
+    /// date (`ProjectCopySync`, every few seconds).
+    func syncTouched() async {
+        let projects = touched.withLock { touched in
+            defer { touched.removeAll() }
+            return touched
+        }
+        for projectId in projects.sorted() {
+            do {
+                guard let cached = resolved.withLock({ $0[projectId] }), cached.node != mesh.node else { continue }
+                try await copies.sync(projectId, from: cached.host)
+            } catch let error as ProtocolError where error.code == .notFound {
+                continue
+            } catch {
+                logger.warning("a project's copy could not be brought up to date", metadata: ["project": "\(projectId)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Where a new project goes: the live worker holding the fewest
@@ -62,12 +178,12 @@ public final class ProjectHosts: Sendable {
     /// (`hma worker drain`) — chosen before the project is made, so
     /// nothing is made when no worker can take it.
     /// - Throws: `ProtocolError(.unavailable)` when no worker is up.
-    public func choose() async throws -> MemberState {
+    public func choose(excluding excluded: String? = nil) async throws -> MemberState {
         let counts = try await store.projectCountsByHost()
         let drained = try await store.drainedNodes()
         let workers = mesh.cluster.members.filter { member in
             member.roles.contains(.worker) && member.status == .up && (member.node != mesh.node || local != nil)
-                && !drained.contains(member.node.name.rawValue)
+                && !drained.contains(member.node.name.rawValue) && member.node.name.rawValue != excluded
         }
         let load = { (member: MemberState) in (counts[member.node.name.rawValue] ?? 0, member.node.name.rawValue) }
         guard let chosen = workers.min(by: { load($0) < load($1) }) else {

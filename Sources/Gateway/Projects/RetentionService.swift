@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Mesh
 import ServiceLifecycle
 import Storage
 
@@ -88,7 +89,7 @@ public struct RetentionService: Service {
 
     /// Finishes what a crash interrupted, on every host reachable now: a
     /// folder whose row says it is compressed is packed; a folder or zip
-    /// with no row is removed.
+    /// with no row, or of a project now placed on another node, is removed.
     private func reconcile(_ pass: inout Pass, now: Date) async {
         for (node, host) in hosts.allHosts() {
             await reconcile(&pass, host: host, node: node, now: now)
@@ -107,6 +108,15 @@ public struct RetentionService: Service {
                 do {
                     project = try await store.project(id: item.projectId)
                 } catch StorageError.projectNotFound {
+                    guard now.timeIntervalSince(item.modifiedAt) > orphanAge else { continue }
+                    try await host.remove(projectId: item.projectId)
+                    pass.removed.append(item.projectId)
+                    continue
+                }
+                // A stale folder: the project was restored onto another
+                // worker while this one was lost (ProjectHosts).
+                let placed = try await hosts.node(of: item.projectId) ?? hosts.mesh.node.name.rawValue
+                if placed != node {
                     guard now.timeIntervalSince(item.modifiedAt) > orphanAge else { continue }
                     try await host.remove(projectId: item.projectId)
                     pass.removed.append(item.projectId)

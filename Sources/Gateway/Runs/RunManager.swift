@@ -125,9 +125,15 @@ public actor RunManager {
     /// tried again every second until its worker is up, for at most
     /// `hostWaitLimit`.
     public func resumeUnfinished() async {
-        let waiting = await resume(only: nil)
+        retryUntilHostsAreUp(await resume(only: nil))
+    }
+
+    /// Tries the runs of `waiting` again every second until their projects'
+    /// hosts are up (or the projects moved to another worker), for at most
+    /// `hostWaitLimit`.
+    private func retryUntilHostsAreUp(_ waiting: Set<String>) {
         guard !waiting.isEmpty else { return }
-        logger.notice("runs wait for their workers to rejoin", metadata: ["count": "\(waiting.count)"])
+        logger.notice("runs wait for their workers", metadata: ["count": "\(waiting.count)"])
         Task { [hostWaitLimit] in
             var left = waiting
             let deadline = ContinuousClock.now + hostWaitLimit
@@ -137,6 +143,38 @@ public actor RunManager {
             }
             if !left.isEmpty { self.logger.error("runs were not resumed: their workers did not come back", metadata: ["projects": "\(left.sorted())"]) }
         }
+    }
+
+    /// Follows the cluster: the runs of a worker declared down are dropped
+    /// and continued from their journals, their projects restored from
+    /// their copies onto another worker (docs/agents.md, "Recovery").
+    /// Runs until `shutdown`.
+    public func watchWorkers() {
+        guard watcher == nil else { return }
+        let changes = hosts.mesh.cluster.changes()
+        watcher = Task { [weak self] in
+            for await member in changes where member.status == .down || member.status == .removed {
+                guard member.roles.contains(.worker) else { continue }
+                await self?.workerLost(member.node.name.rawValue)
+            }
+        }
+    }
+
+    private var watcher: Task<Void, Never>?
+
+    private func workerLost(_ name: String) async {
+        var dropped: Set<String> = []
+        for (projectId, active) in runs {
+            guard (try? await hosts.node(of: projectId)) == name, runs[projectId]?.run === active.run else { continue }
+            runs.removeValue(forKey: projectId)
+            await active.run.abandon()
+            dropped.insert(projectId)
+        }
+        guard !dropped.isEmpty else { return }
+        metrics.runsActive(runs.count)
+        logger.notice("the worker holding these runs' projects is down; they continue from their last saved step on another worker",
+                      metadata: ["worker": "\(name)", "projects": "\(dropped.sorted())"])
+        retryUntilHostsAreUp(await resume(only: dropped))
     }
 
     /// How long a saved run waits for its project's worker after a restart.
@@ -232,7 +270,7 @@ public actor RunManager {
         var configuration = RunConfiguration()
         configuration.autoApprove = false
         let run = ProjectRun(configuration: configuration, model: chosen.model, workspace: workspace, sink: router,
-                             templates: try PromptTemplates.load(), journal: StoreRunJournal(store: store, projectId: project.id),
+                             templates: try PromptTemplates.load(), journal: StoreRunJournal(store: store, projectId: project.id, copyingFrom: hosts),
                              turns: turns(for: chosen, project: project.id, sink: router))
         let active = ActiveRun(run: run, router: router, hub: hub, ownerId: project.ownerId)
         runs[project.id] = active
@@ -267,6 +305,7 @@ public actor RunManager {
     /// next start resumes them where the journal says.
     public func shutdown() async {
         accepting = false
+        watcher?.cancel()
         for active in runs.values {
             await active.run.waitUntilSaved()
         }

@@ -6,17 +6,31 @@ import Storage
 /// `RunSnapshot` as JSON in `agent_run`, replaced after every completed
 /// step (one transaction each: a crash keeps the previous snapshot or the
 /// new one).
+///
+/// With `hosts`, a worker-held project's durable copy is brought up to date
+/// in the same transaction, from what changed on its host since — taken
+/// after the snapshot, so the copy holds at least the saved step's files
+/// (docs/architecture.md, "Project copies"). A host that cannot answer
+/// fails the save: the journal never moves past the copy.
 public struct StoreRunJournal: RunJournal {
     let store: Store
     let projectId: String
+    let hosts: ProjectHosts?
 
-    public init(store: Store, projectId: String) {
+    public init(store: Store, projectId: String, copyingFrom hosts: ProjectHosts? = nil) {
         self.store = store
         self.projectId = projectId
+        self.hosts = hosts
     }
 
     public func save(_ snapshot: RunSnapshot) async throws {
-        try await store.saveAgentRun(projectId: projectId, snapshot: try JSONEncoder().encode(snapshot))
+        let encoded = try JSONEncoder().encode(snapshot)
+        guard let hosts, try await hosts.keepsCopy(of: projectId) else {
+            try await store.saveAgentRun(projectId: projectId, snapshot: encoded)
+            return
+        }
+        let changes = try await hosts.copies.changes(of: projectId, on: try await hosts.currentHost(for: projectId))
+        try await store.saveAgentRun(projectId: projectId, snapshot: encoded, copy: changes)
     }
 
     public func load() async throws -> RunSnapshot? {

@@ -127,6 +127,21 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v5: project copies") { db in
+            // Each project's durable copy (docs/architecture.md, "Project
+            // copies"): its files as of the run's last saved step (written
+            // in the same transaction as `agent_run`) or the last sync, so a
+            // lost worker's projects come back on another worker.
+            try db.execute(sql: """
+                CREATE TABLE project_copy_file (
+                    project_id TEXT NOT NULL REFERENCES project_meta(id) ON DELETE CASCADE,
+                    path TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    content BLOB NOT NULL,
+                    PRIMARY KEY (project_id, path)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -12,13 +12,17 @@ extension Store {
         let updated = now.milliseconds
         try await write { db in
             try Store.requireProject(projectId, in: db)
-            try db.execute(
-                sql: """
-                    INSERT INTO agent_run (project_id, snapshot, updated_at) VALUES (?, ?, ?)
-                    ON CONFLICT(project_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at
-                    """,
-                arguments: [projectId, snapshot, updated])
+            try Store.upsertAgentRun(projectId, snapshot, updated, in: db)
         }
+    }
+
+    static func upsertAgentRun(_ projectId: String, _ snapshot: Data, _ updated: Int64, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO agent_run (project_id, snapshot, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT(project_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at
+                """,
+            arguments: [projectId, snapshot, updated])
     }
 
     /// The project's agent-run snapshot, nil when it has none.

@@ -17,7 +17,7 @@ public final class Store: Sendable {
     public let configuration: StoreConfiguration
     let pool: DatabasePool
 
-    var limits: StoreLimits { configuration.limits }
+    public var limits: StoreLimits { configuration.limits }
     var now: Date { configuration.now().truncatedToMilliseconds }
 
     /// Opens the database at `path`, creating it and its folder if needed and

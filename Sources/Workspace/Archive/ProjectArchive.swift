@@ -62,39 +62,51 @@ public enum ProjectArchive {
     @discardableResult
     public static func export(_ files: ProjectFiles, to destination: URL, options: ExportOptions = .init()) throws -> ExportSummary {
         let archive = try Archive(url: destination, accessMode: .create)
+        return try walk(files, options: options) { entry in
+            switch entry.kind {
+            case .directory:
+                try archive.addEntry(with: entry.path.description + "/", type: .directory, uncompressedSize: Int64(0)) { (_: Int64, _: Int) in Data() }
+                return true
+            case .file:
+                guard let fd = try openUnlessSpecial(files, entry.path) else { return false }  // swapped for a FIFO or device since the listing
+                defer { close(fd) }
+                try archive.addEntry(with: entry.path.description, type: .file, uncompressedSize: Int64(entry.size),
+                                     compressionMethod: .deflate) { (position: Int64, size: Int) in
+                    var chunk = Data(count: size)
+                    let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, size, off_t(position)) }
+                    guard count >= 0 else { throw WorkspaceError.io(entry.path.description, operation: "read", errno: errno) }
+                    return chunk.prefix(count)
+                }
+                return true
+            case .symlink, .other:
+                return false
+            }
+        }
+    }
+
+    /// Visits, depth first, every folder and file `options` keep — a folder
+    /// before what it holds; left out are excluded folders (and `.git`
+    /// unless `includeGit`) and files over `maxFileBytes`. `visit` returns
+    /// whether it took the entry; the summary counts the files taken and
+    /// lists what was not (and listings cut short).
+    static func walk(_ files: ProjectFiles, options: ExportOptions, visit: (FileEntry) throws -> Bool) throws -> ExportSummary {
         var summary = ExportSummary()
         var pending: [ProjectPath] = [.root]
         while let directory = pending.popLast() {
             let listing = try files.list(directory.description)
             if !listing.isComplete { summary.skipped.append(directory.description + "/… (more entries than a listing reads)") }
             for entry in listing.entries {
-                switch entry.kind {
-                case .directory:
+                if entry.kind == .directory {
                     if options.excludedFolders.contains(entry.path.name) || (entry.path.name == ".git" && !options.includeGit) { continue }
-                    try archive.addEntry(with: entry.path.description + "/", type: .directory, uncompressedSize: Int64(0)) { (_: Int64, _: Int) in Data() }
-                    pending.append(entry.path)
-                case .file:
-                    guard entry.size <= options.maxFileBytes else {
-                        summary.skipped.append(entry.path.description)
-                        continue
-                    }
-                    guard let fd = try openUnlessSpecial(files, entry.path) else {
-                        summary.skipped.append(entry.path.description)  // swapped for a FIFO or device since the listing
-                        continue
-                    }
-                    defer { close(fd) }
-                    try archive.addEntry(with: entry.path.description, type: .file, uncompressedSize: Int64(entry.size),
-                                         compressionMethod: .deflate) { (position: Int64, size: Int) in
-                        var chunk = Data(count: size)
-                        let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, size, off_t(position)) }
-                        guard count >= 0 else { throw WorkspaceError.io(entry.path.description, operation: "read", errno: errno) }
-                        return chunk.prefix(count)
-                    }
-                    summary.files += 1
-                    summary.bytes += entry.size
-                case .symlink, .other:
-                    summary.skipped.append(entry.path.description)
+                    if try visit(entry) { pending.append(entry.path) }
+                    continue
                 }
+                guard entry.kind != .file || entry.size <= options.maxFileBytes, try visit(entry) else {
+                    summary.skipped.append(entry.path.description)
+                    continue
+                }
+                summary.files += 1
+                summary.bytes += entry.size
             }
         }
         return summary

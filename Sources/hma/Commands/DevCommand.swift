@@ -102,7 +102,7 @@ enum GatewayNode {
         // a gateway alone places them on the workers that join it
         // (docs/architecture.md, "Projects on workers").
         let local = hosting.map { $0.start(on: mesh, logger: logger) }
-        let hosts = ProjectHosts(store: store, mesh: mesh, local: local)
+        let hosts = ProjectHosts(store: store, mesh: mesh, local: local, logger: logger)
         var options = Gateway.Options()
         options.frontendDirectory = settings.string("http.frontend", default: FrontendFiles.defaultDirectory)
         // Limits (docs/operations.md, "Limits").
@@ -128,6 +128,7 @@ enum GatewayNode {
         }
         let signIn = signInQuery
         await gatewayCore.runs.resumeUnfinished()
+        await gatewayCore.runs.watchWorkers()
 
         let app = GatewayServer.makeApplication(configuration: gateway, gateway: gatewayCore, logger: logger) { host, port in
             // Standard output, flushed: scripts and tests wait for this line.
@@ -136,6 +137,10 @@ enum GatewayNode {
         // Listed after the server, so it stops first: clients are told and
         // runs reach a saved step before the server closes.
         var services: [any Service] = [app, GatewayDrainService(gateway: gatewayCore)]
+        // Worker-held projects' copies (docs/architecture.md, "Project copies").
+        let copySeconds = try settings.int("copies.interval", default: 10)
+        guard copySeconds > 0 else { throw ValidationError("copies.interval must be positive (seconds)") }
+        services.append(ProjectCopySync(hosts: hosts, interval: .seconds(copySeconds)))
         // Retention (docs/operations.md, "Retention"): hourly by default.
         let retentionSeconds = try settings.int("retention.interval", default: 3600)
         if retentionSeconds > 0 {
