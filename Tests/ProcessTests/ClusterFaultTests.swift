@@ -98,6 +98,16 @@ import Testing
         var testDescription: String { rawValue }
     }
 
+    /// The exit codes of the project's test runs (`python3 -m unittest`)
+    /// the session's chat shows, in order.
+    static func testExits(_ client: ProtocolClient, session: String) -> [Int64?] {
+        client.received.filter { frame in
+            frame.type == "message" && frame.payload["sessionId"]?.stringValue == session
+                && frame.payload["metadata"]?["kind"] == "command"
+                && (frame.payload["metadata"]?["command"]?.stringValue ?? "").contains("unittest")
+        }.map { $0.payload["metadata"]?["exitCode"]?.intValue }
+    }
+
     @Test(arguments: Victim.allCases)
     func aWorkerKilledMidRunLosesNothingAndTheRunFinishesWithTheSameFiles(_ choice: Victim) async throws {
         let cluster = try await ProcessCluster.start(demoPauseMilliseconds: 8)
@@ -109,7 +119,10 @@ import Testing
         // and its files are what the disturbed run must end with.
         let reference: String
         do {
-            reference = try await cluster.client.buildDemo().project
+            let built = try await cluster.client.buildDemo()
+            reference = built.project
+            let exits = Self.testExits(cluster.client, session: built.session)
+            #expect(exits.last == 0, "the undisturbed run's tests pass in the end: exits \(exits)")
         } catch {
             Issue.record("the undisturbed run did not finish: \(error); gateway: \(cluster.gateway.standardError.suffix(2000))")
             throw error
@@ -163,6 +176,8 @@ import Testing
             throw error
         }
         let recovered = ContinuousClock.now - killed
+        let exits = Self.testExits(client, session: session)
+        #expect(exits.last == 0, "the disturbed run's tests pass in the end: exits \(exits)")
         let produced = try cluster.files(of: project, on: survivor)
         #expect(produced.keys.sorted() == expected.keys.sorted(), "the same files as the undisturbed run")
         for (path, content) in expected where produced[path] != content && !path.hasPrefix("NOTES") {
