@@ -47,8 +47,17 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     /// further one replaces it, so a peer cannot hold unlimited connections.
     private let secondaryInbound = Mutex<[String: Association]>([:])
     private let pathCounter = Atomic<UInt64>(0)
-    private let clusterStorage = Mutex<Cluster?>(nil)
-    private let services = Mutex<Services?>(nil)
+    /// Membership and failure detection (join seeds, watch members).
+    public let cluster: Cluster
+    /// Cluster-wide registry of actors under typed keys.
+    public let receptionist: Receptionist
+    /// Actors addressed by kind and key, activated where placement says.
+    public let virtualActors: VirtualActors
+    let watches: LifecycleWatches
+    let host: ActorHost
+    /// Well-known system actors, kept alive for the node's lifetime (made
+    /// once the system exists: they are actors of it).
+    private let systemActors = Mutex<[any DistributedActor]>([])
     /// Kinds of actors this node can spawn or activate on request.
     public let kinds = ActorKinds()
     /// Where this node placed actors lately (`choosePlacement` counts them
@@ -57,27 +66,9 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
     static let placementMemory: Duration = .seconds(5)
     let metrics: MeshMetrics
 
-    /// The parts of a node made once the system exists (they refer back to it).
-    private struct Services {
-        let cluster: Cluster
-        let watches: LifecycleWatches
-        let receptionist: Receptionist
-        let host: ActorHost
-        let virtualActors: VirtualActors
-        /// Well-known system actors, kept alive for the node's lifetime.
-        let systemActors: [any DistributedActor]
-    }
     /// Set by `shutdown`: no new connections are made after it.
     private let stopped = Atomic(false)
 
-    /// Membership and failure detection (join seeds, watch members).
-    public var cluster: Cluster { clusterStorage.withLock { $0! } }
-    /// Cluster-wide registry of actors under typed keys.
-    public var receptionist: Receptionist { services.withLock { $0!.receptionist } }
-    /// Actors addressed by kind and key, activated where placement says.
-    public var virtualActors: VirtualActors { services.withLock { $0!.virtualActors } }
-    var watches: LifecycleWatches { services.withLock { $0!.watches } }
-    var host: ActorHost { services.withLock { $0!.host } }
     /// Decodes values from the wire; distributed actor references in them
     /// resolve through this system.
     var binaryDecoder: BinaryDecoder {
@@ -143,7 +134,7 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             node: node, endpoint: Endpoint(host: settings.advertisedHost ?? settings.bindHost, port: port),
             settings: settings, logger: logger, group: group, clientTLS: clientTLS, listener: listener)
         // Only now may accepted connections reach the system: a frame
-        // handled before the services exist would find none.
+        // handled before the system actors exist would find none.
         system.startServices()
         box.system = system
         logger.info("mesh listening", metadata: ["node": "\(node)", "endpoint": "\(system.endpoint)"])
@@ -160,8 +151,19 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         self.clientTLS = clientTLS
         self.listener = listener
         self.metrics = MeshMetrics(factory: settings.metricsFactory ?? MetricsSystem.factory, node: node.name)
+        // The services are made here, before the system exists, and reach
+        // it through the link bound below (SystemLink: owned, no cycle).
+        let link = SystemLink()
+        cluster = Cluster(link: link, node: node, endpoint: endpoint, settings: settings)
+        watches = LifecycleWatches(link: link)
+        receptionist = Receptionist(link: link)
+        host = ActorHost(link: link)
+        virtualActors = VirtualActors(link: link)
+        link.bind(self)
     }
 
+    /// Makes the well-known system actors (they are actors of this
+    /// system, so they come after it) and starts the services' timers.
     private func startServices() {
         registry.register(ReceptionistSnapshot.self)
         registry.register(VirtualKey.self)
@@ -169,12 +171,6 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         registry.register(NodeLoad.self)
         registry.register(MemberReport.self)
         registry.registerError(PlacementError.self, name: "hma.PlacementError")
-        let cluster = Cluster(system: self, settings: settings)
-        clusterStorage.withLock { $0 = cluster }
-        let watches = LifecycleWatches(system: self)
-        let receptionist = Receptionist(system: self)
-        let host = ActorHost(system: self)
-        let virtualActors = VirtualActors(system: self)
         func make<A: DistributedActor>(_ path: String, _ body: () -> A) -> A {
             MeshActorSystem.$nextActorPath.withValue(path, operation: body)
         }
@@ -185,16 +181,15 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
             make(HostActor.path) { HostActor(actorSystem: self) },
             make(DirectoryActor.path) { DirectoryActor(actorSystem: self) },
         ]
-        services.withLock {
-            $0 = Services(cluster: cluster, watches: watches, receptionist: receptionist, host: host,
-                          virtualActors: virtualActors, systemActors: systemActors)
-        }
+        self.systemActors.withLock { $0 = systemActors }
+        let (cluster, watches, receptionist, virtualActors) = (self.cluster, self.watches, self.receptionist, self.virtualActors)
         let metrics = self.metrics
-        cluster.addListener { [unowned self] member in
+        // Weak: the cluster keeps its listeners.
+        cluster.addListener { [weak cluster] member in
             watches.memberChanged(member)
             receptionist.memberChanged(member)
             virtualActors.memberChanged(member)
-            metrics.recordMembers(self.cluster.members)
+            metrics.recordMembers(cluster?.members ?? [])
         }
         metrics.recordMembers(cluster.members)
         cluster.start()
@@ -267,9 +262,8 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
                 actors.removeValue(forKey: id.path)
             }
         }
-        guard let services = services.withLock({ $0 }) else { return }
-        services.watches.resigned(id)
-        services.receptionist.resigned(id)
+        watches.resigned(id)
+        receptionist.resigned(id)
     }
 
     public func resolve<Act>(id: MeshActorID, as actorType: Act.Type) throws -> Act? where Act: DistributedActor, MeshActorID == Act.ID {

@@ -62,10 +62,11 @@ public final class Receptionist: Sendable {
 
     private let state = Mutex(State())
     private let timer = Mutex<RepeatedTask?>(nil)
-    private unowned let system: MeshActorSystem
+    private let link: SystemLink
+    private var system: MeshActorSystem { link.system }
 
-    init(system: MeshActorSystem) {
-        self.system = system
+    init(link: SystemLink) {
+        self.link = link
     }
 
     func start() {

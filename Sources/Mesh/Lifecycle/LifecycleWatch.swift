@@ -50,10 +50,11 @@ final class LifecycleWatches: Sendable {
     }
 
     private let state = Mutex(State())
-    private unowned let system: MeshActorSystem
+    private let link: SystemLink
+    private var system: MeshActorSystem { link.system }
 
-    init(system: MeshActorSystem) {
-        self.system = system
+    init(link: SystemLink) {
+        self.link = link
     }
 
     func watch(_ watched: MeshActorID, by watcher: MeshActorID, handler: @escaping @Sendable (Termination) -> Void) -> WatchToken {

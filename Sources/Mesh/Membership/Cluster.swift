@@ -21,16 +21,17 @@ public final class Cluster: Sendable {
     private let timer = Mutex<RepeatedTask?>(nil)
     /// Mesh services (watch, receptionist, virtual actors) told of every change.
     private let listeners = Mutex<[@Sendable (MemberState) -> Void]>([])
-    /// The mesh owns this cluster; the cycle is broken by `unowned`.
-    private unowned let system: MeshActorSystem
+    /// The mesh owns this cluster (`SystemLink`: no cycle).
+    private let link: SystemLink
+    private var system: MeshActorSystem { link.system }
     let localState: MemberState
     /// How often the state machine is driven (gossip goes every
     /// `Timing.gossipEveryTicks` ticks).
     static let tickInterval: TimeAmount = .milliseconds(50)
 
-    init(system: MeshActorSystem, settings: MeshSettings) {
-        self.system = system
-        localState = MemberState(node: system.node, endpoint: system.endpoint, roles: settings.roles, status: .up,
+    init(link: SystemLink, node: NodeID, endpoint: Endpoint, settings: MeshSettings) {
+        self.link = link
+        localState = MemberState(node: node, endpoint: endpoint, roles: settings.roles, status: .up,
                                  labels: settings.labels)
         var timing = Machine.Timing()
         timing.failureDetector = settings.failureDetector

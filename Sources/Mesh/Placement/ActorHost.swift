@@ -31,10 +31,11 @@ final class ActorHost: Sendable {
     private let state = Mutex(State())
     private let callsReceived = Atomic<UInt64>(0)
     private let timer = Mutex<RepeatedTask?>(nil)
-    private unowned let system: MeshActorSystem
+    private let link: SystemLink
+    private var system: MeshActorSystem { link.system }
 
-    init(system: MeshActorSystem) {
-        self.system = system
+    init(link: SystemLink) {
+        self.link = link
     }
 
     func start() {

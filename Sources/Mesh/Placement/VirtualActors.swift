@@ -21,14 +21,15 @@ public final class VirtualActors: Sendable {
     private let cache = Mutex<[VirtualKey: MeshActorID]>([:])
     private let reportedLeader = Mutex<NodeID?>(nil)
     private let seenDown = Mutex<Set<NodeID>>([])
-    private unowned let system: MeshActorSystem
+    private let link: SystemLink
+    private var system: MeshActorSystem { link.system }
 
     /// How long `call` keeps retrying a key whose node is unreachable (the
     /// node has to be declared down before the key moves).
     public static let retryWindow: Duration = .seconds(15)
 
-    init(system: MeshActorSystem) {
-        self.system = system
+    init(link: SystemLink) {
+        self.link = link
     }
 
     /// The virtual actors active on this node.
