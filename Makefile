@@ -35,6 +35,8 @@ test: deps
 	swift build --build-tests
 	# Docker and Kubernetes do not run here: their files are checked statically.
 	scripts/check-deploy-files.py .build/debug/hma
+	# Each target declares exactly the modules it imports.
+	scripts/check-imports.py Package.swift Benchmarks/Package.swift Fuzz/Package.swift
 	# The mesh's timing tests (failure detection, gossip, placement) run
 	# first, on their own: beside the process tests' nodes, sandboxes and
 	# browsers, a 2-core machine starves a node until it is (rightly)

@@ -87,7 +87,7 @@ let package = Package(
         // Helpers for mesh tests and benchmarks (a probe actor).
         .target(
             name: "MeshTesting",
-            dependencies: ["Mesh"],
+            dependencies: ["Mesh", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // System calls Swift cannot make directly (openat2, renameat2).

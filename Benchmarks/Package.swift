@@ -11,6 +11,7 @@ let package = Package(
         .package(name: "hma", path: ".."),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // The peer the mesh is compared with (unary RPC over HTTP/2 + TLS).
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
@@ -35,6 +36,7 @@ let package = Package(
         .executableTarget(
             name: "MeshBenchmark",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"),
                 "BenchmarkReport",
                 "AllocationCounter",
                 .product(name: "Mesh", package: "hma"),
@@ -63,6 +65,7 @@ let package = Package(
         .executableTarget(
             name: "AgentsBenchmark",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"),
                 "BenchmarkReport",
                 .product(name: "Agents", package: "hma"),
                 .product(name: "Mesh", package: "hma"),
@@ -90,6 +93,7 @@ let package = Package(
         .executableTarget(
             name: "GatewayBenchmark",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"),
                 "BenchmarkReport",
                 .product(name: "ProcessTesting", package: "hma"),
                 .product(name: "Hummingbird", package: "hummingbird"),
