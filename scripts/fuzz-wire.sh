@@ -21,5 +21,16 @@ if ! grep -q "cov: " <<<"$probe"; then
   echo "error: $bin has no coverage instrumentation" >&2
   exit 1
 fi
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
 "$bin" corpus -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=2048 \
-  -artifact_prefix=findings/ -print_final_stats=1 2>&1 | tail -n 25
+  -artifact_prefix=findings/ -print_final_stats=1 >"$log" 2>&1 || status=$?
+# The last status line carries the coverage reached (edges, features, corpus).
+grep -E '^#[0-9]+' "$log" | tail -n 1
+grep -E '^(stat::|Done |==[0-9]+==ERROR|SUMMARY)' "$log" || true
+if [ "$status" -ne 0 ]; then
+  tail -n 60 "$log"
+  echo "fuzz-wire: the fuzzer stopped with status $status; findings in Fuzz/findings/" >&2
+fi
+exit "$status"
