@@ -98,4 +98,32 @@ import Testing
         #expect(client.violations.isEmpty, "frames outside the protocol: \(client.violations)")
         try await cluster.stop([w1])
     }
+
+    /// `hma worker drain` reaches the worker (the gateway's upkeep tells
+    /// it): a demo run started after it places no agent there, while the
+    /// drained worker still serves the project it holds.
+    @Test func aDrainedWorkerGetsNoNewAgents() async throws {
+        let cluster = try await ProcessCluster.start()
+        let w1 = try await cluster.worker("w1", logLevel: "notice"), w2 = try await cluster.worker("w2", logLevel: "notice")
+        try await cluster.waitForMembers(3)
+        let kept = try await cluster.client.request("import_project", ["files": [["path": "k.txt", "content": "k"]]])
+        let keptId = try #require(kept.payload["projectId"]?.stringValue, "\(kept)")
+        #expect(cluster.exists("w1/projects/\(keptId)/k.txt"), "w1 wins the tie")
+
+        let drain = try ChildProcess(ChildProcess.executable("hma"), ["worker", "drain", "w1", "--data-dir", cluster.folder + "/gw"])
+        #expect(try await within(30, "hma worker drain") { await drain.exitStatus() } == 0, "\(drain.standardError)")
+        try await within(30, "w1 to be told it is drained") {
+            while !w1.standardError.contains("this worker is drained") { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let (_, project) = try await cluster.client.buildDemo()
+        let agents = { (worker: ChildProcess) in
+            worker.standardError.split(separator: "\n").filter { $0.contains("agent turns activated here") && $0.contains("agent=\(project)/") }.count
+        }
+        #expect(agents(w1) == 0, "agents placed on the drained worker: \(agents(w1))")
+        #expect(agents(w2) > 0, "the run's agents ran on w2")
+        #expect(cluster.exists("w2/projects/\(project)"), "the new project went to w2")
+        let read = try await cluster.client.request("file_read", ["projectId": .string(keptId), "filePath": "k.txt"])
+        #expect(read.payload["content"] == "k", "the drained worker still serves its project: \(read)")
+        try await cluster.stop([w1, w2])
+    }
 }

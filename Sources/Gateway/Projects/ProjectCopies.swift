@@ -82,10 +82,12 @@ struct ProjectCopies: Sendable {
     }
 }
 
-/// Brings the copies of the worker-held projects used since the last pass
-/// up to date, every `interval` (docs/architecture.md, "Project copies"):
-/// edits made outside a run reach the copy within about that long.
-public struct ProjectCopySync: Service {
+/// The gateway's upkeep of its workers, every `interval`: brings the
+/// copies of the worker-held projects used since the last pass up to date
+/// (docs/architecture.md, "Project copies": edits made outside a run reach
+/// the copy within about that long), and tells each worker whether it is
+/// drained (`hma worker drain`).
+public struct WorkerUpkeep: Service {
     let hosts: ProjectHosts
     let interval: Duration
 
@@ -95,6 +97,9 @@ public struct ProjectCopySync: Service {
     }
 
     public func run() async throws {
-        await everyInterval(interval) { await hosts.syncTouched() }
+        await everyInterval(interval) {
+            await hosts.propagateDrains()
+            await hosts.syncTouched()
+        }
     }
 }

@@ -445,6 +445,15 @@ public distributed actor ProjectHostActor {
         terminal.session.close()
     }
 
+    /// Drains this worker, or stops draining it (`hma worker drain`): new
+    /// agents are placed elsewhere when another worker can take them.
+    public distributed func setDraining(_ draining: Bool) throws {
+        try checkCaller()
+        guard draining != actorSystem.isDraining else { return }
+        actorSystem.setDraining(draining)
+        logger.notice(draining ? "this worker is drained: new agents go to other workers" : "this worker takes new agents again")
+    }
+
     /// Closes every project (shutdown).
     public distributed func closeAll() throws {
         try checkCaller()

@@ -40,6 +40,8 @@ public final class ProjectHosts: Sendable {
     private let moving = Mutex<[String: Task<(node: NodeID, host: ProjectHostActor), any Error>]>([:])
     /// When each node's state last changed (or this gateway started).
     private let lastChange = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// What each worker (each start of it) was last told about draining.
+    private let toldDraining = Mutex<[NodeID: Bool]>([:])
     /// Worker-held projects used since their copy was last brought up to date.
     private let touched = Mutex<Set<String>>([])
     private let started = ContinuousClock.now
@@ -154,8 +156,31 @@ public final class ProjectHosts: Sendable {
         return name != mesh.node.name.rawValue
     }
 
+    /// Tells each live worker whether it is drained (`hma worker drain`
+    /// writes the database; workers learn it here, every upkeep pass and
+    /// again after a restart), so agents' placement avoids drained workers.
+    func propagateDrains() async {
+        guard let drained = try? await store.drainedNodes() else { return }
+        for member in mesh.cluster.members where member.roles.contains(.worker) && member.status == .up {
+            let draining = drained.contains(member.node.name.rawValue)
+            guard toldDraining.withLock({ $0[member.node] }) != draining else { continue }
+            do {
+                if member.node == mesh.node {
+                    mesh.setDraining(draining)
+                } else {
+                    try await remoteHost(on: member).setDraining(draining)
+                }
+                toldDraining.withLock { $0[member.node] = draining }
+                logger.notice(draining ? "worker drained: new agents go elsewhere" : "worker no longer drained",
+                              metadata: ["worker": "\(member.node.name)"])
+            } catch {
+                logger.warning("a worker could not be told whether it is drained", metadata: ["worker": "\(member.node.name)", "error": "\(error)"])
+            }
+        }
+    }
+
     /// Brings the copies of the projects used since the last pass up to
-    /// date (`ProjectCopySync`, every few seconds).
+    /// date (`WorkerUpkeep`, every few seconds).
     func syncTouched() async {
         let projects = touched.withLock { touched in
             defer { touched.removeAll() }

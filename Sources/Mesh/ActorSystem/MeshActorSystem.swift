@@ -197,6 +197,17 @@ public final class MeshActorSystem: DistributedActorSystem, Sendable {
         host.start()
     }
 
+    /// Drains this node, or stops draining it: while draining, its load
+    /// says so and placement anywhere in the cluster puts new actors (and
+    /// virtual actors' activations) on other nodes when any fits; actors
+    /// already here stay (docs/cluster.md, "Remote spawn and placement").
+    public func setDraining(_ draining: Bool) {
+        host.draining.store(draining, ordering: .relaxed)
+    }
+
+    /// Whether this node is being drained.
+    public var isDraining: Bool { host.draining.load(ordering: .relaxed) }
+
     /// Whether a live local actor has this path.
     func isLocalActorAlive(path: String) -> Bool {
         localActors.withLock { $0[path]?.actor != nil }

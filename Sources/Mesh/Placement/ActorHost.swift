@@ -62,8 +62,12 @@ final class ActorHost: Sendable {
     }
 
     var load: NodeLoad {
-        state.withLock { NodeLoad(hostedActors: $0.hosted.count, callsPerSecond: $0.rate) }
+        let draining = self.draining.load(ordering: .relaxed)
+        return state.withLock { NodeLoad(hostedActors: $0.hosted.count, callsPerSecond: $0.rate, draining: draining) }
     }
+
+    /// Whether this node is being drained (reported in its load).
+    let draining = Atomic(false)
 
     private func sampleLoad() {
         let count = callsReceived.load(ordering: .relaxed)
@@ -298,7 +302,8 @@ extension MeshActorSystem {
             let counts = Dictionary(grouping: recent, by: \.node).mapValues(\.count)
             let candidates = members.map { member in
                 PlacementCandidate(name: member.node.name, roles: member.roles, labels: member.labels, load: loads[member.node.name].map {
-                    NodeLoad(hostedActors: $0.hostedActors + counts[member.node.name, default: 0], callsPerSecond: $0.callsPerSecond)
+                    NodeLoad(hostedActors: $0.hostedActors + counts[member.node.name, default: 0], callsPerSecond: $0.callsPerSecond,
+                             draining: $0.draining)
                 })
             }
             let chosen = Placement.choose(for: key, requirement: requirement, among: candidates)

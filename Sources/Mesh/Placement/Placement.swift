@@ -31,10 +31,24 @@ public struct NodeLoad: Sendable, Codable, Equatable {
     public var hostedActors: Int
     /// Remote calls it received per second, smoothed over the last seconds.
     public var callsPerSecond: Double
+    /// Being drained (`MeshActorSystem.setDraining`): placement puts new
+    /// actors elsewhere when it can; those already there stay.
+    public var draining: Bool
 
-    public init(hostedActors: Int, callsPerSecond: Double) {
+    public init(hostedActors: Int, callsPerSecond: Double, draining: Bool = false) {
         self.hostedActors = hostedActors
         self.callsPerSecond = callsPerSecond
+        self.draining = draining
+    }
+
+    enum CodingKeys: String, CodingKey { case hostedActors, callsPerSecond, draining }
+
+    /// A node of an earlier minor version sends no `draining`: not draining.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        hostedActors = try container.decode(Int.self, forKey: .hostedActors)
+        callsPerSecond = try container.decode(Double.self, forKey: .callsPerSecond)
+        draining = try container.decodeIfPresent(Bool.self, forKey: .draining) ?? false
     }
 
     /// Whether a node could report this: counts and rates that are finite
@@ -66,14 +80,16 @@ public struct PlacementCandidate: Sendable, Equatable {
 
 /// The placement policy, a pure function: among the live nodes the
 /// requirement admits, the least loaded; nodes whose load is unknown only
-/// when no other fits. Ties go to the node ranked first for this key by
+/// when no node with a known load fits, and nodes being drained only when
+/// nothing else does. Ties go to the node ranked first for this key by
 /// rendezvous hashing, so equally loaded nodes share keys evenly and the
 /// same key prefers the same node.
 public enum Placement {
     public static func choose(for key: String, requirement: PlacementRequirement, among candidates: [PlacementCandidate]) -> NodeName? {
         let admitted = candidates.filter { requirement.admits(roles: $0.roles, labels: $0.labels) }
-        let known = admitted.filter { $0.load != nil }
-        let pool = known.isEmpty ? admitted : known
+        let open = admitted.filter { $0.load?.draining == false }
+        let unknown = admitted.filter { $0.load == nil }
+        let pool = !open.isEmpty ? open : !unknown.isEmpty ? unknown : admitted
         return pool.min { a, b in
             let (sa, sb) = (a.load?.score ?? 0, b.load?.score ?? 0)
             if sa != sb { return sa < sb }

@@ -137,10 +137,11 @@ enum GatewayNode {
         // Listed after the server, so it stops first: clients are told and
         // runs reach a saved step before the server closes.
         var services: [any Service] = [app, GatewayDrainService(gateway: gatewayCore)]
-        // Worker-held projects' copies (docs/architecture.md, "Project copies").
+        // Worker upkeep: projects' copies (docs/architecture.md, "Project
+        // copies") and drains.
         let copySeconds = try settings.int("copies.interval", default: 10)
         guard copySeconds > 0 else { throw ValidationError("copies.interval must be positive (seconds)") }
-        services.append(ProjectCopySync(hosts: hosts, interval: .seconds(copySeconds)))
+        services.append(WorkerUpkeep(hosts: hosts, interval: .seconds(copySeconds)))
         // Retention (docs/operations.md, "Retention"): hourly by default.
         let retentionSeconds = try settings.int("retention.interval", default: 3600)
         if retentionSeconds > 0 {

@@ -133,13 +133,14 @@ struct WorkerRun: AsyncParsableCommand {
     }
 }
 
-/// `hma worker drain NODE`: no new project is placed on NODE; the projects
-/// it holds stay where they are and are served until it stops (run on the
-/// gateway's machine, like `hma users`: it writes the gateway's database,
-/// which the gateway reads at each placement).
+/// `hma worker drain NODE`: no new project is placed on NODE, and no new
+/// agent once the gateway has told it (its upkeep pass); the projects and
+/// agents it holds stay where they are and are served until it stops (run
+/// on the gateway's machine, like `hma users`: it writes the gateway's
+/// database, which the gateway reads at each placement and upkeep pass).
 struct WorkerDrain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "drain", abstract: "Stop placing new projects on a worker (its projects stay served).")
+        commandName: "drain", abstract: "Stop placing new projects and agents on a worker (what it holds stays served).")
     @OptionGroup var common: CommonOptions
     @Argument(help: "The worker's node name.") var node: String
 
@@ -148,7 +149,7 @@ struct WorkerDrain: AsyncParsableCommand {
         let store = try await UsersCommand.openStore(common)
         try await store.drainNode(node)
         let held = try await store.projectCountsByHost()[node] ?? 0
-        print("draining \(node): no new projects go there; it holds \(held) project(s), served until it stops")
+        print("draining \(node): no new projects go there, and new agents go to other workers once the gateway tells it (within copies.interval); it holds \(held) project(s), served until it stops")
         print("draining now: \(try await store.drainedNodes().sorted().joined(separator: ", "))")
     }
 }
@@ -162,7 +163,7 @@ struct WorkerUndrain: AsyncParsableCommand {
     func run() async throws {
         let store = try await UsersCommand.openStore(common)
         guard try await store.undrainNode(node) else { throw ValidationError("\(node) is not being drained.") }
-        print("\(node) takes new projects again")
+        print("\(node) takes new projects (and agents) again")
     }
 }
 

@@ -27,6 +27,23 @@ import Testing
         #expect(Placement.choose(for: "k", requirement: .init(), among: [node("a", actors: nil)])?.rawValue == "a")
     }
 
+    @Test func aDrainedNodeIsChosenOnlyWhenNothingElseFits() {
+        let drained = PlacementCandidate(name: try! NodeName("d"), roles: .worker, labels: [:],
+                                         load: NodeLoad(hostedActors: 0, callsPerSecond: 0, draining: true))
+        #expect(Placement.choose(for: "k", requirement: .init(), among: [drained, node("busy", actors: 40)])?.rawValue == "busy")
+        #expect(Placement.choose(for: "k", requirement: .init(), among: [drained, node("unknown", actors: nil)])?.rawValue == "unknown")
+        #expect(Placement.choose(for: "k", requirement: .init(), among: [drained])?.rawValue == "d")
+    }
+
+    @Test func aLoadFromANodeThatKnowsNoDrainingDecodesAsNotDraining() throws {
+        struct OlderLoad: Codable { var hostedActors: Int; var callsPerSecond: Double }
+        let bytes = try BinaryEncoder().encode(OlderLoad(hostedActors: 3, callsPerSecond: 1.5))
+        let load = try BinaryDecoder().decode(NodeLoad.self, from: bytes)
+        #expect(load == NodeLoad(hostedActors: 3, callsPerSecond: 1.5, draining: false))
+        let draining = NodeLoad(hostedActors: 1, callsPerSecond: 0, draining: true)
+        #expect(try BinaryDecoder().decode(NodeLoad.self, from: try BinaryEncoder().encode(draining)) == draining)
+    }
+
     @Test func equallyLoadedNodesShareKeysAndAKeyPrefersOneNode() {
         let nodes = ["a", "b", "c", "d"].map { node($0) }
         var counts: [String: Int] = [:]
