@@ -19,6 +19,37 @@ import Workspace
             caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM, privateKeyPEM: issued.privateKeyPEM)), logger: logger)
     }
 
+    /// The host remembers the digest of each file it read for a copy with
+    /// the file's stamp; a rewrite of the same size still moves the stamp,
+    /// so the change is found (stamps are trusted at once here).
+    @Test func aCopyFindsASameSizeRewriteOfAFileItReadBefore() async throws {
+        let folder = NSTemporaryDirectory() + "hma-host-copy-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let ca = try CertificateAuthority.makeCA()
+        let holder = try await Self.node("holder", roles: .worker, ca: ca)
+        let gateway = try await Self.node("gateway", roles: .gateway, ca: ca)
+        var sandbox = SandboxConfiguration()
+        sandbox.kind = SandboxKind.none
+        let served = ProjectHostActor.start(root: folder, sandbox: sandbox, logger: Logger(label: "test"), trustStampsAfter: .zero, actorSystem: holder)
+        ProjectHostActor.registerTypes(on: gateway)
+        let host = try ProjectHostActor.resolve(id: MeshActorID(node: holder.node, endpoint: holder.endpoint, path: ProjectHostActor.path), using: gateway)
+        try await host.write(projectId: "p1", path: "a.txt", content: Data("one".utf8), create: false)
+        try await host.write(projectId: "p1", path: "b.txt", content: Data("bee".utf8), create: false)
+        let first = try await host.copyChanges(projectId: "p1", known: [:], maxBytes: 1 << 20)
+        var known = Dictionary(uniqueKeysWithValues: first.changes.written.map { ($0.path, CopiedFile.digest($0.content)) })
+        #expect(known.keys.sorted() == ["a.txt", "b.txt"])
+        #expect(try await host.copyChanges(projectId: "p1", known: known, maxBytes: 1 << 20).changes.isEmpty, "nothing changed")
+
+        try await host.write(projectId: "p1", path: "a.txt", content: Data("two".utf8), create: false)
+        let second = try await host.copyChanges(projectId: "p1", known: known, maxBytes: 1 << 20)
+        #expect(second.changes.written == [CopiedFile(path: "a.txt", content: Data("two".utf8))])
+        known["a.txt"] = CopiedFile.digest(Data("two".utf8))
+        try await host.delete(projectId: "p1", path: "b.txt")
+        #expect(try await host.copyChanges(projectId: "p1", known: known, maxBytes: 1 << 20).changes.removed == ["b.txt"])
+        withExtendedLifetime(served) {}
+        for system in [gateway, holder] { try await system.shutdown() }
+    }
+
     @Test func anotherWorkerIsRefusedAndAGatewayIsServed() async throws {
         let folder = NSTemporaryDirectory() + "hma-host-trust-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }

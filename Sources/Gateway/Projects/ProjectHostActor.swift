@@ -26,6 +26,13 @@ public distributed actor ProjectHostActor {
     private var projects: [String: HostedProject] = [:]
     private var terminals: [String: HostedTerminal] = [:]
     private var exports: [String: URL] = [:]
+    /// Digests of files read for copies, by project and path, with the
+    /// stamp they were read at: a file whose stamp has not moved is not
+    /// read again (`copyChanges`).
+    private var copyDigests: [String: [String: (stamp: FileStamp, digest: String)]] = [:]
+    /// Stamps that changed more recently than this are not trusted (a
+    /// write in the same clock tick keeps the stamp).
+    let trustStampsAfter: Duration
 
     struct HostedProject {
         let files: ProjectFiles
@@ -40,8 +47,10 @@ public distributed actor ProjectHostActor {
         let pump: Task<Void, Never>
     }
 
-    public init(root: String, sandbox: SandboxConfiguration, logger: Logger, actorSystem: MeshActorSystem) {
+    public init(root: String, sandbox: SandboxConfiguration, logger: Logger, trustStampsAfter: Duration = .seconds(2),
+                actorSystem: MeshActorSystem) {
         self.root = root
+        self.trustStampsAfter = trustStampsAfter
         self.sandboxConfiguration = sandbox
         self.logger = logger
         self.actorSystem = actorSystem
@@ -49,9 +58,10 @@ public distributed actor ProjectHostActor {
     }
 
     /// The node's host at the well-known `path`.
-    public static func start(root: String, sandbox: SandboxConfiguration, logger: Logger, actorSystem: MeshActorSystem) -> ProjectHostActor {
+    public static func start(root: String, sandbox: SandboxConfiguration, logger: Logger, trustStampsAfter: Duration = .seconds(2),
+                             actorSystem: MeshActorSystem) -> ProjectHostActor {
         MeshActorSystem.$nextActorPath.withValue(path) {
-            ProjectHostActor(root: root, sandbox: sandbox, logger: logger, actorSystem: actorSystem)
+            ProjectHostActor(root: root, sandbox: sandbox, logger: logger, trustStampsAfter: trustStampsAfter, actorSystem: actorSystem)
         }
     }
 
@@ -102,6 +112,7 @@ public distributed actor ProjectHostActor {
         try checkCaller()
         for (id, terminal) in terminals where terminal.projectId == projectId { closeTerminalNow(id) }
         projects.removeValue(forKey: projectId)?.sandbox.shutdown()
+        copyDigests.removeValue(forKey: projectId)
     }
 
     /// Removes the project's folder and its compressed copy for good
@@ -312,12 +323,22 @@ public distributed actor ProjectHostActor {
         var delta = CopyDelta(changes: ProjectCopyChanges(), complete: true, skipped: skipped)
         var present = Set(skipped)
         var bytes = 0
+        let cached = copyDigests[projectId] ?? [:]
+        // Rebuilt from what is present: a removed file's digest goes.
+        var digests: [String: (stamp: FileStamp, digest: String)] = [:]
+        let now = Date()
         for entry in entries {
             let path = entry.path.description
             present.insert(path)
+            if let stamp = entry.stamp, let hit = cached[path], hit.stamp == stamp {
+                digests[path] = hit
+                if known[path] == hit.digest { continue }  // unchanged, not read
+            }
             guard delta.complete else { continue }
             guard let content = try? files.read(path) else { continue }  // gone or swapped since the walk
-            guard known[path] != CopiedFile.digest(content) else { continue }
+            let digest = CopiedFile.digest(content)
+            if let stamp = entry.stamp, !stamp.isRecent(within: trustStampsAfter, of: now) { digests[path] = (stamp, digest) }
+            guard known[path] != digest else { continue }
             if bytes > 0 && bytes + content.count > maxBytes {
                 delta.complete = false
                 continue
@@ -325,6 +346,7 @@ public distributed actor ProjectHostActor {
             bytes += content.count
             delta.changes.written.append(CopiedFile(path: path, content: content))
         }
+        copyDigests[projectId] = digests
         delta.changes.removed = known.keys.filter { !present.contains($0) }.sorted()
         return delta
     }

@@ -283,7 +283,8 @@ public final class ProjectFiles: Sendable {
             case S_IFREG: .file
             default: .other
             }
-            result.append(FileEntry(path: path.appending(name), kind: kind, size: kind == .file ? Int(info.st_size) : 0))
+            result.append(FileEntry(path: path.appending(name), kind: kind, size: kind == .file ? Int(info.st_size) : 0,
+                                    stamp: kind == .file ? FileStamp(info) : nil))
         }
         return DirectoryListing(entries: result.sorted { $0.path < $1.path }, isComplete: true)
     }
@@ -373,6 +374,44 @@ public struct FileEntry: Hashable, Sendable {
     public let kind: Kind
     /// Bytes, for files.
     public let size: Int
+    /// For files: what changes whenever their content does.
+    public let stamp: FileStamp?
+
+    public init(path: ProjectPath, kind: Kind, size: Int, stamp: FileStamp? = nil) {
+        self.path = path
+        self.kind = kind
+        self.size = size
+        self.stamp = stamp
+    }
+}
+
+/// A file's inode, size and modification and change times: if none of
+/// them moved, neither did its bytes — except for a write in the same
+/// clock tick as the stamp was read, so a stamp only just changed is not
+/// to be trusted (as git does not trust its index for "racy" files). The
+/// change time cannot be set back by a program, unlike the modification
+/// time.
+public struct FileStamp: Hashable, Sendable {
+    public let inode: UInt64
+    public let size: Int64
+    public let modifiedNanoseconds: Int64
+    public let changedNanoseconds: Int64
+
+    init(_ info: stat) {
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        changedNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+    }
+
+    /// Whether the file changed within `window` before `now` (wall clock):
+    /// a later write could then keep the same stamp.
+    public func isRecent(within window: Duration, of now: Date = Date()) -> Bool {
+        let nowNanoseconds = Int64(now.timeIntervalSince1970 * 1e9)
+        let (seconds, attoseconds) = window.components
+        let windowNanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        return nowNanoseconds - max(modifiedNanoseconds, changedNanoseconds) < windowNanoseconds
+    }
 }
 
 /// A change to the project's files, as `FileWatcher` reports it.
