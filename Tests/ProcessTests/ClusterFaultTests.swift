@@ -187,6 +187,38 @@ import Testing
         try await cluster.stop([workers[survivor]!])
     }
 
+    /// The whole cluster went down and one worker never came back: the
+    /// restarted gateway has not seen that worker since it started, so after
+    /// `workers.lostAfter` its project moves to the other worker, restored
+    /// from the copy made when the import was acknowledged.
+    @Test func aWorkerThatNeverComesBackAfterAGatewayRestartLosesItsProjectsToAnother() async throws {
+        let cluster = try await ProcessCluster.start(settings: ["HMA_WORKERS_LOSTAFTER": "3"])
+        let w1 = try await cluster.worker("w1"), w2 = try await cluster.worker("w2")
+        try await cluster.waitForMembers(3)
+        let imported = try await cluster.client.request("import_project", ["files": [["path": "src/a.py", "content": "a = 1\n"]]])
+        let project = try #require(imported.payload["projectId"]?.stringValue, "\(imported)")
+        #expect(cluster.exists("w1/projects/\(project)/src/a.py"))
+
+        w1.signal(SIGKILL)
+        _ = await w1.exitStatus()
+        try await cluster.killAndRestartGateway()
+        let restarted = ContinuousClock.now
+        try await cluster.waitForMembers(2)
+        let early = try await cluster.client.request("file_read", ["projectId": .string(project), "filePath": "src/a.py"])
+        #expect(early.type == "error" && early.payload["code"] == "unavailable", "w1 might still come back: \(early)")
+        let back = try await within(30, "the project to move to w2") {
+            while true {
+                let answer = try await cluster.client.request("file_read", ["projectId": .string(project), "filePath": "src/a.py"])
+                if answer.type == "file_read_result" { return answer }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        #expect(back.payload["content"] == "a = 1\n", "\(back)")
+        #expect(cluster.exists("w2/projects/\(project)/src/a.py"))
+        Self.report("whole cluster down, one worker gone for good", "its project served from w2 \(ContinuousClock.now - restarted) after the gateway restarted (workers.lostAfter 3 s); 1 file checked")
+        try await cluster.stop([w2])
+    }
+
     @Test func aWorkerPausedShorterThanTheFailureThresholdLosesNothing() async throws {
         let cluster = try await ProcessCluster.start()
         let w1 = try await cluster.worker("w1"), w2 = try await cluster.worker("w2")

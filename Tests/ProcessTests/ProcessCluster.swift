@@ -33,12 +33,12 @@ final class ProcessCluster: @unchecked Sendable {
         self.client = client
     }
 
-    static func start(demoPauseMilliseconds: Int = 1) async throws -> ProcessCluster {
+    static func start(demoPauseMilliseconds: Int = 1, settings: [String: String] = [:]) async throws -> ProcessCluster {
         let certs = try CertificateFolder()
         let base = Int.random(in: 20_000..<40_000)
         // Copies every second: a test waits for one instead of ten.
         let environment = ProjectsOnWorkersTests.quietEnvironment.merging(
-            ["HMA_DEMO_PAUSE_MS": "\(demoPauseMilliseconds)", "HMA_COPIES_INTERVAL": "1"]) { $1 }
+            ["HMA_DEMO_PAUSE_MS": "\(demoPauseMilliseconds)", "HMA_COPIES_INTERVAL": "1"]) { $1 }.merging(settings) { $1 }
         let gateway = try await startGateway(folder: certs.folder, certs: certs, httpPort: base, meshPort: base + 1, environment: environment)
         // A user and an API token, from the gateway's own database.
         let users = try ChildProcess(ChildProcess.executable("hma"), ["users", "add", "ada", "--data-dir", certs.folder + "/gw"])

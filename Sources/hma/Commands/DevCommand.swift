@@ -102,7 +102,11 @@ enum GatewayNode {
         // a gateway alone places them on the workers that join it
         // (docs/architecture.md, "Projects on workers").
         let local = hosting.map { $0.start(on: mesh, logger: logger) }
-        let hosts = ProjectHosts(store: store, mesh: mesh, local: local, logger: logger)
+        // A worker gone this long (not declared down) is lost: its projects
+        // move (docs/architecture.md, "Project copies").
+        let lostAfter = try settings.int("workers.lostAfter", default: 120)
+        guard lostAfter > 0 else { throw ValidationError("workers.lostAfter must be positive (seconds)") }
+        let hosts = ProjectHosts(store: store, mesh: mesh, local: local, absenceLimit: .seconds(lostAfter), logger: logger)
         var options = Gateway.Options()
         options.frontendDirectory = settings.string("http.frontend", default: FrontendFiles.defaultDirectory)
         // Limits (docs/operations.md, "Limits").
