@@ -319,7 +319,7 @@ public distributed actor ProjectHostActor {
     public distributed func copyChanges(projectId: String, known: [String: String], maxBytes: Int) throws -> CopyDelta {
         try checkCaller()
         let files = try project(projectId).files
-        let (entries, skipped) = try Self.mapping { try ProjectCopy.files(of: files) }
+        let (entries, skipped, listedWhole) = try Self.mapping { try ProjectCopy.files(of: files) }
         var delta = CopyDelta(changes: ProjectCopyChanges(), complete: true, skipped: skipped)
         var present = Set(skipped)
         var bytes = 0
@@ -347,7 +347,8 @@ public distributed actor ProjectHostActor {
             delta.changes.written.append(CopiedFile(path: path, content: content))
         }
         copyDigests[projectId] = digests
-        delta.changes.removed = known.keys.filter { !present.contains($0) }.sorted()
+        // A folder listed only in part hides files that are still there.
+        delta.changes.removed = listedWhole ? known.keys.filter { !present.contains($0) }.sorted() : []
         return delta
     }
 

@@ -42,6 +42,9 @@ public final class ProjectHosts: Sendable {
     private let lastChange = Mutex<[String: ContinuousClock.Instant]>([:])
     /// What each worker (each start of it) was last told about draining.
     private let toldDraining = Mutex<[NodeID: Bool]>([:])
+    /// Projects whose copy could not be kept (past its limits): not copied
+    /// again while this gateway runs.
+    private let uncopyable = Mutex<Set<String>>([])
     /// Worker-held projects used since their copy was last brought up to date.
     private let touched = Mutex<Set<String>>([])
     private let started = ContinuousClock.now
@@ -81,7 +84,8 @@ public final class ProjectHosts: Sendable {
         if let cached = resolved.withLock({ $0[projectId] }) {
             if cached.node == mesh.node { return cached.host }
             if mesh.cluster.isAlive(cached.node) {
-                touched.withLock { _ = $0.insert(projectId) }
+                // A journal save copies by itself; other uses may change files.
+                if allowed { touched.withLock { _ = $0.insert(projectId) } }
                 return cached.host
             }
             resolved.withLock { _ = $0.removeValue(forKey: projectId) }
@@ -98,7 +102,7 @@ public final class ProjectHosts: Sendable {
         case let name?:
             if let member = mesh.cluster.members.first(where: { $0.node.name.rawValue == name && $0.status.isConfirmedLive }) {
                 host = (member.node, try remoteHost(on: member))
-                touched.withLock { _ = $0.insert(projectId) }
+                if allowed { touched.withLock { _ = $0.insert(projectId) } }
             } else if allowed, isLost(name) {
                 host = try await move(projectId, from: name)
             } else {
@@ -128,6 +132,16 @@ public final class ProjectHosts: Sendable {
             if let running = inProgress[projectId] { return running }
             let task = Task { [self] () async throws -> (node: NodeID, host: ProjectHostActor) in
                 defer { _ = self.moving.withLock { $0.removeValue(forKey: projectId) } }
+                // A caller that read the placement before an earlier move
+                // finished gets where that move put it, not a second move.
+                let placed = try await store.projectHost(projectId: projectId)
+                if placed != lost {
+                    if placed == nil || placed == mesh.node.name.rawValue, let local { return (mesh.node, local) }
+                    guard let member = mesh.cluster.members.first(where: { $0.node.name.rawValue == placed && $0.status.isConfirmedLive }) else {
+                        throw ProtocolError(.unavailable, "the worker that holds this project (\(placed ?? "?")) is not up; try again when it is back")
+                    }
+                    return (member.node, try remoteHost(on: member))
+                }
                 guard try await copies.exists(projectId) else {
                     throw ProtocolError(.unavailable, "the worker that held this project (\(lost)) is lost, and the project has no copy to restore")
                 }
@@ -138,6 +152,11 @@ public final class ProjectHosts: Sendable {
                 let began = ContinuousClock.now
                 let (files, bytes) = try await copies.restore(projectId, to: host)
                 try await store.setProjectHost(projectId: projectId, node: target.node.name.rawValue)
+                // Cached before the move ends, so no caller reads the old placement after it.
+                resolved.withLock { $0[projectId] = (target.node, host) }
+                // On the gateway's own host the project goes down with the
+                // gateway: its copy is no longer kept, so it must not linger.
+                if target.node == mesh.node { try? await store.dropProjectCopy(projectId: projectId) }
                 logger.notice("project restored from its copy onto another worker", metadata: [
                     "project": "\(projectId)", "lost": "\(lost)", "to": "\(target.node.name)", "files": "\(files)", "bytes": "\(bytes)",
                     "took": "\(ContinuousClock.now - began)"])
@@ -152,8 +171,18 @@ public final class ProjectHosts: Sendable {
     /// Whether `projectId`'s copy is kept (its host is another node: a
     /// project on the gateway's own host goes down with the gateway).
     func keepsCopy(of projectId: String) async throws -> Bool {
+        guard !uncopyable.withLock({ $0.contains(projectId) }) else { return false }
         guard let name = try await store.projectHost(projectId: projectId) else { return false }
         return name != mesh.node.name.rawValue
+    }
+
+    /// Gives up the project's copy (it cannot be kept: past its limits): a
+    /// stale copy must not be restored, so the project stays with its worker.
+    func dropCopy(of projectId: String, because reason: String) async {
+        uncopyable.withLock { _ = $0.insert(projectId) }
+        try? await store.dropProjectCopy(projectId: projectId)
+        logger.warning("a project's copy cannot be kept; it will not be restored if its worker is lost",
+                       metadata: ["project": "\(projectId)", "reason": "\(reason)"])
     }
 
     /// Tells each live worker whether it is drained (`hma worker drain`
@@ -187,12 +216,22 @@ public final class ProjectHosts: Sendable {
             return touched
         }
         for projectId in projects.sorted() {
+            guard let cached = resolved.withLock({ $0[projectId] }), cached.node != mesh.node else { continue }
+            guard mesh.cluster.isAlive(cached.node) else {
+                // Its worker is away: copied when it is back (or restored
+                // elsewhere from what the copy holds).
+                touched.withLock { _ = $0.insert(projectId) }
+                continue
+            }
             do {
-                guard let cached = resolved.withLock({ $0[projectId] }), cached.node != mesh.node else { continue }
                 try await copies.sync(projectId, from: cached.host)
             } catch let error as ProtocolError where error.code == .notFound {
                 continue
+            } catch let error as ProtocolError where error.code == .limitReached {
+                await dropCopy(of: projectId, because: error.message)
             } catch {
+                // Tried again next pass (the project may not be used again soon).
+                touched.withLock { _ = $0.insert(projectId) }
                 logger.warning("a project's copy could not be brought up to date", metadata: ["project": "\(projectId)", "error": "\(error)"])
             }
         }

@@ -11,7 +11,9 @@ import Storage
 /// in the same transaction, from what changed on its host since — taken
 /// after the snapshot, so the copy holds at least the saved step's files
 /// (docs/architecture.md, "Project copies"). A host that cannot answer
-/// fails the save: the journal never moves past the copy.
+/// fails the save: the journal never moves past the copy. A project whose
+/// copy cannot be kept (past its limits) loses its copy rather than its
+/// journal: its steps are saved, and it is not restored elsewhere.
 public struct StoreRunJournal: RunJournal {
     let store: Store
     let projectId: String
@@ -29,8 +31,20 @@ public struct StoreRunJournal: RunJournal {
             try await store.saveAgentRun(projectId: projectId, snapshot: encoded)
             return
         }
-        let changes = try await hosts.copies.changes(of: projectId, on: try await hosts.currentHost(for: projectId))
-        try await store.saveAgentRun(projectId: projectId, snapshot: encoded, copy: changes)
+        let host = try await hosts.currentHost(for: projectId)
+        let (store, projectId, copies) = (self.store, self.projectId, hosts.copies)
+        try await copies.exclusively(projectId) {
+            do {
+                let changes = try await copies.changes(of: projectId, on: host)
+                try await store.saveAgentRun(projectId: projectId, snapshot: encoded, copy: changes)
+            } catch let error as ProtocolError where error.code == .limitReached {
+                await hosts.dropCopy(of: projectId, because: error.message)
+                try await store.saveAgentRun(projectId: projectId, snapshot: encoded)
+            } catch StorageError.messageTooLarge(let bytes, let limit) where encoded.count <= limit {
+                await hosts.dropCopy(of: projectId, because: "\(bytes) bytes, over \(limit)")
+                try await store.saveAgentRun(projectId: projectId, snapshot: encoded)
+            }
+        }
     }
 
     public func load() async throws -> RunSnapshot? {

@@ -42,6 +42,14 @@ extension Store {
         }
     }
 
+    /// Removes the project's copy (one that cannot be kept up to date: a
+    /// stale copy must not be restored).
+    public func dropProjectCopy(projectId: String) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM project_copy_file WHERE project_id = ?", arguments: [projectId])
+        }
+    }
+
     /// Up to `limit` files of the copy in path order, after `after` (a
     /// restore reads it a page at a time).
     public func projectCopyFiles(projectId: String, after: String?, limit: Int) async throws -> [CopiedFile] {

@@ -29,6 +29,9 @@ public enum ProjectArchive {
         public var bytes = 0
         /// Left out: over the size limit, symlinks, special files.
         public var skipped: [String] = []
+        /// A folder held more entries than a listing reads: what is past
+        /// the cut was not seen (not the same as gone).
+        public var listingsCut = false
     }
 
     public struct ImportLimits: Sendable {
@@ -94,7 +97,10 @@ public enum ProjectArchive {
         var pending: [ProjectPath] = [.root]
         while let directory = pending.popLast() {
             let listing = try files.list(directory.description)
-            if !listing.isComplete { summary.skipped.append(directory.description + "/… (more entries than a listing reads)") }
+            if !listing.isComplete {
+                summary.skipped.append(directory.description + "/… (more entries than a listing reads)")
+                summary.listingsCut = true
+            }
             for entry in listing.entries {
                 if entry.kind == .directory {
                     if options.excludedFolders.contains(entry.path.name) || (entry.path.name == ".git" && !options.includeGit) { continue }

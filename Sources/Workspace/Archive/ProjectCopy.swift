@@ -18,8 +18,10 @@ public enum ProjectCopy {
     /// mesh frame (16 MiB) with room to spare.
     public static let maxFileBytes = 6 << 20
 
-    /// Every regular file the copy keeps, and what it leaves out.
-    public static func files(of files: ProjectFiles) throws -> (entries: [FileEntry], skipped: [String]) {
+    /// Every regular file the copy keeps, what it leaves out, and whether
+    /// every folder could be listed whole (if not, a file not seen may
+    /// still be there).
+    public static func files(of files: ProjectFiles) throws -> (entries: [FileEntry], skipped: [String], complete: Bool) {
         var entries: [FileEntry] = []
         let summary = try ProjectArchive.walk(files, options: options) { entry in
             switch entry.kind {
@@ -30,7 +32,7 @@ public enum ProjectCopy {
             case .symlink, .other: return false
             }
         }
-        return (entries, summary.skipped)
+        return (entries, summary.skipped, !summary.listingsCut)
     }
 
     /// Writes one copied file back (git's own files too: a restored
