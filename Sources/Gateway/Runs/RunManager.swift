@@ -10,6 +10,7 @@ import Storage
 /// continues every run that was working.
 public actor RunManager {
     struct ActiveRun {
+        let id: UUID
         let run: ProjectRun
         let router: RunEventRouter
         let hub: SessionHub
@@ -131,7 +132,7 @@ public actor RunManager {
     /// Tries the runs of `waiting` again every second until their projects'
     /// hosts are up (or the projects moved to another worker), for at most
     /// `hostWaitLimit`.
-    private func retryUntilHostsAreUp(_ waiting: Set<String>) {
+    private func retryUntilHostsAreUp(_ waiting: Set<String>, afterRestart: Bool = true) {
         guard !waiting.isEmpty else { return }
         logger.notice("runs wait for their workers", metadata: ["count": "\(waiting.count)"])
         Task { [hostWaitLimit] in
@@ -139,7 +140,7 @@ public actor RunManager {
             let deadline = ContinuousClock.now + hostWaitLimit
             while !left.isEmpty, ContinuousClock.now < deadline, await self.isAccepting {
                 try? await Task.sleep(for: .seconds(1))
-                left = await self.resume(only: left)
+                left = await self.resume(only: left, afterRestart: afterRestart)
             }
             if !left.isEmpty { self.logger.error("runs were not resumed: their workers did not come back", metadata: ["projects": "\(left.sorted())"]) }
         }
@@ -153,7 +154,9 @@ public actor RunManager {
         guard watcher == nil else { return }
         let changes = hosts.mesh.cluster.changes()
         watcher = Task { [weak self] in
-            for await member in changes where member.status == .down || member.status == .removed {
+            // Down, removed, or left gracefully: its workspaces are gone
+            // either way (a worker that left and comes back is a new start).
+            for await member in changes where member.status.isFinal {
                 guard member.roles.contains(.worker) else { continue }
                 await self?.workerLost(member.node.name.rawValue)
             }
@@ -165,7 +168,7 @@ public actor RunManager {
     private func workerLost(_ name: String) async {
         var dropped: Set<String> = []
         for (projectId, active) in runs {
-            guard (try? await hosts.node(of: projectId)) == name, runs[projectId]?.run === active.run else { continue }
+            guard (try? await hosts.node(of: projectId)) == name, runs[projectId]?.id == active.id else { continue }
             runs.removeValue(forKey: projectId)
             await active.run.abandon()
             dropped.insert(projectId)
@@ -174,7 +177,7 @@ public actor RunManager {
         metrics.runsActive(runs.count)
         logger.notice("the worker holding these runs' projects is down; they continue from their last saved step on another worker",
                       metadata: ["worker": "\(name)", "projects": "\(dropped.sorted())"])
-        retryUntilHostsAreUp(await resume(only: dropped))
+        retryUntilHostsAreUp(await resume(only: dropped, afterRestart: false), afterRestart: false)
     }
 
     /// How long a saved run waits for its project's worker after a restart.
@@ -184,7 +187,7 @@ public actor RunManager {
 
     /// Resumes the saved runs (those in `only`, when given); returns the
     /// projects whose worker is not up yet.
-    private func resume(only: Set<String>?) async -> Set<String> {
+    private func resume(only: Set<String>?, afterRestart: Bool = true) async -> Set<String> {
         let saved: [(projectId: String, snapshot: Data)]
         do { saved = try await store.agentRuns() } catch {
             logger.error("the runs to resume cannot be read", metadata: ["error": "\(error)"])
@@ -206,7 +209,9 @@ public actor RunManager {
                 }
                 let project = try await store.project(id: projectId)
                 guard let sessionId = project.sessionId else { continue }
-                if onRestart == .ask && !waiting {
+                // `ask` is about the gateway's restarts; a run moved off a
+                // lost worker just goes on.
+                if afterRestart && onRestart == .ask && !waiting {
                     try await hold(snapshot, project: project, sessionId: sessionId)
                     continue
                 }
@@ -263,16 +268,19 @@ public actor RunManager {
         await hub.setProject(project.id)
         let translator = EventTranslator(projectId: project.id, sessionId: sessionId, node: node, budgetUSD: nil)
         let projectId = project.id
+        // The end of this run, not of a later one for the same project (a
+        // run resumed after its worker was lost).
+        let runID = UUID()
         let router = RunEventRouter(translator: translator, hub: hub, store: store, metrics: metrics, logger: logger) { [weak self] outcome in
             if case .waitingForPerson = outcome { return }
-            await self?.finished(projectId)
+            await self?.finished(projectId, runID: runID)
         }
         var configuration = RunConfiguration()
         configuration.autoApprove = false
         let run = ProjectRun(configuration: configuration, model: chosen.model, workspace: workspace, sink: router,
                              templates: try PromptTemplates.load(), journal: StoreRunJournal(store: store, projectId: project.id, copyingFrom: hosts),
                              turns: turns(for: chosen, project: project.id, sink: router))
-        let active = ActiveRun(run: run, router: router, hub: hub, ownerId: project.ownerId)
+        let active = ActiveRun(id: runID, run: run, router: router, hub: hub, ownerId: project.ownerId)
         runs[project.id] = active
         metrics.runStarted(active: runs.count)
         await hub.publish(ServerFrame("project_status", [
@@ -293,8 +301,8 @@ public actor RunManager {
         return MeshTurns(system: mesh, project: project, events: RunEventsActor(sink: sink, actorSystem: mesh))
     }
 
-    private func finished(_ projectId: String) async {
-        guard let active = runs.removeValue(forKey: projectId) else { return }
+    private func finished(_ projectId: String, runID: UUID) async {
+        guard runs[projectId]?.id == runID, let active = runs.removeValue(forKey: projectId) else { return }
         metrics.runsActive(runs.count)
         await active.run.waitUntilSaved()
         try? await store.touchProject(id: projectId)
