@@ -57,7 +57,7 @@ final class ProcessCluster: @unchecked Sendable {
                                      environment: [String: String]) async throws -> ChildProcess {
         let gateway = try ChildProcess(ChildProcess.executable("hma"), [
             "gateway", "--name", "gw", "--listen", "127.0.0.1:\(meshPort)", "--certs", try certs.directory(for: "gw"),
-            "--http", "127.0.0.1:\(httpPort)", "--data-dir", folder + "/gw", "--log-level", "error"], environment: environment)
+            "--http", "127.0.0.1:\(httpPort)", "--data-dir", folder + "/gw", "--log-level", "warning"], environment: environment)
         let ready = try await within(60, "the gateway to serve") { await gateway.lines.first { $0.contains("is running. Open http://") } }
         _ = try #require(ready, "gateway: \(gateway.standardError)")
         return gateway
@@ -113,10 +113,15 @@ final class ProcessCluster: @unchecked Sendable {
     func waitForCopy(of project: String, toHold path: String, _ content: String) async throws {
         let store = try Store(path: folder + "/gw/hma.sqlite")
         defer { try? store.close() }
-        try await within(30, "the gateway's copy of \(project) to hold \(path)") {
-            while try await store.projectCopyDigests(projectId: project)[path] != CopiedFile.digest(Data(content.utf8)) {
-                try await Task.sleep(for: .milliseconds(100))
+        do {
+            try await within(60, "the gateway's copy of \(project) to hold \(path)") {
+                while try await store.projectCopyDigests(projectId: project)[path] != CopiedFile.digest(Data(content.utf8)) {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
             }
+        } catch {
+            Issue.record("the copy holds \(try await store.projectCopyDigests(projectId: project)); gateway: \(gateway.standardError.suffix(3000))")
+            throw error
         }
     }
 
