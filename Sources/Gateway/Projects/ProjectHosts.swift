@@ -45,8 +45,12 @@ public final class ProjectHosts: Sendable {
     /// Projects whose copy could not be kept (past its limits): not copied
     /// again while this gateway runs.
     private let uncopyable = Mutex<Set<String>>([])
-    /// Worker-held projects used since their copy was last brought up to date.
-    private let touched = Mutex<Set<String>>([])
+    /// Worker-held projects used lately, with the upkeep passes that are
+    /// still to copy them. A use is marked when its host is looked up,
+    /// before the request changes anything, so a pass can come between
+    /// the mark and the change: each use is copied by two passes.
+    private let touched = Mutex<[String: Int]>([:])
+    static let passesPerUse = 2
     private let started = ContinuousClock.now
     private let watcher = Mutex<Task<Void, Never>?>(nil)
 
@@ -85,7 +89,7 @@ public final class ProjectHosts: Sendable {
             if cached.node == mesh.node { return cached.host }
             if mesh.cluster.isAlive(cached.node) {
                 // A journal save copies by itself; other uses may change files.
-                if allowed { touched.withLock { _ = $0.insert(projectId) } }
+                if allowed { touched.withLock { $0[projectId] = Self.passesPerUse } }
                 return cached.host
             }
             resolved.withLock { _ = $0.removeValue(forKey: projectId) }
@@ -102,7 +106,7 @@ public final class ProjectHosts: Sendable {
         case let name?:
             if let member = mesh.cluster.members.first(where: { $0.node.name.rawValue == name && $0.status.isConfirmedLive }) {
                 host = (member.node, try remoteHost(on: member))
-                if allowed { touched.withLock { _ = $0.insert(projectId) } }
+                if allowed { touched.withLock { $0[projectId] = Self.passesPerUse } }
             } else if allowed, isLost(name) {
                 host = try await move(projectId, from: name)
             } else {
@@ -212,15 +216,20 @@ public final class ProjectHosts: Sendable {
     /// date (`WorkerUpkeep`, every few seconds).
     func syncTouched() async {
         let projects = touched.withLock { touched in
-            defer { touched.removeAll() }
-            return touched
+            let due = Array(touched.keys)
+            for key in due {
+                // Not touched again since this pass began: one pass fewer.
+                if let left = touched[key], left > 1 { touched[key] = left - 1 } else { touched.removeValue(forKey: key) }
+            }
+            return due
         }
+        let again = { (projectId: String) in self.touched.withLock { $0[projectId] = max($0[projectId] ?? 0, 1) } }
         for projectId in projects.sorted() {
             guard let cached = resolved.withLock({ $0[projectId] }), cached.node != mesh.node else { continue }
             guard mesh.cluster.isAlive(cached.node) else {
                 // Its worker is away: copied when it is back (or restored
                 // elsewhere from what the copy holds).
-                touched.withLock { _ = $0.insert(projectId) }
+                again(projectId)
                 continue
             }
             do {
@@ -231,7 +240,7 @@ public final class ProjectHosts: Sendable {
                 await dropCopy(of: projectId, because: error.message)
             } catch {
                 // Tried again next pass (the project may not be used again soon).
-                touched.withLock { _ = $0.insert(projectId) }
+                again(projectId)
                 logger.warning("a project's copy could not be brought up to date", metadata: ["project": "\(projectId)", "error": "\(error)"])
             }
         }
