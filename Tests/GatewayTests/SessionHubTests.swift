@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test func agentEventsBecomeProtocolEvents() {
-        let translator = EventTranslator(projectId: "p1", sessionId: "s1", node: "dev", budgetUSD: 2)
+        var translator = EventTranslator(projectId: "p1", sessionId: "s1", node: "dev", budgetUSD: 2)
         let coder = AgentRef(role: .coder, path: "pkg/conv.py")
         #expect(EventTranslator.parentId(coder) == "manager:pkg")
         #expect(EventTranslator.parentId(AgentRef(role: .manager, path: "")) == "master")
@@ -117,7 +117,23 @@ import Testing
         } else {
             Issue.record("usage is a frame")
         }
-        #expect(translator.translate(.toPerson("Approve?", phase: .understanding)).first
-                == .message(sender: .assistant, content: "Approve?", agentId: "master", metadata: ["phase": "understanding"]))
+        let toPerson = translator.translate(.toPerson("Approve?", phase: .understanding))
+        #expect(toPerson.first == .message(sender: .assistant, content: "Approve?", agentId: "master", metadata: ["phase": "understanding"]))
+    }
+
+    /// The agent tree shows each agent on the node its model calls run on
+    /// (a worker, for turns on the mesh), from then on; others on the gateway.
+    @Test func anAgentIsShownOnTheNodeItsCallsRunOn() {
+        var translator = EventTranslator(projectId: "p1", sessionId: "s1", node: "gw", budgetUSD: nil)
+        let coder = AgentRef(role: .coder, path: "a.py"), master = AgentRef(role: .master, path: "")
+        func node(_ outputs: [EventTranslator.Output]) -> JSONValue? {
+            guard case .frame(let frame)? = outputs.first, frame.type == "agent_update" else { return nil }
+            #expect(ProtocolValidator.checkEvent(type: frame.type, payload: frame.payload) == nil)
+            return frame.payload["node"]
+        }
+        #expect(node(translator.translate(.status(coder, .working))) == "gw")
+        #expect(node(translator.translate(.ranOn(coder, node: "w2"))) == "w2")
+        #expect(node(translator.translate(.status(coder, .finished))) == "w2", "later updates keep the worker")
+        #expect(node(translator.translate(.status(master, .working))) == "gw")
     }
 }

@@ -129,6 +129,10 @@ import Testing
         }
         let spread = Self.coders(of: reference, on: workers)
         #expect(spread.values.allSatisfy { !$0.isEmpty }, "coders per worker: \(spread)")
+        // The IDE's agent tree shows the same: coders on both workers.
+        let shown = Set(cluster.client.received.filter { $0.type == "agent_update" && $0.payload["role"] == "coder" }
+            .compactMap { $0.payload["node"]?.stringValue })
+        #expect(shown.isSuperset(of: ["w1", "w2"]), "nodes the agent tree showed coders on: \(shown.sorted())")
         let expected = try cluster.files(of: reference, on: cluster.exists("w1/projects/\(reference)") ? "w1" : "w2")
         #expect(expected.keys.contains { $0.hasSuffix(".py") }, "the reference run wrote code: \(expected.keys.sorted())")
 

@@ -24,9 +24,11 @@ public distributed actor AgentTurnActor {
     /// Makes the model call, sending its tokens to `events` as they arrive.
     public distributed func takeTurn(_ request: TurnRequest, events: RunEventsActor) async throws -> TurnReply {
         let agent = request.agent
-        return try await TurnCall.run(request.modelRequest, on: model) { text in
+        var reply = try await TurnCall.run(request.modelRequest, on: model) { text in
             Task { try? await MeshActorSystem.withOneWayDelivery { try await events.tokens(agent, text) } }
         }
+        reply.node = actorSystem.node.name.rawValue
+        return reply
     }
 
     /// The node this activation runs on (tests, status).

@@ -47,6 +47,9 @@ public struct TurnReply: Sendable, Codable, Equatable {
     public var estimatedUsage: Bool
     /// The reply hit the length limit.
     public var cutForLength: Bool
+    /// The mesh node that made the call (nil: this process). Absent in a
+    /// reply from a node of an earlier minor version.
+    public var node: String?
 
     var usage: Usage { Usage(inputTokens: inputTokens, outputTokens: outputTokens, estimated: estimatedUsage) }
     var toolCalls: [ToolCall] { calls.map { ToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) } }

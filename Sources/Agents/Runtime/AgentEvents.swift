@@ -49,6 +49,9 @@ public enum AgentEvent: Sendable, Equatable {
     case status(AgentRef, AgentStatus)
     /// A model reply is arriving (tokens as they stream).
     case token(AgentRef, String)
+    /// The agent's model calls now run on this mesh node (turns on the
+    /// mesh; said when it changes).
+    case ranOn(AgentRef, node: String)
     /// The action an agent took, summarised for people.
     case action(AgentRef, ActionName, summary: String)
     /// An action failed or was refused; the agent was told why.

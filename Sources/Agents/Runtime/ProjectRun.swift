@@ -20,6 +20,8 @@ public actor ProjectRun {
     private var request = ""
     /// Prompts of the turns now running, for the snapshot.
     private var inFlight: [AgentRef: [String]] = [:]
+    /// Where each agent's last model call ran (turns on the mesh).
+    private var nodes: [AgentRef: String] = [:]
 
     public private(set) var phase: ProjectPhase
     public private(set) var budget: Budget
@@ -289,6 +291,10 @@ public actor ProjectRun {
         let sink = self.sink
         let reply = try await runner.takeTurn(request, for: ref) { sink.record(.token(ref, $0)) }
         try Task.checkCancellation()
+        if let node = reply.node, nodes[ref] != node {
+            nodes[ref] = node
+            sink.record(.ranOn(ref, node: node))
+        }
         let spent = reply.usage
         let cost = model.cost(of: spent)
         budget.spend(tokens: spent.inputTokens + spent.outputTokens, usd: cost)

@@ -244,7 +244,7 @@ public actor RunManager {
         held[project.id] = snapshot
         let hub = hubs.hub(sessionId, projectId: project.id)
         await hub.setProject(project.id)
-        let translator = EventTranslator(projectId: project.id, sessionId: sessionId, node: node, budgetUSD: nil)
+        var translator = EventTranslator(projectId: project.id, sessionId: sessionId, node: node, budgetUSD: nil)
         for output in translator.translate(.phase(snapshot.phase)) {
             if case .frame(let frame) = output { await hub.publish(frame) }
         }

@@ -19,8 +19,12 @@ struct EventTranslator: Sendable {
 
     var projectId: String
     var sessionId: String
+    /// The node that runs the run (the gateway); an agent whose model
+    /// calls run elsewhere is shown on that node (`nodes`).
     var node: String
     var budgetUSD: Double?
+    /// Where each agent's model calls run, by agent id, when not here.
+    var nodes: [String: String] = [:]
 
     static func agentId(_ ref: AgentRef) -> String {
         ref.path.isEmpty && ref.role == .master ? "master" : "\(ref.role.rawValue):\(ref.path)"
@@ -58,12 +62,16 @@ struct EventTranslator: Sendable {
     func agent(_ ref: AgentRef, status: String, task: String?) -> [String: JSONValue] {
         [
             "agentId": .string(Self.agentId(ref)), "parentId": .optional(Self.parentId(ref)), "role": .string(ref.role.rawValue),
-            "path": .string(ref.path), "status": .string(status), "task": .optional(task), "node": .string(node),
+            "path": .string(ref.path), "status": .string(status), "task": .optional(task),
+            "node": .string(nodes[Self.agentId(ref)] ?? node),
         ]
     }
 
-    func translate(_ event: AgentEvent) -> [Output] {
+    mutating func translate(_ event: AgentEvent) -> [Output] {
         switch event {
+        case .ranOn(let ref, let node):
+            nodes[Self.agentId(ref)] = node
+            return [.frame(ServerFrame("agent_update", agent(ref, status: "active", task: nil)))]
         case .status(let ref, let status):
             return [.frame(ServerFrame("agent_update", agent(ref, status: Self.status(status), task: nil)))]
         case .token(let ref, let text):

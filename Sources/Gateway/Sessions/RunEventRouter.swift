@@ -16,6 +16,7 @@ final class RunEventRouter: AgentEventSink {
         let (stream, continuation) = AsyncStream<AgentEvent>.makeStream()
         self.continuation = continuation
         task = Task {
+            var translator = translator  // it remembers where agents run
             for await event in stream {
                 for output in translator.translate(event) {
                     switch output {

@@ -238,7 +238,7 @@ final class ProgressDisplay: AgentEventSink {
                 emitAbove("master (\(phase.rawValue)): \(message)")
             case .phase(let phase):
                 emitAbove("phase: \(phase.rawValue)")
-            case .token, .fileDeleted, .ended:
+            case .token, .fileDeleted, .ended, .ranOn:
                 break
             }
             if tty { redraw() }
