@@ -210,12 +210,19 @@ import Testing
         try await cluster.waitForMembers(2)
         let early = try await cluster.client.request("file_read", ["projectId": .string(project), "filePath": "src/a.py"])
         #expect(early.type == "error" && early.payload["code"] == "unavailable", "w1 might still come back: \(early)")
-        let back = try await within(30, "the project to move to w2") {
-            while true {
-                let answer = try await cluster.client.request("file_read", ["projectId": .string(project), "filePath": "src/a.py"])
-                if answer.type == "file_read_result" { return answer }
-                try await Task.sleep(for: .milliseconds(200))
+        let back: ServerFrame
+        do {
+            back = try await within(60, "the project to move to w2") {
+                while true {
+                    let answer = try await cluster.client.request("file_read", ["projectId": .string(project), "filePath": "src/a.py"])
+                    if answer.type == "file_read_result" { return answer }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
             }
+        } catch {
+            let last = try? await cluster.client.request("file_read", ["projectId": .string(project), "filePath": "src/a.py"])
+            Issue.record("members \((try? await cluster.members()) ?? [:]); last answer \(String(describing: last)); gateway: \(cluster.gateway.standardError.suffix(3000))")
+            throw error
         }
         #expect(back.payload["content"] == "a = 1\n", "\(back)")
         #expect(cluster.exists("w2/projects/\(project)/src/a.py"))

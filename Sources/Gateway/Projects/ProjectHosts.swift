@@ -38,8 +38,10 @@ public final class ProjectHosts: Sendable {
     private let resolved = Mutex<[String: (node: NodeID, host: ProjectHostActor)]>([:])
     /// Moves in progress, by project: concurrent uses wait for the same one.
     private let moving = Mutex<[String: Task<(node: NodeID, host: ProjectHostActor), any Error>]>([:])
-    /// When each node's state last changed (or this gateway started).
-    private let lastChange = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// Since when each node that was seen live has not been (absent: live,
+    /// or never seen since this gateway started). Set once when it stops
+    /// being live, so gossip about it does not restart the clock.
+    private let absentSince = Mutex<[String: ContinuousClock.Instant]>([:])
     /// What each worker (each start of it) was last told about draining.
     private let toldDraining = Mutex<[NodeID: Bool]>([:])
     /// Projects whose copy could not be kept (past its limits): not copied
@@ -64,7 +66,16 @@ public final class ProjectHosts: Sendable {
         self.logger = logger
         let changes = mesh.cluster.changes()
         let task = Task { [weak self] in
-            for await member in changes { self?.lastChange.withLock { $0[member.node.name.rawValue] = .now } }
+            for await member in changes {
+                self?.absentSince.withLock { absent in
+                    let name = member.node.name.rawValue
+                    if member.status.isConfirmedLive {
+                        absent.removeValue(forKey: name)
+                    } else if absent[name] == nil {
+                        absent[name] = .now
+                    }
+                }
+            }
         }
         watcher.withLock { $0 = task }
     }
@@ -118,13 +129,13 @@ public final class ProjectHosts: Sendable {
     }
 
     /// Whether the worker `name` is lost: declared down (or removed) by the
-    /// failure detector, or gone — left, or unseen since this gateway
-    /// started — for `absenceLimit`.
+    /// failure detector, or not confirmed live — left, only heard of from
+    /// others, or unseen since this gateway started — for `absenceLimit`.
     func isLost(_ name: String) -> Bool {
         let member = mesh.cluster.members.first { $0.node.name.rawValue == name }
         if let member, member.status == .down || member.status == .removed { return true }
-        if let member, !member.status.isFinal { return false }
-        let since = lastChange.withLock { $0[name] } ?? started
+        if let member, member.status.isConfirmedLive { return false }
+        let since = absentSince.withLock { $0[name] } ?? started
         return ContinuousClock.now - since >= absenceLimit
     }
 
