@@ -164,7 +164,7 @@ extension ClientSession {
         // Acknowledged with its copy made: an import survives the loss of
         // its worker (docs/architecture.md, "Project copies").
         if try await gateway.hosts.keepsCopy(of: project.id) {
-            do { try await gateway.hosts.copies.sync(project.id, from: host) } catch {
+            do { try await gateway.hosts.syncCopy(of: project.id, from: host) } catch {
                 gateway.logger.warning("an imported project has no copy yet", metadata: ["project": "\(project.id)", "error": "\(error)"])
             }
         }

@@ -9,8 +9,9 @@ import Workspace
 /// is lost. Updates of one project's copy run one at a time (`exclusively`):
 /// a slower, older answer must not be written over a newer one.
 ///
-/// Trust: a host's answers are bounded (bytes per answer, paths counted
-/// too, the copy's limit, rounds that must make progress) and its digests
+/// Trust: a host's answers are bounded (the frame per answer; what is kept
+/// of them, paths included, by the copy's limit; rounds that must make
+/// progress) and its digests
 /// are not believed — the gateway computes its own from the content it
 /// receives.
 struct ProjectCopies: Sendable {
@@ -59,7 +60,6 @@ struct ProjectCopies: Sendable {
                 removed.insert(path)
                 bytes += path.utf8.count
             }
-            bytes += delta.skipped.reduce(0) { $0 + $1.utf8.count }
             guard bytes <= limit, known.count <= Self.maxFiles else {
                 throw ProtocolError(.limitReached, "the project's changes exceed its copy's limit (\(limit) bytes, \(Self.maxFiles) files)")
             }

@@ -115,17 +115,27 @@ public final class ProjectHosts: Sendable {
             guard let local else { throw ProtocolError(.unavailable, "this gateway holds no projects (it is not a worker)") }
             host = (mesh.node, local)
         case let name?:
-            if let member = mesh.cluster.members.first(where: { $0.node.name.rawValue == name && $0.status.isConfirmedLive }) {
-                host = (member.node, try remoteHost(on: member))
+            if let live = try liveHost(named: name) {
+                host = live
                 if allowed { touched.withLock { $0[projectId] = Self.passesPerUse } }
             } else if allowed, isLost(name) {
                 host = try await move(projectId, from: name)
             } else {
-                throw ProtocolError(.unavailable, "the worker that holds this project (\(name)) is not up; try again when it is back")
+                throw Self.notUp(name)
             }
         }
         resolved.withLock { $0[projectId] = host }
         return host.host
+    }
+
+    /// The host of the confirmed live member `name`, if it is one.
+    private func liveHost(named name: String) throws -> (node: NodeID, host: ProjectHostActor)? {
+        guard let member = mesh.cluster.members.first(where: { $0.node.name.rawValue == name && $0.status.isConfirmedLive }) else { return nil }
+        return (member.node, try remoteHost(on: member))
+    }
+
+    static func notUp(_ name: String) -> ProtocolError {
+        ProtocolError(.unavailable, "the worker that holds this project (\(name)) is not up; try again when it is back")
     }
 
     /// Whether the worker `name` is lost: declared down (or removed) by the
@@ -150,12 +160,10 @@ public final class ProjectHosts: Sendable {
                 // A caller that read the placement before an earlier move
                 // finished gets where that move put it, not a second move.
                 let placed = try await store.projectHost(projectId: projectId)
-                if placed != lost {
-                    if placed == nil || placed == mesh.node.name.rawValue, let local { return (mesh.node, local) }
-                    guard let member = mesh.cluster.members.first(where: { $0.node.name.rawValue == placed && $0.status.isConfirmedLive }) else {
-                        throw ProtocolError(.unavailable, "the worker that holds this project (\(placed ?? "?")) is not up; try again when it is back")
-                    }
-                    return (member.node, try remoteHost(on: member))
+                if let placed, placed != lost {
+                    if placed == mesh.node.name.rawValue, let local { return (mesh.node, local) }
+                    guard let live = try liveHost(named: placed) else { throw Self.notUp(placed) }
+                    return live
                 }
                 guard try await copies.exists(projectId) else {
                     throw ProtocolError(.unavailable, "the worker that held this project (\(lost)) is lost, and the project has no copy to restore")
@@ -189,6 +197,16 @@ public final class ProjectHosts: Sendable {
         guard !uncopyable.withLock({ $0.contains(projectId) }) else { return false }
         guard let name = try await store.projectHost(projectId: projectId) else { return false }
         return name != mesh.node.name.rawValue
+    }
+
+    /// Brings the project's copy up to date from `host` now; a copy that
+    /// cannot be kept (past its limits) is given up (`dropCopy`).
+    func syncCopy(of projectId: String, from host: ProjectHostActor) async throws {
+        do {
+            try await copies.sync(projectId, from: host)
+        } catch let error as ProtocolError where error.code == .limitReached {
+            await dropCopy(of: projectId, because: error.message)
+        }
     }
 
     /// Gives up the project's copy (it cannot be kept: past its limits): a
@@ -244,11 +262,9 @@ public final class ProjectHosts: Sendable {
                 continue
             }
             do {
-                try await copies.sync(projectId, from: cached.host)
+                try await syncCopy(of: projectId, from: cached.host)
             } catch let error as ProtocolError where error.code == .notFound {
                 continue
-            } catch let error as ProtocolError where error.code == .limitReached {
-                await dropCopy(of: projectId, because: error.message)
             } catch {
                 // Tried again next pass (the project may not be used again soon).
                 again(projectId)
